@@ -1,2 +1,73 @@
-"""outcomes: coaching-outcome research in Python."""
+"""outcomes: coaching-outcome research in Python.
+
+Validate session and survey data, score the instruments, and estimate how much of the
+client's outcome each common-factor group (client, relationship, expectancy, technique)
+accounts for, beside reference splits such as Asay & Lambert's 40/30/15/15.
+
+The public names are loaded on first use, so that ``import outcomes`` and the ``outcomes``
+command start quickly.
+
+Examples
+--------
+>>> import outcomes as oc
+>>> study = oc.load_sample()
+>>> study.validate().ok
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS = {
+    "OutcomesError": "_errors",
+    "DataError": "_errors",
+    "UsageError": "_errors",
+    "ModelError": "_errors",
+    "DataWarning": "_errors",
+    "ConvergenceWarning": "_errors",
+    "read_table": "io",
+    "read_workbook": "io",
+    "validate": "validate",
+    "validate_tables": "validate",
+    "ValidationReport": "_validation",
+    "instruments": "instruments",
+    "score": "scoring",
+    "reliability": "reliability",
+    "cronbach_alpha": "reliability",
+    "Reliability": "reliability",
+    "Study": "study",
+    "read_study": "study",
+    "FACTORS": "analysis",
+    "describe_columns": "analysis",
+    "load_sample": "sample",
+    "simulate_study": "simulate",
+    "SimulatedStudy": "simulate",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._errors import *  # noqa: F403
+    from .analysis import FACTORS, describe_columns  # noqa: F401
+    from .sample import load_sample  # noqa: F401
+    from .study import Study, read_study  # noqa: F401
+    from .validate import ValidationReport, validate, validate_tables  # noqa: F401
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'outcomes' has no attribute {name!r}")
+    loaded = importlib.import_module(f".{module}", __name__)
+    value = loaded if name == module else getattr(loaded, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,175 @@
+"""The analysis table: one row per engagement, the outcome and the factor variables.
+
+Every column of the table is declared once in :data:`VARIABLES` (name, instrument, scale,
+occasion, rater, how repeated measurements combine, factor group and meaning), so the
+documentation, the default factor map and the code cannot drift apart.
+
+Alliance and session ratings are averaged over the *early* sessions (1–3 by default) so that
+the relationship is measured before most of the change has happened; per-session outcome
+ratings in PCOMS practice are given at the start of a session and the alliance at its end
+(Miller, Duncan et al. 2003), so a later alliance would partly reflect change already made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Variable", "VARIABLES", "FACTORS", "build_analysis_table", "describe_columns"]
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One scored column of the analysis table and where it comes from."""
+
+    name: str
+    instrument: str
+    scale: str
+    occasion: str  # intake | early | end
+    factor: str  # client | relationship | expectancy | technique | outcome
+    meaning: str
+    rater: str = "client"
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("baseline", "ors", "total", "intake", "outcome",
+             "ORS total at intake (0–40, higher is better); session 1 when intake is absent"),
+    Variable("end_score", "ors", "total", "end", "outcome", "ORS total at the end of the engagement"),
+    Variable("goal_attainment", "gas", "tscore", "end", "outcome",
+             "Goal Attainment Scaling T-score at the end (50 = goals met as expected)"),
+    Variable("optimism", "lot-r", "total", "intake", "client", "LOT-R total (0–24)"),
+    Variable("social_support", "mspss", "total", "intake", "client", "MSPSS mean (1–7)"),
+    Variable("self_efficacy", "gse", "total", "intake", "client", "GSE total (10–40)"),
+    Variable("readiness", "urica", "readiness", "intake", "client",
+             "URICA readiness: contemplation + action + maintenance − precontemplation"),
+    Variable("alliance", "wai-sr", "total", "early", "relationship",
+             "WAI-SR mean item score (1–5), client-rated, mean over the early sessions"),
+    Variable("alliance_goal", "wai-sr", "goal", "early", "relationship", "WAI-SR goal subscale"),
+    Variable("alliance_task", "wai-sr", "task", "early", "relationship", "WAI-SR task subscale"),
+    Variable("alliance_bond", "wai-sr", "bond", "early", "relationship", "WAI-SR bond subscale"),
+    Variable("alliance_coach", "wai-sr", "total", "early", "relationship",
+             "WAI-SR mean item score rated by the coach, early sessions", rater="coach"),
+    Variable("session_rating", "srs", "total", "early", "relationship",
+             "SRS total (0–40), mean over the early sessions"),
+    Variable("hope_agency", "ahs", "agency", "intake", "expectancy", "Adult Hope Scale agency"),
+    Variable("hope_pathways", "ahs", "pathways", "intake", "expectancy",
+             "Adult Hope Scale pathways"),
+    Variable("credibility", "ceq", "credibility", "intake", "expectancy",
+             "CEQ credibility (sum of z-scored items)"),
+    Variable("expectancy", "ceq", "expectancy", "intake", "expectancy",
+             "CEQ expectancy (sum of z-scored items)"),
+)
+
+#: Columns computed from the sessions table (technique and dose).
+SESSION_COLUMNS = {
+    "adherence": ("technique", "mean adherence rating over the sessions (1–5)"),
+    "n_techniques": ("technique", "number of distinct technique codes used"),
+    "sessions_attended": ("technique", "number of sessions held (dose)"),
+    "minutes": ("technique", "total minutes of coaching (dose)"),
+}
+
+#: The default factor map: which analysis-table columns make up each factor group.
+FACTORS: dict[str, list[str]] = {
+    "client": ["optimism", "social_support", "self_efficacy", "readiness"],
+    "relationship": ["alliance", "session_rating"],
+    "expectancy": ["hope_agency", "hope_pathways", "credibility", "expectancy"],
+    "technique": ["adherence", "n_techniques", "sessions_attended"],
+}
+
+_ENGAGEMENT_COLUMNS = ["engagement_id", "coach_id", "sponsor", "status"]
+
+
+def describe_columns() -> pd.DataFrame:
+    """The analysis table's columns: name, factor group, source and meaning.
+
+    Examples
+    --------
+    >>> describe_columns().set_index("column").loc["alliance", "factor"]
+    'relationship'
+    """
+    rows = [("engagement_id", "id", "engagements", "the engagement"),
+            ("coach_id", "id", "engagements", "the coach (for clustering)"),
+            ("sponsor", "context", "engagements", "self or organisation"),
+            ("status", "context", "engagements", "completed, ongoing, dropped or referred")]
+    rows += [(v.name, v.factor, f"{v.instrument} {v.scale} ({v.occasion}, {v.rater})", v.meaning)
+             for v in VARIABLES]
+    rows.append(("change", "outcome", "end_score − baseline", "change in ORS total"))
+    rows += [(k, f, "sessions", m) for k, (f, m) in SESSION_COLUMNS.items()]
+    return pd.DataFrame(rows, columns=["column", "factor", "source", "meaning"])
+
+
+def _pick(scores: pd.DataFrame, variable: Variable, early: tuple[int, ...]) -> pd.Series:
+    rows = scores[
+        (scores["instrument"] == variable.instrument)
+        & (scores["scale"] == variable.scale)
+        & (scores["rater"] == variable.rater)
+    ]
+    if variable.occasion == "early":
+        rows = rows[(rows["occasion"] == "session") & rows["session"].isin(early)]
+        return rows.groupby("engagement_id")["score"].mean()
+    rows = rows[rows["occasion"] == variable.occasion]
+    return rows.groupby("engagement_id")["score"].mean()
+
+
+def _session_columns(sessions: pd.DataFrame) -> pd.DataFrame:
+    grouped = sessions.groupby("engagement_id")
+    out = pd.DataFrame({"sessions_attended": grouped.size()})
+    if "adherence" in sessions:
+        out["adherence"] = grouped["adherence"].mean()
+    if "techniques" in sessions:
+        codes = sessions[["engagement_id", "techniques"]].dropna()
+        codes = codes.assign(code=codes["techniques"].astype(str).str.split(";")).explode("code")
+        codes["code"] = codes["code"].str.strip()
+        codes = codes[codes["code"] != ""]
+        out["n_techniques"] = codes.groupby("engagement_id")["code"].nunique()
+        out["n_techniques"] = out["n_techniques"].fillna(0)
+    if "duration_min" in sessions:
+        out["minutes"] = grouped["duration_min"].sum(min_count=1)
+    return out
+
+
+def build_analysis_table(
+    engagements: pd.DataFrame,
+    sessions: pd.DataFrame,
+    scores: pd.DataFrame,
+    *,
+    early_sessions: tuple[int, ...] = (1, 2, 3),
+) -> pd.DataFrame:
+    """One row per engagement: outcome, baseline, change and the factor variables.
+
+    Parameters
+    ----------
+    engagements, sessions : DataFrame
+        Valid canonical tables. Engagements whose ``research_consent`` is false are left out.
+    scores : DataFrame
+        The canonical scores table (from :func:`outcomes.score`).
+    early_sessions : tuple of int, default (1, 2, 3)
+        The sessions whose alliance and session ratings are averaged.
+
+    Returns
+    -------
+    DataFrame
+        Columns as :func:`describe_columns` lists them; a variable whose instrument was not
+        given is all missing, so the table has the same columns for every study.
+    """
+    base = engagements
+    if "research_consent" in base.columns:
+        base = base[base["research_consent"].fillna(True).astype(bool)]
+    table = base[_ENGAGEMENT_COLUMNS].reset_index(drop=True).set_index("engagement_id")
+    for variable in VARIABLES:
+        table[variable.name] = _pick(scores, variable, early_sessions)
+    first = _pick(scores, Variable("s1", "ors", "total", "early", "outcome", ""), (1,))
+    table["baseline"] = table["baseline"].fillna(first)
+    table["change"] = table["end_score"] - table["baseline"]
+    per_session = _session_columns(sessions)
+    for column in SESSION_COLUMNS:
+        values = per_session[column] if column in per_session else np.nan
+        table[column] = values
+    table["sessions_attended"] = table["sessions_attended"].fillna(0).astype(int)
+    order = [c for c in describe_columns()["column"] if c != "engagement_id"]
+    table = table[order].reset_index()
+    table.attrs["early_sessions"] = list(early_sessions)
+    table.attrs["excluded_no_consent"] = int(len(engagements) - len(base))
+    return table

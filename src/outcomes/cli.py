@@ -1,0 +1,185 @@
+"""The ``outcomes`` command: a thin shell over the Python API.
+
+Exit codes: 0 success; 1 the data failed validation (the report is written); 2 a usage error.
+Errors the user can fix are printed as one message naming the file, row and column, without
+a traceback; they are translated in one place, :class:`_Commands`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ._errors import DataError, OutcomesError, UsageError
+
+__all__ = ["main"]
+
+
+class _Commands(click.Group):
+    """A command group that turns `outcomes` errors into messages and exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DataError as error:
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(1)
+        except (UsageError, OutcomesError) as error:
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(2)
+
+
+def _emit_json(payload: dict[str, Any]) -> None:
+    click.echo(json.dumps(payload, indent=2, allow_nan=False))
+
+
+def _print_table(frame, title: str) -> None:  # noqa: ANN001
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(str(column), justify="right" if frame[column].dtype.kind in "iuf" else "left")
+    for row in frame.itertuples(index=False):
+        table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
+    Console(stderr=False).print(table)
+
+
+def _load(path: str):  # noqa: ANN202
+    from .study import read_study
+
+    return read_study(path)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="outcomes")
+def main() -> None:
+    """Coaching-outcome research: validate, score and decompose coaching study data.
+
+    Every command has --help. Exit codes: 0 success, 1 the data failed validation (the
+    report is written), 2 a usage error.
+    """
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--out", type=click.Path(), help="Folder for rejected rows [default: PATH/rejected].")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+def validate(path: str, out: str | None, as_json: bool) -> None:
+    """Check a study's tables; write rejected rows with their reasons.
+
+    PATH is a study folder (one file per table), a workbook or a study.toml. Exits 1 when
+    any row was rejected; the rejected rows are written to --out (default PATH/rejected/).
+    """
+    study = _load(path)
+    report = study.validate()
+    folder = Path(out) if out else _default_out(path, "rejected")
+    written = report.write_rejected(folder) if not report.ok else []
+    if as_json:
+        payload = report.to_dict()
+        payload["rejected_files"] = [str(p) for p in written]
+        _emit_json(payload)
+    else:
+        _print_table(report.table(), "Rows per table")
+        if not report.ok:
+            click.echo(report.summary(limit=15).split("\n\n", 2)[-1])
+            click.echo(f"Rejected rows and their reasons are in {folder}/")
+    sys.exit(0 if report.ok else 1)
+
+
+def _default_out(path: str, name: str) -> Path:
+    base = Path(path)
+    return (base if base.is_dir() else base.parent) / name
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--out", type=click.Path(), required=True, help="Folder for scores.csv and analysis.csv.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+def score(path: str, out: str, as_json: bool) -> None:
+    """Score a study's instruments and build its analysis table.
+
+    Writes OUT/scores.csv (one row per administration and scale) and OUT/analysis.csv (one
+    row per engagement). Only valid rows are scored; when rows were rejected they are
+    written to OUT/rejected/ and the command exits 1.
+    """
+    study = _load(path)
+    report = study.validate()
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    scores = study.scores()
+    table = study.analysis_table()
+    scores.to_csv(folder / "scores.csv", index=False)
+    table.to_csv(folder / "analysis.csv", index=False)
+    if not report.ok:
+        report.write_rejected(folder / "rejected")
+    payload = {
+        "ok": report.ok,
+        "scores": {"file": str(folder / "scores.csv"), "rows": len(scores)},
+        "analysis": {"file": str(folder / "analysis.csv"), "rows": len(table)},
+        "rejected": int(report.counts["rejected"].sum()),
+    }
+    if as_json:
+        _emit_json(payload)
+    else:
+        click.echo(f"Wrote {len(scores)} scale scores to {folder / 'scores.csv'}")
+        click.echo(f"Wrote {len(table)} engagements to {folder / 'analysis.csv'}")
+        if not report.ok:
+            click.echo(f"{payload['rejected']} rows were rejected and not scored; see "
+                       f"{folder / 'rejected'}/ (run `outcomes validate {path}` for details).")
+    sys.exit(0 if report.ok else 1)
+
+
+def _parse_shares(text: str | None) -> dict[str, float] | None:
+    if not text:
+        return None
+    shares = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        try:
+            shares[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise UsageError(
+                f"--shares: {part!r} is not NAME=NUMBER. "
+                "Write e.g. --shares client=.4,relationship=.3,expectancy=.15,technique=.15"
+            )
+    return shares
+
+
+@main.command()
+@click.option("--out", type=click.Path(), required=True, help="Folder to write the study to.")
+@click.option("--seed", type=int, default=None, help="Random seed, for a reproducible study.")
+@click.option("--shares", default=None,
+              help="True shares of explained variance, e.g. client=.4,relationship=.3,"
+                   "expectancy=.15,technique=.15 (must sum to 1).")
+@click.option("--coaches", type=int, default=60, show_default=True, help="Number of coaches.")
+@click.option("--clients-per-coach", type=int, default=20, show_default=True,
+              help="Average engagements per coach.")
+@click.option("--r2", type=float, default=0.35, show_default=True,
+              help="True R² of outcome change on the four factors.")
+@click.option("--icc", type=float, default=0.05, show_default=True,
+              help="True coach intra-class correlation of outcome change.")
+@click.option("--json", "as_json", is_flag=True, help="Print the true parameters as JSON.")
+def simulate(out: str, seed: int | None, shares: str | None, coaches: int,
+             clients_per_coach: int, r2: float, icc: float, as_json: bool) -> None:
+    """Write a synthetic study with known true factor shares to OUT."""
+    from .simulate import simulate_study
+
+    study = simulate_study(n_coaches=coaches, clients_per_coach=clients_per_coach,
+                           shares=_parse_shares(shares), r2=r2, icc=icc, seed=seed)
+    study.write(out)
+    if as_json:
+        _emit_json(study.to_dict())
+    else:
+        click.echo(study.summary())
+        click.echo(f"Wrote the study to {out}/")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

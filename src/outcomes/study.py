@@ -1,0 +1,220 @@
+"""A coaching study: its tables, their validation, their scores and the analysis table.
+
+A study on disk is either a folder with one file per canonical table, named after the table
+(``engagements.csv``, ``sessions.xlsx``, ``responses.parquet``, ``coaches.sav`` …, or one
+workbook with a sheet per table), or a ``study.toml`` file that names the files, renames
+columns and sets options::
+
+    [tables.engagements]
+    file = "exports/engagements 2025.csv"
+    rename = { "Client" = "client_id", "Coach" = "coach_id" }
+
+    [tables.responses]
+    file = "exports/items.sav"
+
+    [analysis]
+    early_sessions = [1, 2, 3]
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import io as _io
+from ._errors import DataError, UsageError
+from ._validation import ValidationReport
+from .analysis import build_analysis_table
+from .schema import TABLES
+from .scoring import score
+from .validate import validate_tables
+
+__all__ = ["Study", "read_study"]
+
+_REQUIRED = ("engagements", "sessions", "responses")
+
+
+@dataclass(frozen=True)
+class Study:
+    """The tables of one coaching study, as read, with what can be derived from them.
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame
+        Canonical tables by kind (``coaches`` optional; ``engagements``, ``sessions`` and
+        ``responses`` required).
+    source : str, optional
+        Where the study was read from (for messages and reports).
+    early_sessions : tuple of int, default (1, 2, 3)
+        Sessions whose alliance ratings make up the analysis table's alliance columns.
+
+    Examples
+    --------
+    >>> import outcomes as oc
+    >>> study = oc.load_sample()
+    >>> study.validate().ok
+    True
+    >>> table = study.analysis_table()
+    >>> table.shape[0] == study.validate().counts.set_index("table").loc["engagements", "valid"]
+    True
+    """
+
+    tables: dict[str, pd.DataFrame]
+    source: str | None = None
+    early_sessions: tuple[int, ...] = (1, 2, 3)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        missing = [k for k in _REQUIRED if k not in self.tables]
+        if missing:
+            where = f" in {self.source}" if self.source else ""
+            raise DataError(
+                f"the study has no {missing[0]} table{where}",
+                file=self.source,
+                fix=f"Add a file named {missing[0]}.csv (or .xlsx, .parquet, .sav), or name it "
+                "in study.toml under [tables." + missing[0] + "].",
+            )
+
+    @cached_property
+    def _report(self) -> ValidationReport:
+        return validate_tables(self.tables)
+
+    def validate(self) -> ValidationReport:
+        """Check every table and the links between them (see :func:`outcomes.validate`)."""
+        return self._report
+
+    def valid(self, kind: str) -> pd.DataFrame:
+        """The valid rows of one table, with canonical types."""
+        if kind not in TABLES:
+            raise UsageError(f"unknown table {kind!r}; use one of {', '.join(TABLES)}.")
+        return self._report.valid.get(kind, pd.DataFrame())
+
+    @cached_property
+    def _scores(self) -> pd.DataFrame:
+        return score(self.valid("responses"))
+
+    def scores(self) -> pd.DataFrame:
+        """Scale scores of every valid administration (the canonical ``scores`` table)."""
+        return self._scores.copy()
+
+    def analysis_table(self, *, early_sessions: tuple[int, ...] | None = None) -> pd.DataFrame:
+        """One row per engagement: outcome, baseline, change and the factor variables.
+
+        Built from the valid rows only; engagements without research consent are left out.
+        See :func:`outcomes.analysis.describe_columns` for every column.
+        """
+        early = tuple(early_sessions or self.early_sessions)
+        return build_analysis_table(
+            self.valid("engagements"), self.valid("sessions"), self._scores, early_sessions=early
+        )
+
+    def summary(self) -> str:
+        """Rows per table and whether the study validates."""
+        return self._report.summary()
+
+    def write(self, folder: str | Path) -> Path:
+        """Write the tables as CSV files named after their kind into ``folder``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for kind, frame in self.tables.items():
+            frame.to_csv(folder / f"{kind}.csv", index=False)
+        return folder
+
+
+def _folder_tables(folder: Path) -> dict[str, pd.DataFrame]:
+    tables: dict[str, pd.DataFrame] = {}
+    for kind in TABLES:
+        found = [p for p in sorted(folder.iterdir()) if _kind_of(p) == kind]
+        if len(found) > 1:
+            raise DataError(
+                f"two files hold the {kind} table: {found[0].name} and {found[1].name}",
+                file=str(folder),
+                fix="Keep one of them, or name the one to use in study.toml.",
+            )
+        if found:
+            tables[kind] = _io.read_table(found[0], kind=kind)
+    if not tables:
+        books = [p for p in sorted(folder.iterdir()) if p.suffix.lower() in (".xlsx", ".xlsm")]
+        if len(books) == 1:
+            tables = {k: v for k, v in _io.read_workbook(books[0]).items() if k in TABLES}
+    return tables
+
+
+def _kind_of(path: Path) -> str | None:
+    name = path.name.lower()
+    for suffix in sorted(_io.FORMATS, key=len, reverse=True):
+        if name.endswith(suffix):
+            stem = name[: -len(suffix)]
+            return stem if stem in TABLES else None
+    return None
+
+
+def _config_tables(config_path: Path, config: dict[str, Any]) -> dict[str, pd.DataFrame]:
+    tables = {}
+    for kind, entry in config.get("tables", {}).items():
+        if kind not in TABLES:
+            raise DataError(
+                f"[tables.{kind}] is not a canonical table",
+                file=str(config_path),
+                fix=f"Use one of {', '.join(TABLES)}.",
+            )
+        if "file" not in entry:
+            raise DataError(f"[tables.{kind}] has no file", file=str(config_path),
+                            fix='Add file = "path/to/the/file.csv".')
+        path = (config_path.parent / entry["file"]).resolve()
+        if not path.exists():
+            raise DataError(f"the file {entry['file']} named for {kind} does not exist",
+                            file=str(config_path), fix="Correct the path (relative to study.toml).")
+        frame = _io.read_table(path, kind=kind, sheet=entry.get("sheet"))
+        tables[kind] = frame.rename(columns=dict(entry.get("rename", {})))
+    return tables
+
+
+def read_study(path: str | Path) -> Study:
+    """Read a study from a folder of tables, a workbook, or a ``study.toml`` file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A folder (one file per table named after it, or a ``study.toml`` inside it), a
+        ``.toml`` study configuration, or a single ``.xlsx`` workbook with one sheet per table.
+
+    Returns
+    -------
+    Study
+
+    Examples
+    --------
+    >>> import tempfile, outcomes as oc
+    >>> folder = oc.load_sample().write(tempfile.mkdtemp())
+    >>> oc.read_study(folder).validate().ok
+    True
+    """
+    path = Path(path)
+    if not path.exists():
+        raise UsageError(f"{path} does not exist. Give a study folder or a study.toml file.")
+    config: dict[str, Any] = {}
+    if path.is_dir() and (path / "study.toml").exists():
+        path = path / "study.toml"
+    if path.suffix.lower() == ".toml":
+        try:
+            config = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as error:
+            raise DataError(f"is not valid TOML ({error})", file=str(path),
+                            fix="Check the quoting and brackets near that line.") from None
+        tables = _config_tables(path, config)
+    elif path.is_dir():
+        tables = _folder_tables(path)
+    elif path.suffix.lower() in (".xlsx", ".xlsm"):
+        tables = {k: v for k, v in _io.read_workbook(path).items() if k in TABLES}
+    else:
+        raise UsageError(
+            f"{path} is a single table; a study is a folder of tables, a workbook or study.toml."
+        )
+    early = tuple(config.get("analysis", {}).get("early_sessions", (1, 2, 3)))
+    return Study(tables=tables, source=str(path), early_sessions=early, options=config)
