@@ -1,0 +1,227 @@
+"""Excel workbooks (.xlsx, .xlsm), read cell by cell as text with openpyxl.
+
+Cells become text as a spreadsheet shows them: whole numbers without ``.0`` (``3``, not
+``3.0``), a number formatted ``000`` with its leading zeros (``007``), dates as ISO dates
+(``2024-03-01``; with the time when it is not midnight), and TRUE/FALSE as ``true``/``false``.
+The header is the first row that is not blank; rows above it and blank rows are skipped,
+and the index, named ``row``, holds each record's row number on the sheet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+from collections.abc import Iterable, Mapping
+from os import PathLike
+from typing import Any
+
+import pandas as pd
+
+from .._errors import DataError, UsageError
+from ._common import (
+    MISSING,
+    TEXT,
+    clean_header,
+    drop_blank_rows,
+    number_rows,
+    number_text,
+    rename,
+    tidy_text,
+)
+
+__all__ = ["read_sheet", "read_sheets"]
+
+_ZEROS = re.compile(r"^0+$")
+
+
+def read_sheet(
+    path: str | PathLike[str],
+    *,
+    file: str,
+    sheet: str | int | None = None,
+    columns: Mapping[str, str] | None = None,
+    na_values: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Read one sheet of a workbook as text cells indexed by sheet row.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The workbook.
+    file : str
+        The name used in messages.
+    sheet : str or int, optional
+        The sheet's name (case and surrounding spaces ignored) or 0-based position;
+        the first sheet by default.
+    columns : mapping, optional
+        Rename {name in the file: new name}, applied after reading.
+    na_values : iterable of str, optional
+        Cell texts that mean missing, after stripping; default ``MISSING``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Text columns; index ``row`` = the sheet row; ``attrs["sheet"]`` = the sheet's name.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, openpyxl
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "study.xlsx"
+    >>> book = openpyxl.Workbook()
+    >>> book.active.append(["coach_id", "years_experience"])
+    >>> book.active.append([7, 3.0])
+    >>> book.save(p)
+    >>> read_sheet(p, file="study.xlsx")
+        coach_id years_experience
+    row
+    2          7                3
+    """
+    book = _open(path, file=file)
+    try:
+        names = book.sheetnames
+        title = names[_pick(names, sheet, file=file)]
+        return _sheet_frame(book[title], file=file, columns=columns, na_values=na_values)
+    finally:
+        book.close()
+
+
+def read_sheets(
+    path: str | PathLike[str], *, file: str, na_values: Iterable[str] | None = None
+) -> dict[str, pd.DataFrame]:
+    """Read every sheet, keyed by its name lower-cased and stripped.
+
+    Each table's ``attrs["source_file"]`` reads ``<file>:<key>``; an empty sheet gives an
+    empty frame.
+
+    Raises
+    ------
+    DataError
+        When two sheet names differ only in case or surrounding spaces.
+    """
+    book = _open(path, file=file)
+    try:
+        tables: dict[str, pd.DataFrame] = {}
+        for title in book.sheetnames:
+            key = title.strip().lower()
+            if key in tables:
+                raise DataError(
+                    f'two sheets are both called "{key}" once case and spaces are ignored',
+                    file=file,
+                    fix="Rename one of the sheets.",
+                )
+            where = f"{file}:{key}"
+            try:
+                table = _sheet_frame(book[title], file=where, columns=None, na_values=na_values)
+            except _EmptySheet:
+                table = number_rows(pd.DataFrame(), [])
+                table.attrs["sheet"] = title
+            table.attrs["source_file"] = where
+            tables[key] = table
+        return tables
+    finally:
+        book.close()
+
+
+class _EmptySheet(DataError):
+    pass
+
+
+def _open(path: str | PathLike[str], *, file: str) -> Any:
+    import openpyxl
+
+    try:
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        if isinstance(error, FileNotFoundError):
+            raise
+        raise DataError(
+            f"the file cannot be opened as an Excel workbook ({error})",
+            file=file,
+            fix="Save it from Excel as .xlsx (File > Save As > Excel Workbook).",
+        ) from None
+
+
+def _pick(names: list[str], sheet: str | int | None, *, file: str) -> int:
+    if sheet is None:
+        return 0
+    if isinstance(sheet, int) and not isinstance(sheet, bool):
+        if 0 <= sheet < len(names):
+            return sheet
+    elif isinstance(sheet, str):
+        wanted = sheet.strip().lower()
+        for position, name in enumerate(names):
+            if name.strip().lower() == wanted:
+                return position
+    offer = ", ".join(f'"{n}"' for n in names)
+    raise UsageError(f"{file} has no sheet {sheet!r}. Its sheets are {offer}.")
+
+
+def _sheet_frame(
+    worksheet: Any,
+    *,
+    file: str,
+    columns: Mapping[str, str] | None,
+    na_values: Iterable[str] | None,
+) -> pd.DataFrame:
+    header: list[Any] | None = None
+    header_row = 0
+    records: list[list[Any]] = []
+    rows: list[int] = []
+    for number, cells in enumerate(worksheet.iter_rows(min_row=1), start=1):
+        values = [_text(cell) for cell in cells]
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+            continue
+        if header is None:
+            header, header_row = values, number
+        else:
+            records.append(values)
+            rows.append(number)
+    if header is None:
+        raise _EmptySheet(
+            "the sheet is empty",
+            file=file,
+            fix="Put the column names in the first row and one record per row.",
+        )
+    width = max([len(header), *map(len, records)])
+    header = header + [None] * (width - len(header))
+    names = clean_header(header, file=file, row=header_row)
+    data = {
+        position: pd.Series(
+            [r[position] if position < len(r) else None for r in records], dtype=object
+        ).astype(TEXT)
+        for position in range(width)
+    }
+    frame = pd.DataFrame(data)
+    frame.columns = names
+    frame = tidy_text(number_rows(frame, rows), MISSING if na_values is None else na_values)
+    empty = [
+        n for n, h in zip(names, header, strict=True)
+        if (h is None or not str(h).strip()) and frame[n].isna().all()
+    ]  # fmt: skip
+    frame = drop_blank_rows(frame.drop(columns=empty))
+    frame = rename(frame, columns, file=file)
+    frame.attrs["sheet"] = worksheet.title
+    return frame
+
+
+def _text(cell: Any) -> Any:
+    """A cell's value as the text a spreadsheet shows (None when the cell is empty)."""
+    value = cell.value
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    text = number_text(value)
+    if not isinstance(text, str):
+        return None if pd.isna(text) else str(text)
+    style = getattr(cell, "number_format", None) or ""
+    if text.isdigit() and _ZEROS.match(style):
+        return text.zfill(len(style))
+    return text
