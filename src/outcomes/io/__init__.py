@@ -55,7 +55,7 @@ _SUFFIXES: dict[str, str] = {
 #: The file suffixes :func:`read_table` reads (case is ignored).
 FORMATS: tuple[str, ...] = tuple(_SUFFIXES)
 
-_KINDS: dict[str, str] = {
+_FORMAT_NAMES: dict[str, str] = {
     "csv": "csv", "txt": "csv", "tsv": "tsv", "excel": "excel", "xlsx": "excel",
     "xlsm": "excel", "parquet": "parquet", "spss": "spss", "sav": "spss",
 }  # fmt: skip
@@ -74,6 +74,7 @@ def read_table(
     kind: str | None = None,
     sheet: str | int | None = None,
     columns: Mapping[str, str] | None = None,
+    format: str | None = None,
     **options: object,
 ) -> pd.DataFrame:
     """Read one table from a CSV/TSV/TXT (optionally .gz), Excel, Parquet or SPSS file.
@@ -82,13 +83,16 @@ def read_table(
     ----------
     path : str or path-like
         The file. Its suffix (one of :data:`FORMATS`) says how to read it.
-    kind : {"csv", "tsv", "excel", "parquet", "spss"}, optional
-        The file format, for a file whose suffix does not say it.
+    kind : str, optional
+        The canonical table the file holds (``"sessions"``, ``"responses"``, ...); recorded
+        in ``attrs["kind"]`` for the validator and messages. It does not change the reading.
     sheet : str or int, optional
         Excel only: the sheet's name (case ignored) or 0-based position; default the first.
     columns : mapping, optional
         Rename {name in the file: new name}, applied after reading. Naming a column the
         file lacks is a DataError.
+    format : {"csv", "tsv", "excel", "parquet", "spss"}, optional
+        The file format, for a file whose suffix does not say it.
     **options
         CSV: ``sep`` (``","``, ``";"`` or ``"\\t"``; found from the header by default),
         ``decimal`` (``","`` or ``"."``; decimal commas are converted by default when the
@@ -100,13 +104,14 @@ def read_table(
     -------
     pandas.DataFrame
         Index ``row`` (the line in the source, see the module docstring);
-        ``attrs["source_file"]`` = ``path`` as given. Excel adds ``attrs["sheet"]``; SPSS
+        ``attrs["source_file"]`` = ``path`` as given; ``attrs["kind"]`` = ``kind`` when
+        given. Excel adds ``attrs["sheet"]``; SPSS
         adds ``attrs["user_missing"]``, ``attrs["value_labels"]``, ``attrs["variable_labels"]``.
 
     Raises
     ------
     UsageError
-        For an unsupported suffix or kind, a missing file, an option the format does not
+        For an unsupported suffix or format, a missing file, an option the format does not
         take, or a sheet the workbook does not have.
     DataError
         For a file that cannot be read as a table (the message names the file, the line
@@ -127,7 +132,7 @@ def read_table(
     True
     """
     file = os.fspath(path)
-    form = _format(file, kind)
+    form = _format(file, format)
     if sheet is not None and form != "excel":
         raise UsageError(f"{file}: sheet= applies to Excel workbooks only.")
     check_options(options, _OPTIONS["csv" if form == "tsv" else form], reader=form)
@@ -143,6 +148,8 @@ def read_table(
     else:
         frame = read_spss(path, file=file, columns=columns, **options)  # type: ignore[arg-type]
     frame.attrs["source_file"] = file
+    if kind is not None:
+        frame.attrs["kind"] = kind
     return frame
 
 
@@ -211,14 +218,14 @@ def write_table(frame: pd.DataFrame, path: str | PathLike[str]) -> Path:
     return target
 
 
-def _format(file: str, kind: str | None) -> str:
-    if kind is not None:
-        if kind.lower() not in _KINDS:
+def _format(file: str, form: str | None) -> str:
+    if form is not None:
+        if form.lower() not in _FORMAT_NAMES:
             raise UsageError(
-                f"kind={kind!r} is not a format read here. Use one of: "
-                f"{', '.join(sorted(set(_KINDS)))}."
+                f"format={form!r} is not a format read here. Use one of: "
+                f"{', '.join(sorted(set(_FORMAT_NAMES)))}."
             )
-        return _KINDS[kind.lower()]
+        return _FORMAT_NAMES[form.lower()]
     name = Path(file).name.lower()
     for suffix in sorted(_SUFFIXES, key=len, reverse=True):
         if name.endswith(suffix):
@@ -226,7 +233,7 @@ def _format(file: str, kind: str | None) -> str:
     suffix = Path(file).suffix or "(none)"
     raise UsageError(
         f'{file}: the suffix "{suffix}" is not a format read here. '
-        f"Supported: {', '.join(FORMATS)}; or pass kind=."
+        f"Supported: {', '.join(FORMATS)}; or pass format=."
     )
 
 
