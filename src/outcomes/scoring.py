@@ -1,0 +1,349 @@
+"""Item responses to scale scores, following each instrument's file.
+
+:func:`score` turns the canonical ``responses`` table (long, one row per item answered)
+into the canonical ``scores`` table: one row per administration (engagement, occasion,
+session, instrument, rater) and scale. The rules come from the instrument files
+(:mod:`outcomes.instruments`):
+
+- reverse keying, x' = min + max - x, with the item's own range;
+- unscored (filler) items are ignored;
+- ``sum``: the mean of the answered items times the scale's item count (a prorated sum,
+  equal to the plain sum when every item is answered); ``mean``: the mean of the answered
+  items; ``zsum``: as ``sum`` after z-standardising each item across the responses scored
+  together (the CEQ, Devilly & Borkovec 2000); ``composite``: a sum and difference of
+  other scales (URICA readiness = C + A + M - PC); ``gas-tscore``: the Goal Attainment
+  Scaling T-score (Kiresuk & Sherman 1968);
+- a scale with fewer answered items than its share ``min_answered`` gets score NaN, and
+  ``n_items`` still reports how many were answered.
+
+Scoring does not validate values (:func:`outcomes.validate` does); it assumes them in
+range. It never drops a row silently: rows of an unknown instrument, item numbers the
+instrument does not have, and an item answered twice in one administration are errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from outcomes import instruments as registry
+from outcomes._errors import DataError, UsageError
+from outcomes.instruments import Instrument, Scale
+
+__all__ = ["score", "item_matrix", "gas_tscore", "reverse_key", "ADMINISTRATION", "COLUMNS"]
+
+#: The columns that identify one administration of an instrument.
+ADMINISTRATION = ("engagement_id", "occasion", "session", "rater")
+#: The columns of the canonical ``scores`` table, in order.
+COLUMNS = ("engagement_id", "occasion", "session", "instrument", "scale", "score", "n_items",
+           "rater")
+_REQUIRED = ("engagement_id", "occasion", "session", "instrument", "item", "value")
+_OCCASIONS = {"intake": 0, "session": 1, "end": 2, "followup": 3}
+_TOLERANCE = 1e-9
+
+
+def reverse_key(values: np.ndarray | pd.Series | float, low: float, high: float):
+    """Reverse-key answers: x' = low + high - x.
+
+    Examples
+    --------
+    >>> reverse_key(np.array([0.0, 1.0, 4.0]), 0, 4)
+    array([4., 3., 0.])
+    """
+    return low + high - values
+
+
+def gas_tscore(ratings: Iterable[float], *, weights: Iterable[float] | None = None,
+               rho: float = 0.3) -> float:
+    """The Goal Attainment Scaling T-score of one client.
+
+    T = 50 + 10 * sum(w x) / sqrt((1 - rho) * sum(w^2) + rho * (sum w)^2), with x the
+    attainment of each goal (-2 to +2, 0 the expected level) and w its weight (1 when not
+    given) (Kiresuk & Sherman 1968, Community Mental Health Journal 4(6):443-453). Missing
+    ratings are left out. Unweighted, the divisor is sqrt(0.7 n + 0.3 n^2).
+
+    Examples
+    --------
+    Four goals rated +1, 0, -1 and +2: sum 2, divisor sqrt(0.7*4 + 0.3*16) = sqrt(7.6).
+
+    >>> round(gas_tscore([1, 0, -1, 2]), 4)
+    57.2548
+    """
+    x = np.asarray(list(ratings), dtype=float)
+    w = np.ones_like(x) if weights is None else np.asarray(list(weights), dtype=float)
+    if w.shape != x.shape:
+        raise UsageError("gas_tscore: give one weight per rating")
+    keep = ~(np.isnan(x) | np.isnan(w))
+    x, w = x[keep], w[keep]
+    if x.size == 0:
+        return float("nan")
+    divisor = np.sqrt((1 - rho) * np.sum(w**2) + rho * np.sum(w) ** 2)
+    return float(50 + 10 * np.sum(w * x) / divisor)
+
+
+def _check_columns(responses: pd.DataFrame) -> None:
+    if not isinstance(responses, pd.DataFrame):
+        raise UsageError("score: `responses` must be a pandas DataFrame in the long layout "
+                         "(engagement_id, occasion, session, instrument, item, value)")
+    missing = [c for c in _REQUIRED if c not in responses.columns]
+    if missing:
+        raise DataError(f"the responses table has no column {missing[0]!r}",
+                        column=missing[0],
+                        fix=f"Give the columns {', '.join(_REQUIRED)} (and optionally rater).")
+
+
+def _administrations(rows: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """Number each administration; return the codes and one key row per code."""
+    keys = pd.DataFrame({
+        "engagement_id": rows["engagement_id"].to_numpy(),
+        "occasion": rows["occasion"].to_numpy(),
+        "session": pd.array(rows["session"], dtype="Int64"),
+        "rater": (rows["rater"].fillna("client").to_numpy() if "rater" in rows
+                  else np.full(len(rows), "client", dtype=object)),
+    })
+    grouped = keys.groupby(list(ADMINISTRATION), dropna=False, sort=True)
+    codes = grouped.ngroup().to_numpy()
+    unique = grouped.size().index.to_frame(index=False)
+    unique["session"] = unique["session"].astype("Int64")
+    return codes, unique
+
+
+def _items(rows: pd.DataFrame, instrument: Instrument) -> np.ndarray:
+    item = pd.to_numeric(rows["item"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    bad = np.isnan(item) | (item != np.round(item)) | (item < 1) | (item > instrument.n_items)
+    if bad.any():
+        where = rows.index[np.argmax(bad)]
+        raise DataError(
+            f"item {rows['item'].loc[where]!r} is not an item of {instrument.key!r} "
+            f"(items 1-{instrument.n_items})", row=where, column="item",
+            fix="Correct the item number, or validate the responses first to set such rows "
+                "aside.")
+    return item.astype(np.int64)
+
+
+def _matrix(rows: pd.DataFrame, instrument: Instrument,
+            codes: np.ndarray, n_admin: int) -> np.ndarray:
+    """The administrations x items matrix of answers (NaN where unanswered)."""
+    item = _items(rows, instrument)
+    flat = codes * instrument.n_items + (item - 1)
+    counts = np.bincount(flat, minlength=n_admin * instrument.n_items)
+    if (counts > 1).any():
+        twice = np.flatnonzero(counts[flat] > 1)[0]
+        where = rows.index[twice]
+        raise DataError(
+            f"item {item[twice]} of {instrument.key!r} is answered more than once in one "
+            f"administration (engagement {rows['engagement_id'].iloc[twice]!r}, occasion "
+            f"{rows['occasion'].iloc[twice]!r})", row=where, column="item",
+            fix="Keep one answer per item per administration; validation reports duplicates.")
+    matrix = np.full(n_admin * instrument.n_items, np.nan)
+    matrix[flat] = pd.to_numeric(rows["value"], errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan)
+    return matrix.reshape(n_admin, instrument.n_items)
+
+
+def _keyed(matrix: np.ndarray, instrument: Instrument) -> np.ndarray:
+    """Reverse-key the instrument's reverse items (a new array)."""
+    out = matrix.copy()
+    for item in instrument.reverse:
+        low, high = instrument.item_range(item)
+        out[:, item - 1] = reverse_key(out[:, item - 1], low, high)
+    return out
+
+
+def _standardised(matrix: np.ndarray) -> np.ndarray:
+    """Each column as z-scores over its answered rows (sample SD)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        counts = (~np.isnan(matrix)).sum(axis=0)
+        means = np.nansum(matrix, axis=0) / counts
+        centred = matrix - means
+        variances = np.nansum(centred**2, axis=0) / (counts - 1)
+        return centred / np.sqrt(variances)
+
+
+def _scale(matrix: np.ndarray, scale: Scale, share: float) -> tuple[np.ndarray, np.ndarray]:
+    """Score one item-based scale: (scores, answered counts)."""
+    sub = matrix[:, [i - 1 for i in scale.items]]
+    answered = (~np.isnan(sub)).sum(axis=1)
+    total = np.nansum(sub, axis=1)
+    k = len(scale.items)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if scale.rule == "gas-tscore":
+            rho = 0.3 if scale.rho is None else scale.rho
+            values = 50 + 10 * total / np.sqrt((1 - rho) * answered + rho * answered**2)
+            enough = answered >= 1
+        else:
+            mean = total / answered
+            values = mean if scale.rule == "mean" else mean * k
+            enough = (answered > 0) & (answered >= share * k - _TOLERANCE)
+    return np.where(enough, values, np.nan), answered
+
+
+def _share(scale: Scale, instrument: Instrument,
+           min_answered: float | Mapping[str, float] | None) -> float:
+    if min_answered is None:
+        return scale.min_answered
+    share = (min_answered.get(instrument.key, scale.min_answered)
+             if isinstance(min_answered, Mapping) else min_answered)
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
+        raise UsageError(f"score: min_answered must be a share in (0, 1], not {share!r}")
+    return float(share)
+
+
+def _score_instrument(rows: pd.DataFrame, instrument: Instrument,
+                      min_answered: float | Mapping[str, float] | None) -> pd.DataFrame:
+    rows = rows[~pd.to_numeric(rows["item"], errors="coerce").isin(instrument.unscored)]
+    codes, keys = _administrations(rows)
+    matrix = _keyed(_matrix(rows, instrument, codes, len(keys)), instrument)
+    results: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for name, scale in instrument.scales.items():
+        if scale.rule == "composite":
+            continue
+        data = _standardised(matrix) if scale.rule == "zsum" else matrix
+        results[name] = _scale(data, scale, _share(scale, instrument, min_answered))
+    for name, scale in instrument.scales.items():
+        if scale.rule == "composite":
+            values = sum((results[p][0] for p in scale.plus), np.zeros(len(keys)))
+            values = values - sum((results[m][0] for m in scale.minus), np.zeros(len(keys)))
+            answered = sum(results[p][1] for p in scale.plus + scale.minus)
+            results[name] = (values, answered)
+    names = list(instrument.scales)
+    n_admin, n_scales = len(keys), len(names)
+    out = keys.iloc[np.repeat(np.arange(n_admin), n_scales)].reset_index(drop=True)
+    out["instrument"] = instrument.key
+    out["scale"] = np.tile(np.array(names, dtype=object), n_admin)
+    out["score"] = np.column_stack([results[n][0] for n in names]).ravel()
+    out["n_items"] = np.column_stack([results[n][1] for n in names]).ravel().astype(np.int64)
+    out["_scale_order"] = np.tile(np.arange(n_scales), n_admin)
+    return out
+
+
+def _resolve(responses: pd.DataFrame,
+             chosen: Iterable[str | Instrument] | None) -> dict[str, Instrument]:
+    present = pd.unique(responses["instrument"].dropna())
+    if responses["instrument"].isna().any():
+        where = responses.index[responses["instrument"].isna().to_numpy()][0]
+        raise DataError("the instrument is missing", row=where, column="instrument",
+                        fix="Name the instrument of every response row.")
+    if chosen is None:
+        return {str(key): registry.get(str(key)) for key in present}
+    if isinstance(chosen, str | Instrument):
+        chosen = [chosen]
+    found = {}
+    for entry in chosen:
+        instrument = entry if isinstance(entry, Instrument) else registry.get(entry)
+        found[instrument.key] = instrument
+    return found
+
+
+def score(responses: pd.DataFrame, *, instruments: Iterable[str | Instrument] | None = None,
+          min_answered: float | Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Score item responses into scale scores.
+
+    Parameters
+    ----------
+    responses : DataFrame
+        The canonical long ``responses`` table: ``engagement_id``, ``occasion``, ``session``,
+        ``instrument``, ``item``, ``value`` and optionally ``rater`` (``client`` when absent
+        or missing). Not modified.
+    instruments : iterable of str or Instrument, optional
+        Score only these instruments (keys, or :class:`Instrument` objects, which need not
+        be registered). By default every instrument in ``responses``; an unknown one is an
+        error.
+    min_answered : float or mapping of key to float, optional
+        Override the instruments' missing-item rule: the smallest share of a scale's items
+        that must be answered. Goal Attainment Scaling is not affected (it uses the goals
+        rated, however many).
+
+    Returns
+    -------
+    DataFrame
+        The canonical ``scores`` table: ``engagement_id, occasion, session, instrument,
+        scale, score, n_items, rater``, one row per administration and scale, sorted by
+        engagement, occasion (intake, session, end, followup), session, instrument, rater
+        and the scale order of the instrument file. ``n_items`` is the number of items
+        answered (for a composite, over its parts). The result does not depend on the
+        order of rows or columns in ``responses``, except for ``zsum`` scales, which are
+        standardised over all the responses given.
+
+    Raises
+    ------
+    DataError
+        A required column is missing, an instrument is unknown, an item number is not one
+        of the instrument's, or an item is answered twice in one administration.
+
+    Examples
+    --------
+    >>> responses = pd.DataFrame({
+    ...     "engagement_id": "e1", "occasion": "intake", "session": pd.NA,
+    ...     "instrument": "lot-r", "item": range(1, 11),
+    ...     "value": [4, 0, 1, 3, 2, 2, 0, 2, 1, 3]})
+    >>> score(responses)[["instrument", "scale", "score", "n_items"]]
+      instrument  scale  score  n_items
+    0      lot-r  total   20.0        6
+    """
+    _check_columns(responses)
+    chosen = _resolve(responses, instruments)
+    parts = []
+    for key in sorted(chosen):
+        rows = responses[(responses["instrument"] == key).to_numpy()]
+        if len(rows):
+            parts.append(_score_instrument(rows, chosen[key], min_answered))
+    if not parts:
+        return _empty()
+    scores = pd.concat(parts, ignore_index=True)
+    scores["_occasion_order"] = scores["occasion"].map(_OCCASIONS).fillna(len(_OCCASIONS))
+    order = ["engagement_id", "_occasion_order", "occasion", "session", "instrument", "rater",
+             "_scale_order"]
+    scores = scores.sort_values(order, kind="mergesort", na_position="last")
+    return scores[list(COLUMNS)].reset_index(drop=True)
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({
+        "engagement_id": pd.Series(dtype=object), "occasion": pd.Series(dtype=object),
+        "session": pd.Series(dtype="Int64"), "instrument": pd.Series(dtype=object),
+        "scale": pd.Series(dtype=object), "score": pd.Series(dtype=float),
+        "n_items": pd.Series(dtype=np.int64), "rater": pd.Series(dtype=object),
+    })
+
+
+def item_matrix(responses: pd.DataFrame, instrument: str | Instrument, *,
+                reverse: bool = True) -> pd.DataFrame:
+    """One row per administration, one column per scored item (wide), for one instrument.
+
+    Parameters
+    ----------
+    responses : DataFrame
+        Canonical long responses; rows of other instruments are left out.
+    instrument : str or Instrument
+    reverse : bool, default True
+        Reverse-key the reverse-keyed items.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``engagement_id, occasion, session, rater``; columns are item numbers
+        (unscored items left out); NaN where an item was not answered.
+
+    Examples
+    --------
+    >>> responses = pd.DataFrame({
+    ...     "engagement_id": "e1", "occasion": "intake", "session": pd.NA,
+    ...     "instrument": "lot-r", "item": [1, 3], "value": [4.0, 1.0]})
+    >>> item_matrix(responses, "lot-r")[[1, 3]].to_numpy().tolist()
+    [[4.0, 3.0]]
+    """
+    _check_columns(responses)
+    instrument = registry.get(instrument)
+    rows = responses[(responses["instrument"] == instrument.key).to_numpy()]
+    rows = rows[~pd.to_numeric(rows["item"], errors="coerce").isin(instrument.unscored)]
+    codes, keys = _administrations(rows)
+    matrix = _matrix(rows, instrument, codes, len(keys))
+    if reverse:
+        matrix = _keyed(matrix, instrument)
+    scored = list(instrument.scored_items)
+    wide = pd.DataFrame(matrix[:, [i - 1 for i in scored]], columns=scored)
+    wide.index = pd.MultiIndex.from_frame(keys)
+    return wide
