@@ -13,7 +13,7 @@ LAYERS = [
     "io", "instruments",
     "schema", "_parsing", "_validation", "validate",
     "scoring", "reliability",
-    "analysis", "study", "sample", "_generative", "simulate",
+    "analysis", "study", "sample", "_generative", "_simulate_tables", "simulate",
     "subsets", "bootstrap", "importance", "dominance",
     "multilevel", "longitudinal", "change",
     "plots", "norms", "benchmark", "monitor", "report",

@@ -23,7 +23,25 @@ from ._parsing import EXPECTED, FIXES, parse_column
 from ._validation import TableCheck, ValidationReport
 from .schema import COLUMNS, KEYS, MODELS, TABLES
 
-__all__ = ["validate", "validate_tables", "ValidationReport"]
+__all__ = ["validate", "validate_tables", "ValidationReport", "RULES"]
+
+#: Every rule validation applies, by the name that appears in ``problems["rule"]``.
+RULES = {
+    "missing_column": "a required column is not in the file (every row is rejected)",
+    "type": "a cell cannot be read as the column's type (number, whole number, date, true/false)",
+    "required": "a required cell is empty",
+    "unique": "a key appears more than once (every copy is rejected)",
+    "allowed_values": "a value outside the column's vocabulary",
+    "range": "a number outside the column's range",
+    "dates": "an engagement ends before it starts",
+    "date_order": "a session is dated before an earlier-numbered session",
+    "unknown_code": "a technique code not in the technique registry",
+    "unknown_instrument": "an instrument not in the instrument registry",
+    "unknown_item": "an item number the instrument does not have",
+    "item_range": "an item value outside the instrument's response range or steps",
+    "unknown_reference": "an id that the parent table (coaches, engagements) does not list",
+    "unknown_session": "a per-session response to a session the sessions table does not list",
+}
 
 # What a failed pandera check means and how to fix it, by the check's name.
 _CHECK_TEXT = {
@@ -225,7 +243,8 @@ def _check_keys(check: TableCheck) -> None:
 
 def _check_session_dates(check: TableCheck) -> None:
     typed = check.typed
-    order = typed.sort_values(["engagement_id", "session"], kind="stable")
+    known = typed[typed["session"].notna() & typed["date"].notna()]
+    order = known.sort_values(["engagement_id", "session"], kind="stable")
     earlier_max = order.groupby("engagement_id", sort=False)["date"].cummax()
     previous = earlier_max.groupby(order["engagement_id"], sort=False).shift(1)
     bad = (order["date"] < previous).fillna(False)
