@@ -150,7 +150,7 @@ class ValidationReport:
             row = None if p.row is None or pd.isna(p.row) else int(p.row)
             if p.rule == "missing_column":
                 row = None
-            value = "" if p.value is None else f"{p.value} "
+            value = "" if p.value is None or pd.isna(p.value) else f"{p.value} "
             out.append(f"{locate(p.file, row, p.column)}: {value}{p.message}. {p.fix}")
         return list(dict.fromkeys(out))  # a missing column is said once
 
