@@ -27,6 +27,7 @@ ORS_INTAKE_SD = 6.8
 ORS_ITEM_NOISE = 0.9  # SD of each ORS item around a quarter of the true total
 ORS_STATE_SD = 2.0  # session-to-session fluctuation of the true ORS total
 CURVE_RATE = 0.4  # negatively accelerated approach to intake + change
+ADHERENCE_LOADING = 0.75  # correlation of a session's adherence state with the technique factor
 DROPOUT_SLOPE = 0.8  # log-odds of dropping per SD of the relationship factor (lower = more)
 ONGOING, REFERRED = 0.03, 0.02
 ORGANISATION, CONSENT = 0.60, 0.95
@@ -159,7 +160,8 @@ def _sessions(technique, coach, coaches, start, held, rng):
     ranked = np.argsort(keys, axis=1)[:, :3]
     k = rng.choice([1, 2, 3], len(index), p=[0.45, 0.40, 0.15])
     techniques = [";".join(codes[row[:m]]) for row, m in zip(ranked, k, strict=True)]
-    state = 0.75 * technique[index] + np.sqrt(1 - 0.75**2) * rng.standard_normal(len(index))
+    lam = ADHERENCE_LOADING
+    state = lam * technique[index] + np.sqrt(1 - lam**2) * rng.standard_normal(len(index))
     adherence = np.clip(np.round(3.3 + 0.9 * state), 1, 5)
     frame = pd.DataFrame({
         "index": index,

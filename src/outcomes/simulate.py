@@ -64,7 +64,7 @@ from ._generative import (
     item_structure,
 )
 from ._results import jsonable, text_table
-from ._simulate_tables import ORS_INTAKE_SD, ORS_ITEM_NOISE, build_tables
+from ._simulate_tables import ADHERENCE_LOADING, ORS_INTAKE_SD, ORS_ITEM_NOISE, build_tables
 
 __all__ = ["SimulatedStudy", "simulate_study"]
 
@@ -292,6 +292,8 @@ def _truth(model, a: dict[str, Any], counts: dict[str, int]) -> dict[str, Any]:
                           "reliability": ORS_INTAKE_SD**2 / (ORS_INTAKE_SD**2 + noise)}
     reliability["ors-change"] = {"factor": "outcome", "n_items": 8,
                                  "reliability": CHANGE_SD**2 / (CHANGE_SD**2 + 2 * noise)}
+    reliability["adherence"] = {"factor": "technique", "n_items": 1,
+                                "factor_validity": ADHERENCE_LOADING**2}  # one session
     corr = {f: dict(zip(FACTORS, row.tolist(), strict=True))
             for f, row in zip(FACTORS, model.correlation, strict=True)}
     return {
