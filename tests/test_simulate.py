@@ -122,8 +122,15 @@ def test_truth_of_a_study(study):
     variance = truth["variance"]
     assert variance["explained"] + variance["coach"] + variance["residual"] == pytest.approx(
         variance["total"])
-    for entry in truth["reliability"].values():
-        assert 0 < entry["reliability"] < 1
+    reliability = truth["reliability"]
+    assert set(reliability) == {"lot-r", "mspss", "gse", "urica", "ahs", "ceq", "wai-sr",
+                                "wai-sr:coach", "srs", "ors", "ors-change", "adherence"}
+    for entry in reliability.values():
+        figures = [entry[k] for k in ("reliability", "factor_validity") if k in entry]
+        assert figures and all(0 < v < 1 for v in figures)
+    # a scale cannot share more with its factor than with its own true score
+    assert all(e["factor_validity"] < e.get("reliability", 1) for e in reliability.values()
+               if "factor_validity" in e)
     frame = study.table()
     assert list(frame.columns) == ["factor", "share"]
     assert frame["share"].sum() == pytest.approx(1.0)

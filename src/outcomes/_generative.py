@@ -19,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import optimize
 
+from . import instruments
 from ._errors import UsageError
 
 __all__ = [
@@ -253,81 +254,34 @@ class Structure(NamedTuple):
     scales: Mapping[str, tuple[int, ...]]
 
 
-def _structure(key, items, low, high, step, reverse=(), unscored=(), scales=None) -> Structure:
-    n = len(items)
-    as_array = [np.broadcast_to(np.asarray(v, float), (n,)).copy() for v in (low, high, step)]
-    return Structure(key, tuple(items), *as_array, frozenset(reverse), frozenset(unscored),
-                     scales or {"total": tuple(i for i in items if i not in unscored)})
-
-
-def _urica_scales() -> dict[str, tuple[int, ...]]:
-    return {
-        "precontemplation": (1, 5, 11, 13, 23, 26, 29),
-        "contemplation": (2, 8, 12, 15, 19, 21, 24),
-        "action": (3, 7, 10, 14, 17, 25, 30),
-        "maintenance": (6, 16, 18, 22, 27, 28, 32),
-    }
-
-
-def _r(n: int) -> tuple[int, ...]:
-    return tuple(range(1, n + 1))
-
-
-#: Forms as the instrument registry describes them; used only where the registry cannot be
-#: read, so that simulation never depends on the state of a user's instrument folder.
-FALLBACK_STRUCTURES: dict[str, Structure] = {
-    "ors": _structure("ors", _r(4), 0, 10, 0.1),
-    "srs": _structure("srs", _r(4), 0, 10, 0.1),
-    "wai-sr": _structure("wai-sr", _r(12), 1, 5, 1),
-    "ahs": _structure("ahs", _r(12), 1, 8, 1, unscored=(3, 5, 7, 11)),
-    "ceq": _structure("ceq", _r(6), [1, 1, 1, 0, 1, 0], [9, 9, 9, 100, 9, 100],
-                      [1, 1, 1, 10, 1, 10]),
-    "lot-r": _structure("lot-r", _r(10), 0, 4, 1, reverse=(3, 7, 9), unscored=(2, 5, 6, 8)),
-    "mspss": _structure("mspss", _r(12), 1, 7, 1),
-    "gse": _structure("gse", _r(10), 1, 4, 1),
-    "urica": _structure("urica", _r(32), 1, 5, 1, unscored=(4, 9, 20, 31),
-                        scales=_urica_scales()),
-    "gas": _structure("gas", _r(10), -2, 2, 1),
-}
-
-
-def _registry():
-    try:
-        from . import instruments
-    except ImportError:  # the registry is not part of this build
-        return None
-    return instruments if hasattr(instruments, "get") else None
-
-
-def technique_codes(fallback: tuple[str, ...]) -> tuple[str, ...]:
-    """The technique registry's codes in its order, else ``fallback``."""
-    registry = _registry()
-    if registry is None or not hasattr(registry, "techniques"):
-        return fallback
-    return tuple(registry.techniques()["code"].tolist())
-
-
 def _from_registry(instrument) -> Structure:
     items = tuple(instrument.items)
     ranges = [instrument.range_of(i) for i in items]
     step = [r.step if r.step else (0.1 if r.decimals else 1.0) for r in ranges]
-    scales = {
-        name: tuple(scale.items)
-        for name, scale in instrument.scales.items()
-        if getattr(scale, "rule", "") != "composite"
-    }
-    return _structure(
-        instrument.key, items, [r.min for r in ranges], [r.max for r in ranges], step,
-        instrument.reverse, instrument.unscored, scales,
+    scales = {name: tuple(scale.items) for name, scale in instrument.scales.items()
+              if scale.rule != "composite"}
+    return Structure(
+        instrument.key, items, np.array([r.min for r in ranges], float),
+        np.array([r.max for r in ranges], float), np.array(step, float),
+        frozenset(instrument.reverse), frozenset(instrument.unscored), scales,
     )
 
 
 def item_structure(key: str) -> Structure:
-    """The form of instrument ``key``: from the registry, else from the fallback table."""
-    registry = _registry()
-    if registry is None:
-        return FALLBACK_STRUCTURES[key]
-    return _from_registry(registry.get(key))
+    """The form of instrument ``key``, as the instrument registry describes it.
+
+    Examples
+    --------
+    >>> s = item_structure("ceq")
+    >>> s.high.tolist(), s.step.tolist()
+    ([9.0, 9.0, 9.0, 100.0, 9.0, 100.0], [1.0, 1.0, 1.0, 10.0, 1.0, 10.0])
+    """
+    return _from_registry(instruments.get(key))
+
+
+def technique_codes() -> tuple[str, ...]:
+    """The technique registry's codes, in the registry's order."""
+    return tuple(instruments.techniques()["code"].tolist())
 
 
 class ItemModel(NamedTuple):
@@ -376,7 +330,7 @@ def item_values(
 
     Examples
     --------
-    >>> s = FALLBACK_STRUCTURES["lot-r"]
+    >>> s = item_structure("lot-r")
     >>> x = item_values(s, ITEM_MODELS["lot-r"], np.zeros(5), np.random.default_rng(0))
     >>> x.shape, bool(((x >= 0) & (x <= 4) & (x == np.round(x))).all())
     ((5, 10), True)

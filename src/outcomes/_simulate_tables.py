@@ -42,12 +42,6 @@ ORIENTATIONS = {
     "integrative": ("grow", "narrative", "mindfulness", "psychometric-feedback",
                     "multisource-feedback"),
 }
-TECHNIQUES = (
-    "grow", "solution-focused", "cognitive-behavioural", "psychodynamic", "narrative",
-    "strengths-based", "motivational-interviewing", "psychometric-feedback",
-    "multisource-feedback", "mindfulness", "gestalt", "transactional-analysis",
-    "positive-psychology", "appreciative-inquiry",
-)
 DURATIONS, DURATION_P = (45.0, 50.0, 60.0, 75.0, 90.0), (0.15, 0.15, 0.45, 0.15, 0.10)
 OCCASIONS = ("intake", "session", "end")
 INSTRUMENTS = ("ors", "lot-r", "mspss", "gse", "urica", "ahs", "ceq", "srs", "wai-sr", "gas")
@@ -147,7 +141,7 @@ def _sessions(technique, coach, coaches, start, held, rng):
     date = start[index] + elapsed.astype("timedelta64[D]")
     last = date[np.cumsum(held) - 1]
 
-    known = technique_codes(TECHNIQUES)
+    known = technique_codes()
     codes = np.array(known, dtype=object)
     orientation = coaches["orientation"].to_numpy()[coach]
     pick = rng.random(len(held))
