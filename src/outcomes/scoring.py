@@ -114,10 +114,12 @@ def _items(rows: pd.DataFrame, instrument: Instrument) -> np.ndarray:
     item = pd.to_numeric(rows["item"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     bad = np.isnan(item) | (item != np.round(item)) | (item < 1) | (item > instrument.n_items)
     if bad.any():
-        where = rows.index[np.argmax(bad)]
+        position = int(np.argmax(bad))
+        found = rows["item"].iloc[position]
+        shown = f"{found:g}" if isinstance(found, int | float | np.number) else repr(found)
         raise DataError(
-            f"item {rows['item'].loc[where]!r} is not an item of {instrument.key!r} "
-            f"(items 1-{instrument.n_items})", row=where, column="item",
+            f"item {shown} is not an item of {instrument.key!r} "
+            f"(items 1-{instrument.n_items})", row=rows.index[position], column="item",
             fix="Correct the item number, or validate the responses first to set such rows "
                 "aside.")
     return item.astype(np.int64)
