@@ -32,9 +32,10 @@ def _imports(path: Path) -> set[str]:
     inside_package = path.parent != PACKAGE
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
-            if node.level == 0 and (node.module or "").startswith("outcomes"):
-                name = (node.module or "").split(".")
-                found.add(name[1] if len(name) > 1 else "__init__")
+            if node.level == 0 and node.module == "outcomes":
+                found.update(alias.name for alias in node.names)
+            elif node.level == 0 and (node.module or "").startswith("outcomes."):
+                found.add(node.module.split(".")[1])
             elif node.level == 1 and not inside_package or node.level == 2:
                 if node.module:
                     found.add(node.module.split(".")[0])

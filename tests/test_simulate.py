@@ -231,10 +231,11 @@ def test_every_item_value_is_on_its_instrument_scale(study):
     for key, group in r.groupby("instrument"):
         form = instruments.get(key)
         ranges = {i: form.range_of(i) for i in form.items}
-        low = group["item"].map(lambda i: ranges[i].min)
-        high = group["item"].map(lambda i: ranges[i].max)
+        low = group["item"].map({i: r.min for i, r in ranges.items()})
+        high = group["item"].map({i: r.max for i, r in ranges.items()})
         assert group["value"].between(low, high).all(), key
-        step = group["item"].map(lambda i: ranges[i].step or (0.1 if ranges[i].decimals else 1))
+        steps = {i: r.step or (0.1 if r.decimals else 1.0) for i, r in ranges.items()}
+        step = group["item"].map(steps)
         units = group["value"] / step
         assert np.allclose(units, units.round(), atol=1e-9), key
     ceq = r[(r["instrument"] == "ceq") & r["item"].isin([4, 6])]

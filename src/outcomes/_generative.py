@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from math import factorial
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import optimize
@@ -363,7 +363,7 @@ def true_score(model: ItemModel, factor: np.ndarray, rng: np.random.Generator) -
     return a * factor + np.sqrt(1.0 - a**2) * rng.standard_normal(len(factor))
 
 
-def expected_reliability(structure: Structure, model: ItemModel) -> dict[str, float]:
+def expected_reliability(structure: Structure, model: ItemModel) -> dict[str, Any]:
     """Reliability and factor validity of the unit-weighted scored-item composite.
 
     With ``m`` scored items of loading λ, McDonald's ω = (mλ)² / ((mλ)² + m(1 − λ²)); the

@@ -47,7 +47,7 @@ def load_sample() -> Study:
     --------
     >>> study = load_sample()
     >>> sorted(study.tables)
-    ['coaches', 'engagements', 'sessions', 'responses']
+    ['coaches', 'engagements', 'responses', 'sessions']
     >>> round(sum(sample_truth()["shares"].values()), 10)
     1.0
     """

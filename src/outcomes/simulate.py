@@ -202,7 +202,7 @@ def _check(arguments: dict[str, Any]) -> dict[str, Any]:
     except (ValueError, TypeError):
         raise UsageError(f"start={a['start']!r} is not a date. Use YYYY-MM-DD.") from None
     if a["seed"] is None:
-        a["seed"] = int(np.random.SeedSequence().entropy)
+        a["seed"] = int(np.random.SeedSequence().generate_state(1)[0])  # fresh, recorded
     elif not isinstance(a["seed"], int | np.integer) or isinstance(a["seed"], bool) \
             or a["seed"] < 0:
         raise UsageError(f"seed={a['seed']!r} is not a whole number >= 0. Give an integer "
@@ -283,7 +283,7 @@ def simulate_study(
 
 
 def _truth(model, a: dict[str, Any], counts: dict[str, int]) -> dict[str, Any]:
-    reliability = {
+    reliability: dict[str, dict[str, Any]] = {
         key: expected_reliability(item_structure(key.split(":")[0]), item_model)
         for key, item_model in ITEM_MODELS.items()
     }

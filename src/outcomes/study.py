@@ -59,9 +59,9 @@ class Study:
     >>> study = oc.load_sample()
     >>> study.validate().ok
     True
-    >>> table = study.analysis_table()
-    >>> table.shape[0] == study.validate().counts.set_index("table").loc["engagements", "valid"]
-    True
+    >>> table = study.analysis_table()          # one row per consenting engagement
+    >>> table["engagement_id"].is_unique, table.attrs["excluded_no_consent"] > 0
+    (True, True)
     """
 
     tables: dict[str, pd.DataFrame]

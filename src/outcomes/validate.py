@@ -106,8 +106,10 @@ def validate(table: pd.DataFrame, kind: str) -> ValidationReport:
     >>> report = validate(sessions, "sessions")
     >>> report.ok, len(report.valid["sessions"]), len(report.rejected["sessions"])
     (False, 1, 2)
-    >>> report.problems[["row", "column", "rule"]].to_string(index=False)
-    'row  column           rule\\n  2    date           type\\n  3 session          range'
+    >>> print(report.problems[["row", "column", "rule"]].to_string(index=False))
+     row  column  rule
+       2    date  type
+       3 session range
     """
     return validate_tables({kind: table})
 

@@ -37,7 +37,6 @@ MISSING: tuple[str, ...] = ("", "NA", "N/A", "#N/A", "NaN", "NULL")
 TEXT = pd.Series(["a"], dtype=str).dtype
 
 
-
 def is_id_column(name: object) -> bool:
     """Whether a column holds identifiers: ``id`` or a name ending in ``_id``.
 
@@ -89,7 +88,7 @@ def clean_header(names: Sequence[object], *, file: str, row: int) -> list[str]:
         if text in seen:
             first = seen[text]
             raise DataError(
-                f'columns {first} and {position} ({column_letter(first)} and '
+                f"columns {first} and {position} ({column_letter(first)} and "
                 f'{column_letter(position)}) are both named "{text}"',
                 file=file,
                 row=row,
@@ -130,7 +129,7 @@ def rename(frame: pd.DataFrame, columns: Mapping[str, str] | None, *, file: str)
     if repeated:
         sources = [c for c in frame.columns if columns.get(c, c) == repeated[0]]
         raise UsageError(
-            f'{file}: the column mapping gives {" and ".join(map(repr, sources))} the same '
+            f"{file}: the column mapping gives {' and '.join(map(repr, sources))} the same "
             f'name "{repeated[0]}". Map each column to a different name.'
         )
     out = frame.copy(deep=False)
@@ -150,7 +149,7 @@ def tidy_text(frame: pd.DataFrame, missing: Iterable[str] = ("",)) -> pd.DataFra
     """
     markers = list(missing)
     out = frame.copy(deep=False)
-    for position, name in enumerate(frame.columns):
+    for position in range(frame.shape[1]):
         column = frame.iloc[:, position]
         if not _holds_text(column):
             continue

@@ -54,8 +54,8 @@ def read_parquet(
     import pyarrow.parquet as pq
 
     try:
-        names = pq.read_schema(path).names
-        table = pq.read_table(path)
+        clean_header(pq.read_schema(path).names, file=file, row=1)
+        frame = pq.read_table(path).to_pandas()
     except (pa.ArrowException, OSError) as error:
         if isinstance(error, FileNotFoundError):
             raise
@@ -64,8 +64,6 @@ def read_parquet(
             file=file,
             fix="Check that it is a Parquet file, or give it the suffix of its real format.",
         ) from None
-    clean_header(names, file=file, row=1)
-    frame = table.to_pandas()
     if not isinstance(frame.index, pd.RangeIndex):
         frame = frame.reset_index()
     frame.columns = clean_header(list(frame.columns), file=file, row=1)

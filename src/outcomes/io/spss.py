@@ -135,7 +135,9 @@ def _user_missing(
         for bounds in ranges:
             low, high = bounds["lo"], bounds["hi"]
             if text:
-                stripped = column.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
+                stripped = column.astype(object).map(
+                    lambda v: v.strip() if isinstance(v, str) else v
+                )
                 hit |= stripped.isin({str(low).strip(), str(high).strip()})
             else:
                 hit |= (column >= low) & (column <= high)
@@ -150,8 +152,7 @@ def _labelled(column: pd.Series, labels: Mapping[Any, str]) -> pd.Series:
     """Codes -> a Categorical of labels in code order; unlabelled codes keep their code."""
     by_code = {_key(code): str(label) for code, label in labels.items()}
     values = [
-        None if pd.isna(v) else by_code.get(_key(v), str(number_text(v)))
-        for v in column.tolist()
+        None if pd.isna(v) else by_code.get(_key(v), str(number_text(v))) for v in column.tolist()
     ]
     ordered = sorted(labels, key=lambda c: (isinstance(c, str), c))
     categories = list(dict.fromkeys([by_code[_key(c)] for c in ordered]))
