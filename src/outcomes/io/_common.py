@@ -154,7 +154,7 @@ def tidy_text(frame: pd.DataFrame, missing: Iterable[str] = ("",)) -> pd.DataFra
         if not _holds_text(column):
             continue
         stripped = column.str.strip()
-        out.isetitem(position, stripped.mask(stripped.isin(markers)))
+        out.isetitem(position, stripped.mask(stripped.isin(markers)).array)
     return out
 
 
@@ -217,8 +217,12 @@ def id_to_text(column: pd.Series) -> pd.Series:
         return column.str.strip()
     values = column.astype(object) if isinstance(column.dtype, pd.CategoricalDtype) else column
     text = [number_text(v) for v in values.tolist()]
-    text = [v.strip() if isinstance(v, str) else (str(v) if pd.notna(v) else np.nan) for v in text]
+    text = [v.strip() if isinstance(v, str) else (np.nan if _is_nan(v) else str(v)) for v in text]
     return pd.Series(text, index=column.index, dtype=object, name=column.name).astype(TEXT)
+
+
+def _is_nan(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
 
 
 def number_rows(frame: pd.DataFrame, rows: Sequence[int] | np.ndarray) -> pd.DataFrame:

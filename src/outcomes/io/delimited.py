@@ -16,6 +16,7 @@ import io
 import zlib
 from collections.abc import Iterable, Mapping
 from os import PathLike
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -199,7 +200,7 @@ def _sniff(line: str) -> str:
 
 def _parse(raw: bytes, sep: str, *, body: str, file: str, header_line: int) -> pd.DataFrame:
     """All records, header first, as text; blank lines kept so that numbering stays true."""
-    options = dict(
+    options: dict[str, Any] = dict(
         sep=sep, header=None, dtype=str, na_filter=False, skip_blank_lines=False,
         index_col=False, engine="c", encoding="utf-8",
     )  # fmt: skip
@@ -263,5 +264,5 @@ def _decimal_points(frame: pd.DataFrame) -> pd.DataFrame:
             continue
         number = cells.str.fullmatch(_DECIMAL_COMMA, na=False)
         fixed = cells[number].str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-        out.isetitem(position, cells.mask(number, fixed))
+        out.isetitem(position, cells.mask(number, fixed).array)
     return out

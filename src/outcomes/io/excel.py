@@ -220,7 +220,7 @@ def _text(cell: Any) -> Any:
         return str(value)
     text = number_text(value)
     if not isinstance(text, str):
-        return None if pd.isna(text) else str(text)
+        return None if isinstance(text, float) else str(text)
     style = getattr(cell, "number_format", None) or ""
     if text.isdigit() and _ZEROS.match(style):
         return text.zfill(len(style))

@@ -71,5 +71,5 @@ def read_parquet(
     frame = rename(frame, columns, file=file)
     for position, name in enumerate(frame.columns):
         if is_id_column(name):
-            frame.isetitem(position, id_to_text(frame.iloc[:, position]))
+            frame.isetitem(position, id_to_text(frame.iloc[:, position]).array)
     return frame

@@ -112,9 +112,9 @@ def read_spss(
     for position, name in enumerate(frame.columns):
         column = frame.iloc[:, position]
         if is_id_column(name):
-            frame.isetitem(position, id_to_text(column))
+            frame.isetitem(position, id_to_text(column).array)
         elif name in labels and name not in keep:
-            frame.isetitem(position, _labelled(column, labels[name]))
+            frame.isetitem(position, _labelled(column, labels[name]).array)
     frame = number_rows(frame, np.arange(2, len(frame) + 2))
     frame.attrs["user_missing"] = counts
     frame.attrs["value_labels"] = labels
@@ -123,7 +123,7 @@ def read_spss(
 
 
 def _user_missing(
-    frame: pd.DataFrame, declared: Mapping[str, list[dict[str, Any]]]
+    frame: pd.DataFrame, declared: Mapping[str, list[Any]]
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Blank the declared user-missing codes; count them per column."""
     frame = frame.copy(deep=False)
