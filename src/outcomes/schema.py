@@ -170,7 +170,7 @@ class Responses(_Canonical):
     session: Series[pd.Int64Dtype] = pa.Field(ge=1, le=500, nullable=True)
     instrument: Series[str]
     item: Series[pd.Int64Dtype] = pa.Field(ge=1, le=500)
-    value: Series[float]
+    value: Series[float] = pa.Field(nullable=True)  # empty: the item was not answered
     rater: Series[str] = pa.Field(isin=RATERS)
 
     @pa.dataframe_check(error="a per-session response needs its session number")
