@@ -56,6 +56,7 @@ from outcomes.bootstrap import Draws, bootstrap, rank_probabilities
 from outcomes.subsets import (
     UnitMoments,
     check_estimable,
+    correlation,
     partial_correlation,
     shapley,
     subset_r2,
@@ -275,11 +276,7 @@ def standardise(cross, design: Design):
     k = np.asarray(cross).shape[-1]
     factor_cols = [i for p in design.players for i in p]
     keep = [*factor_cols, k - 1]
-    cov = np.asarray(cross, dtype=float)
-    diag = np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        corr = cov / diag[..., :, None] / diag[..., None, :]
-    P, resid = partial_correlation(corr, keep, design.covariate_index)
+    P, resid = partial_correlation(correlation(cross), keep, design.covariate_index)
     return P, resid[..., -1]
 
 
@@ -425,13 +422,15 @@ def decompose(
     Examples
     --------
     >>> import pandas as pd
-    >>> swiss = pd.read_csv("tests/data/swiss.csv")  # R's swiss data
-    >>> d = decompose(swiss, "Fertility", ["Agriculture", "Examination", "Education",
-    ...                                    "Catholic", "Infant.Mortality"])
-    >>> d.shares.round(4).tolist()
-    [0.0571, 0.1712, 0.2601, 0.1056, 0.1128]
-    >>> round(d.r2, 4)
-    0.7067
+    >>> rng = np.random.default_rng(2)
+    >>> df = pd.DataFrame(rng.normal(size=(200, 4)), columns=["wai", "srs", "ahs", "gse"])
+    >>> df["ors_end"] = df.wai + df.srs + 0.5 * df.ahs + df.gse + 2 * rng.normal(size=200)
+    >>> d = decompose(df, "ors_end", {"relationship": ["wai", "srs"], "expectancy": ["ahs"],
+    ...                               "client": ["gse"]}, n_boot=200, seed=1)
+    >>> d.relative.round(2).tolist()
+    [0.52, 0.04, 0.44]
+    >>> d.ci.columns.tolist()
+    ['factor', 'quantity', 'estimate', 'std_error', 'ci_low', 'ci_high']
     """
     if method not in METHODS:
         raise UsageError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
