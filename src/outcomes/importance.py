@@ -676,6 +676,10 @@ class Decomposition:
             if self.draws.jackknife is not None:
                 jack = pd.DataFrame(self.draws.jackknife[:, :p], columns=names)
                 kwargs["jackknife"] = jack.assign(r2=self.draws.jackknife[:, p])
+            method = self.ci_method or "percentile"
+            kwargs["ci_method"] = method
+            kwargs["interval"] = lambda est, reps, jack: Draws(est, reps, jack).interval(
+                method, self.ci_level)  # fmt: skip
         return compare(self.shares, reference, r2=self.r2, additive=self.additive,
                        ci_level=self.ci_level, mapping=mapping, **kwargs)  # fmt: skip
 
