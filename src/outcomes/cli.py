@@ -65,18 +65,40 @@ def main() -> None:
     """
 
 
+def _validate_path(path: str, kind: str | None):  # noqa: ANN202
+    from .schema import TABLES
+
+    target = Path(path)
+    single = target.is_file() and target.suffix.lower() not in (".toml", ".xlsx", ".xlsm")
+    if not single and kind is None:
+        return _load(path).validate()
+    from .io import read_table
+    from .validate import validate as validate_table
+
+    kind = kind or target.name.split(".")[0].lower()
+    if kind not in TABLES:
+        raise UsageError(
+            f"{target.name} is not named after a table; say which one it is with --kind "
+            f"({', '.join(TABLES)})."
+        )
+    return validate_table(read_table(target, kind=kind), kind)
+
+
 @main.command()
 @click.argument("path", type=click.Path(exists=True))
 @click.option("--out", type=click.Path(), help="Folder for rejected rows [default: PATH/rejected].")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
-def validate(path: str, out: str | None, as_json: bool) -> None:
+@click.option("--kind", type=click.Choice(["coaches", "engagements", "sessions", "responses",
+                                           "scores"]),
+              help="Validate PATH as this one table (default: from the file name).")
+def validate(path: str, out: str | None, as_json: bool, kind: str | None) -> None:
     """Check a study's tables; write rejected rows with their reasons.
 
-    PATH is a study folder (one file per table), a workbook or a study.toml. Exits 1 when
-    any row was rejected; the rejected rows are written to --out (default PATH/rejected/).
+    PATH is a study folder (one file per table), a workbook or a study.toml — or a single
+    table file such as sessions.csv, checked on its own. Exits 1 when any row was rejected;
+    the rejected rows are written to --out (default: a rejected/ folder beside the data).
     """
-    study = _load(path)
-    report = study.validate()
+    report = _validate_path(path, kind)
     folder = Path(out) if out else _default_out(path, "rejected")
     written = report.write_rejected(folder) if not report.ok else []
     if as_json:

@@ -122,3 +122,17 @@ def test_an_undecodable_file_is_named(tmp_path):
     no_traceback(result)
     assert result.returncode == 1
     assert "sessions.csv" in result.stderr and "UTF-8" in result.stderr
+
+
+def test_a_single_table_file_is_validated_on_its_own(tmp_path):
+    result = run("validate", str(SAMPLE / "messy" / "sessions.csv"), "--json", "--out",
+                 str(tmp_path))
+    no_traceback(result)
+    assert result.returncode == 1
+    payload = json.loads(result.stdout)
+    assert list(payload["tables"]) == ["sessions"]
+    # without the engagements table the unknown-engagement rule cannot apply
+    rules = {p["rule"] for p in payload["tables"]["sessions"]["problems"]}
+    assert "unknown_reference" not in rules and "date_order" in rules
+    unnamed = run("validate", str(SAMPLE / "messy" / "faults.csv"))
+    assert unnamed.returncode == 2 and "--kind" in unnamed.stderr
