@@ -21,6 +21,9 @@ by bounded optimisation, so Heywood cases cannot give omega above 1. The likelih
 concentrated over the loadings (Joreskog 1967, Psychometrika 32:443-482): for given
 uniquenesses Psi the best loading is the leading eigenvector of Psi^-1/2 R Psi^-1/2, and
 the remaining discrepancy sum_{j>1}(e_j - log e_j) - (p - 1) is minimised over Psi.
+The bootstrap refits every resample at once by iterating the stationarity condition
+psi = 1 - lambda(psi)^2 from the full-sample solution (the same optimum; resamples where it
+does not settle go to the optimiser).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from scipy import optimize, stats
 
 from outcomes import instruments as registry
 from outcomes._errors import DataWarning, UsageError
+from outcomes._plotting import PALETTE, axes_or_new
 from outcomes._results import jsonable, text_table
 from outcomes.instruments import Instrument, Scale
 from outcomes.scoring import item_matrix
@@ -147,6 +151,11 @@ def one_factor(corr: np.ndarray, *, start: np.ndarray | None = None) -> np.ndarr
     return loading if loading.sum() >= 0 else -loading
 
 
+def _uniqueness(loading: np.ndarray) -> np.ndarray:
+    """psi = 1 - lambda^2, as psych reports it; never below 0 (a Heywood loading)."""
+    return np.maximum(1 - loading**2, 0.0)
+
+
 def _omega(matrix: np.ndarray, start: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     p = matrix.shape[1]
     if p < 3 or matrix.shape[0] < 3:
@@ -157,7 +166,7 @@ def _omega(matrix: np.ndarray, start: np.ndarray | None = None) -> tuple[float, 
     corr = np.corrcoef(matrix, rowvar=False)
     loading = one_factor(corr, start=start)
     common = loading.sum() ** 2
-    return float(common / (common + np.sum(1 - loading**2))), loading
+    return float(common / (common + np.sum(_uniqueness(loading)))), loading
 
 
 def omega_total(items: pd.DataFrame) -> float:
@@ -188,16 +197,53 @@ def _numeric(items: pd.DataFrame) -> np.ndarray:
     return matrix[~np.isnan(matrix).any(axis=1)]
 
 
+def _one_factor_batch(corrs: np.ndarray, start: np.ndarray, *, tol: float = 1e-10,
+                      max_iter: int = 300) -> tuple[np.ndarray, np.ndarray]:
+    """ML one-factor loadings for a stack of correlation matrices (B, p, p) at once.
+
+    Iterates the stationarity condition of the concentrated likelihood, psi = diag(R) -
+    lambda(psi)^2 (held inside [0.005, 1]), from the full-sample uniquenesses ``start``.
+    Returns the loadings (B, p) and which samples converged: near a Heywood case the
+    iteration crawls, and those samples are better left to :func:`one_factor`.
+    """
+    psi = np.broadcast_to(start, corrs.shape[:2]).copy()
+    active = np.ones(len(corrs), dtype=bool)
+    loading = np.zeros_like(psi)
+    for _ in range(max_iter):
+        scale = 1 / np.sqrt(psi[active])
+        values, vectors = np.linalg.eigh(corrs[active] * scale[:, :, None] * scale[:, None, :])
+        step = np.sqrt(np.maximum(values[:, -1] - 1, 0.0))[:, None]
+        loading[active] = vectors[:, :, -1] * step / scale
+        new = np.clip(1 - loading[active] ** 2, _LOWEST_UNIQUENESS, 1.0)
+        moved = np.abs(new - psi[active]).max(axis=1) >= tol
+        psi[active] = new
+        active[np.flatnonzero(active)[~moved]] = False
+        if not active.any():
+            break
+    return loading * np.where(loading.sum(axis=1) < 0, -1.0, 1.0)[:, None], ~active
+
+
 def _bootstrap_omega(matrix: np.ndarray, start: np.ndarray, n_boot: int, ci_level: float,
                      rng: np.random.Generator, scale: str) -> tuple[float, float]:
+    """Percentile interval of omega over respondents resampled with replacement."""
     if n_boot <= 0 or not np.all(np.isfinite(start)):
         return (float("nan"), float("nan"))
-    n = matrix.shape[0]
+    n, p = matrix.shape
     uniqueness = np.clip(1 - start**2, _LOWEST_UNIQUENESS, 1.0)
-    draws = np.empty(n_boot)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for b in range(n_boot):
-            draws[b] = _omega(matrix[rng.integers(0, n, n)], uniqueness)[0]
+    draws = np.full(n_boot, np.nan)
+    chunk = max(1, 2_000_000 // (n * p))
+    for first in range(0, n_boot, chunk):
+        samples = matrix[rng.integers(0, n, (min(chunk, n_boot - first), n))]
+        centred = samples - samples.mean(axis=1, keepdims=True)
+        cov = np.einsum("bni,bnj->bij", centred, centred)
+        sd = np.sqrt(np.einsum("bii->bi", cov))
+        usable = np.all(sd > 1e-12 * (1 + np.abs(samples).max(axis=(1, 2)))[:, None], axis=1)
+        corrs = cov[usable] / sd[usable][:, :, None] / sd[usable][:, None, :]
+        loading, converged = _one_factor_batch(corrs, uniqueness)
+        for b in np.flatnonzero(~converged):
+            loading[b] = one_factor(corrs[b], start=uniqueness)
+        common = loading.sum(axis=1) ** 2
+        draws[first + np.flatnonzero(usable)] = common / (common + np.sum(_uniqueness(loading), 1))
     kept = draws[np.isfinite(draws)]
     if kept.size < 0.9 * n_boot:
         warnings.warn(f"scale {scale!r}: omega could not be computed in "
@@ -241,7 +287,7 @@ def _one_scale(wide: pd.DataFrame, scale: Scale, ci_level: float, n_boot: int,
     if n < 3:
         warnings.warn(f"scale {scale.name!r}: only {n} respondents answered every item; "
                       "reliability is not estimated", DataWarning, stacklevel=3)
-    alpha = _alpha(matrix)
+    alpha = _alpha(matrix) if n >= 3 else float("nan")
     with np.errstate(invalid="ignore", divide="ignore"):
         omega, loading = _omega(matrix)
     low, high = feldt_interval(alpha, n, k, ci_level=ci_level)
@@ -251,7 +297,7 @@ def _one_scale(wide: pd.DataFrame, scale: Scale, ci_level: float, n_boot: int,
            "omega": omega, "omega_ci_low": omega_low, "omega_ci_high": omega_high,
            "n": n, "n_items": k}
     loadings = pd.DataFrame({"scale": scale.name, "item": items, "loading": loading,
-                             "uniqueness": 1 - loading**2})
+                             "uniqueness": _uniqueness(loading)})
     return row, _item_statistics(matrix, scale.name, items), loadings
 
 
@@ -390,20 +436,15 @@ class Reliability:
 
     def plot(self, ax: Any = None) -> Any:
         """Alpha and omega per scale, with their intervals. Returns the Axes."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            ax = plt.subplots()[1]
-        frame = self.scales
-        positions = np.arange(len(frame))
-        for offset, name in ((-0.1, "alpha"), (0.1, "omega")):
-            estimate = frame[name].to_numpy(dtype=float)
-            low = frame[f"{name}_ci_low"].to_numpy(dtype=float)
-            high = frame[f"{name}_ci_high"].to_numpy(dtype=float)
-            error = np.vstack([estimate - low, high - estimate])
+        ax = axes_or_new(ax)
+        positions = np.arange(len(self.scales))
+        for offset, name, colour in ((-0.1, "alpha", PALETTE[0]), (0.1, "omega", PALETTE[1])):
+            estimate = self.scales[name].to_numpy(dtype=float)
+            error = np.vstack([estimate - self.scales[f"{name}_ci_low"].to_numpy(dtype=float),
+                               self.scales[f"{name}_ci_high"].to_numpy(dtype=float) - estimate])
             ax.errorbar(positions + offset, estimate, yerr=np.nan_to_num(error), fmt="o",
-                        capsize=3, label=name)
-        ax.set_xticks(positions, frame["scale"].tolist())
+                        capsize=3, color=colour, label=name)
+        ax.set_xticks(positions, self.scales["scale"].tolist())
         ax.set_ylabel("reliability")
         ax.set_title(f"{self.instrument}: alpha and omega ({100 * self.ci_level:g}% intervals)")
         ax.legend()

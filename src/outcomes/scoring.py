@@ -99,7 +99,7 @@ def _administrations(rows: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     keys = pd.DataFrame({
         "engagement_id": rows["engagement_id"].to_numpy(),
         "occasion": rows["occasion"].to_numpy(),
-        "session": pd.array(rows["session"], dtype="Int64"),
+        "session": rows["session"].astype("Int64").array,
         "rater": (rows["rater"].fillna("client").to_numpy() if "rater" in rows
                   else np.full(len(rows), "client", dtype=object)),
     })
@@ -206,9 +206,10 @@ def _score_instrument(rows: pd.DataFrame, instrument: Instrument,
         results[name] = _scale(data, scale, _share(scale, instrument, min_answered))
     for name, scale in instrument.scales.items():
         if scale.rule == "composite":
-            values = sum((results[p][0] for p in scale.plus), np.zeros(len(keys)))
-            values = values - sum((results[m][0] for m in scale.minus), np.zeros(len(keys)))
-            answered = sum(results[p][1] for p in scale.plus + scale.minus)
+            signs = [1.0] * len(scale.plus) + [-1.0] * len(scale.minus)
+            parts = [results[part] for part in scale.plus + scale.minus]
+            values = np.sum([sign * part[0] for sign, part in zip(signs, parts, strict=True)], 0)
+            answered = np.sum([part[1] for part in parts], axis=0)
             results[name] = (values, answered)
     names = list(instrument.scales)
     n_admin, n_scales = len(keys), len(names)

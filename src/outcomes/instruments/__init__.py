@@ -65,7 +65,7 @@ def _packaged() -> dict[str, str]:
     }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _builtin(key: str) -> Instrument:
     name = _packaged()[key]
     text = resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
@@ -93,7 +93,7 @@ def available() -> list[str]:
     return sorted(set(_packaged()) | set(_REGISTERED))
 
 
-def get(key: str) -> Instrument:
+def get(key: str | Instrument) -> Instrument:
     """The instrument with key ``key``.
 
     Registered instruments come first, then packaged ones.
