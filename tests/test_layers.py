@@ -12,7 +12,7 @@ LAYERS = [
     "_errors", "_results", "_plotting", "privacy", "reference",
     "io", "instruments",
     "schema", "_parsing", "_validation", "validate",
-    "scoring", "reliability",
+    "scoring", "_factor", "reliability",
     "analysis", "study", "sample", "_generative", "_simulate_tables", "simulate",
     "subsets", "bootstrap", "importance", "dominance",
     "multilevel", "longitudinal", "change",

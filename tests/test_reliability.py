@@ -279,7 +279,7 @@ def test_result_faces(answered):
 
 
 def test_batched_bootstrap_fit_equals_the_optimiser():
-    from outcomes.reliability import _one_factor_batch
+    from outcomes._factor import one_factor_batch
 
     rng = np.random.default_rng(11)
     lam = np.array([0.8, 0.6, 0.5, 0.4, 0.3])
@@ -288,7 +288,7 @@ def test_batched_bootstrap_fit_equals_the_optimiser():
                       for _ in range(20)])
     # a Heywood case: r12 r13 / r23 = 1.62 asks for a loading above 1
     heywood = np.array([[1, 0.9, 0.9], [0.9, 1, 0.5], [0.9, 0.5, 1]])
-    batch, converged = _one_factor_batch(corrs, 1 - lam**2)
+    batch, converged = one_factor_batch(corrs, 1 - lam**2)
     assert converged.sum() >= 10
     for fitted, corr in zip(batch[converged], corrs[converged], strict=True):
         np.testing.assert_allclose(fitted, one_factor(corr), atol=1e-6)
@@ -297,8 +297,8 @@ def test_batched_bootstrap_fit_equals_the_optimiser():
     # the slow iteration hands it to the optimiser
     heywood = np.array([[1, 0.8, 0.8], [0.8, 1, 0.5], [0.8, 0.5, 1]])
     assert np.sqrt(0.995) - 1e-9 <= one_factor(heywood)[0] < 1
-    slow, converged = _one_factor_batch(heywood[None], np.full(3, 0.5), max_iter=50)
+    slow, converged = one_factor_batch(heywood[None], np.full(3, 0.5), max_iter=50)
     assert not converged[0]
-    settled, converged = _one_factor_batch(heywood[None], np.full(3, 0.5), max_iter=10**5)
+    settled, converged = one_factor_batch(heywood[None], np.full(3, 0.5), max_iter=10**5)
     assert converged[0]
     np.testing.assert_allclose(settled[0], one_factor(heywood), atol=1e-6)

@@ -14,16 +14,7 @@ each item-based scale, reports
 Items are reverse-keyed first. Respondents with any item of a scale missing are left out of
 that scale (listwise deletion; ``n`` reports who was kept).
 
-Why maximum likelihood: it is the estimator behind R's ``factanal`` and
-``psych::fa(fm = "ml")`` and lavaan's default, so results can be checked against them; it
-is invariant to the scale of the items; and its uniquenesses are kept inside (0.005, 1]
-by bounded optimisation, so Heywood cases cannot give omega above 1. The likelihood is
-concentrated over the loadings (Joreskog 1967, Psychometrika 32:443-482): for given
-uniquenesses Psi the best loading is the leading eigenvector of Psi^-1/2 R Psi^-1/2, and
-the remaining discrepancy sum_{j>1}(e_j - log e_j) - (p - 1) is minimised over Psi.
-The bootstrap refits every resample at once by iterating the stationarity condition
-psi = 1 - lambda(psi)^2 from the full-sample solution (the same optimum; resamples where it
-does not settle go to the optimiser).
+Why maximum likelihood, and how it is fitted: :mod:`outcomes._factor`.
 """
 
 from __future__ import annotations
@@ -34,10 +25,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import stats
 
 from outcomes import instruments as registry
 from outcomes._errors import DataWarning, UsageError
+from outcomes._factor import LOWEST_UNIQUENESS, one_factor, one_factor_batch
 from outcomes._plotting import PALETTE, axes_or_new
 from outcomes._results import jsonable, text_table
 from outcomes.instruments import Instrument, Scale
@@ -47,7 +39,6 @@ __all__ = ["reliability", "Reliability", "cronbach_alpha", "omega_total", "feldt
            "one_factor"]
 
 _OCCASIONS = ("intake", "session", "end", "followup")
-_LOWEST_UNIQUENESS = 0.005
 
 
 def _alpha(matrix: np.ndarray) -> float:
@@ -96,61 +87,6 @@ def feldt_interval(alpha: float, n: int, k: int, *, ci_level: float = 0.95) -> t
     return (float(low), float(high))
 
 
-def _loadings(psi: np.ndarray, corr: np.ndarray) -> tuple[np.ndarray, float]:
-    """Best one-factor loadings for uniquenesses psi, and the discrepancy left."""
-    scale = 1 / np.sqrt(psi)
-    values, vectors = np.linalg.eigh(corr * np.outer(scale, scale))
-    rest = values[:-1]
-    discrepancy = float(np.sum(rest - np.log(rest)) - (len(psi) - 1))
-    loading = np.sqrt(psi) * vectors[:, -1] * np.sqrt(max(values[-1] - 1, 0.0))
-    return loading, discrepancy
-
-
-def one_factor(corr: np.ndarray, *, start: np.ndarray | None = None) -> np.ndarray:
-    """Maximum-likelihood loadings of a one-factor model for a correlation matrix.
-
-    Parameters
-    ----------
-    corr : ndarray (p, p)
-        A correlation matrix, p >= 3.
-    start : ndarray (p,), optional
-        Starting uniquenesses (default (1 - 1/(2p)) / diag(corr^-1)).
-
-    Returns
-    -------
-    ndarray (p,)
-        Loadings, signed so that their sum is positive.
-
-    Examples
-    --------
-    A correlation matrix made from loadings .8, .7, .6, .5 is fitted exactly:
-
-    >>> lam = np.array([0.8, 0.7, 0.6, 0.5])
-    >>> corr = np.outer(lam, lam); np.fill_diagonal(corr, 1)
-    >>> np.round(one_factor(corr), 6)
-    array([0.8, 0.7, 0.6, 0.5])
-    """
-    corr = np.asarray(corr, dtype=float)
-    p = corr.shape[0]
-    if start is None:
-        try:
-            start = (1 - 0.5 / p) / np.diag(np.linalg.inv(corr))
-        except np.linalg.LinAlgError:
-            start = np.full(p, 0.5)
-    start = np.clip(start, _LOWEST_UNIQUENESS, 1.0)
-
-    def objective(psi: np.ndarray) -> tuple[float, np.ndarray]:
-        loading, discrepancy = _loadings(psi, corr)
-        gradient = (loading**2 + psi - np.diag(corr)) / psi**2
-        return discrepancy, gradient
-
-    fit = optimize.minimize(objective, start, jac=True, method="L-BFGS-B",
-                            bounds=[(_LOWEST_UNIQUENESS, 1.0)] * p,
-                            options={"ftol": 1e-14, "gtol": 1e-10, "maxiter": 1000})
-    loading, _ = _loadings(fit.x, corr)
-    return loading if loading.sum() >= 0 else -loading
-
-
 def _uniqueness(loading: np.ndarray) -> np.ndarray:
     """psi = 1 - lambda^2, as psych reports it; never below 0 (a Heywood loading)."""
     return np.maximum(1 - loading**2, 0.0)
@@ -197,39 +133,13 @@ def _numeric(items: pd.DataFrame) -> np.ndarray:
     return matrix[~np.isnan(matrix).any(axis=1)]
 
 
-def _one_factor_batch(corrs: np.ndarray, start: np.ndarray, *, tol: float = 1e-10,
-                      max_iter: int = 300) -> tuple[np.ndarray, np.ndarray]:
-    """ML one-factor loadings for a stack of correlation matrices (B, p, p) at once.
-
-    Iterates the stationarity condition of the concentrated likelihood, psi = diag(R) -
-    lambda(psi)^2 (held inside [0.005, 1]), from the full-sample uniquenesses ``start``.
-    Returns the loadings (B, p) and which samples converged: near a Heywood case the
-    iteration crawls, and those samples are better left to :func:`one_factor`.
-    """
-    psi = np.broadcast_to(start, corrs.shape[:2]).copy()
-    active = np.ones(len(corrs), dtype=bool)
-    loading = np.zeros_like(psi)
-    for _ in range(max_iter):
-        scale = 1 / np.sqrt(psi[active])
-        values, vectors = np.linalg.eigh(corrs[active] * scale[:, :, None] * scale[:, None, :])
-        step = np.sqrt(np.maximum(values[:, -1] - 1, 0.0))[:, None]
-        loading[active] = vectors[:, :, -1] * step / scale
-        new = np.clip(1 - loading[active] ** 2, _LOWEST_UNIQUENESS, 1.0)
-        moved = np.abs(new - psi[active]).max(axis=1) >= tol
-        psi[active] = new
-        active[np.flatnonzero(active)[~moved]] = False
-        if not active.any():
-            break
-    return loading * np.where(loading.sum(axis=1) < 0, -1.0, 1.0)[:, None], ~active
-
-
 def _bootstrap_omega(matrix: np.ndarray, start: np.ndarray, n_boot: int, ci_level: float,
                      rng: np.random.Generator, scale: str) -> tuple[float, float]:
     """Percentile interval of omega over respondents resampled with replacement."""
     if n_boot <= 0 or not np.all(np.isfinite(start)):
         return (float("nan"), float("nan"))
     n, p = matrix.shape
-    uniqueness = np.clip(1 - start**2, _LOWEST_UNIQUENESS, 1.0)
+    uniqueness = np.clip(1 - start**2, LOWEST_UNIQUENESS, 1.0)
     draws = np.full(n_boot, np.nan)
     chunk = max(1, 2_000_000 // (n * p))
     for first in range(0, n_boot, chunk):
@@ -239,7 +149,7 @@ def _bootstrap_omega(matrix: np.ndarray, start: np.ndarray, n_boot: int, ci_leve
         sd = np.sqrt(np.einsum("bii->bi", cov))
         usable = np.all(sd > 1e-12 * (1 + np.abs(samples).max(axis=(1, 2)))[:, None], axis=1)
         corrs = cov[usable] / sd[usable][:, :, None] / sd[usable][:, None, :]
-        loading, converged = _one_factor_batch(corrs, uniqueness)
+        loading, converged = one_factor_batch(corrs, uniqueness)
         for b in np.flatnonzero(~converged):
             loading[b] = one_factor(corrs[b], start=uniqueness)
         common = loading.sum(axis=1) ** 2
