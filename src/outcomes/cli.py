@@ -156,6 +156,50 @@ def score(path: str, out: str, as_json: bool) -> None:
     sys.exit(0 if report.ok else 1)
 
 
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the registry as JSON.")
+def instruments(as_json: bool) -> None:
+    """List the instruments in the registry, with their scales and factor group."""
+    from . import instruments as registry
+
+    rows = []
+    for key in registry.available():
+        ins = registry.get(key)
+        rows.append({"instrument": key, "name": ins.name, "factor": ins.factor,
+                     "items": ins.n_items, "scales": ", ".join(ins.scales)})
+    if as_json:
+        _emit_json({"instruments": rows})
+        return
+    import pandas as pd
+
+    _print_table(pd.DataFrame(rows), "Instruments")
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--instrument", required=True, help="Instrument key, e.g. wai-sr.")
+@click.option("--occasion", type=click.Choice(["intake", "session", "end", "followup"]),
+              help="Occasion to use [default: the earliest the instrument was given].")
+@click.option("--rater", default="client", show_default=True,
+              type=click.Choice(["client", "coach", "sponsor"]), help="Whose ratings.")
+@click.option("--boot", type=int, default=1000, show_default=True,
+              help="Bootstrap replicates for the omega interval.")
+@click.option("--seed", type=int, default=None, help="Random seed for the bootstrap.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def reliability(path: str, instrument: str, occasion: str | None, rater: str, boot: int,
+                seed: int | None, as_json: bool) -> None:
+    """Cronbach's alpha and McDonald's omega, with intervals, for each scale of an instrument."""
+    from .reliability import reliability as estimate
+
+    study = _load(path)
+    result = estimate(study.valid("responses"), instrument, occasion=occasion, rater=rater,
+                      n_boot=boot, seed=seed)
+    if as_json:
+        _emit_json(result.to_dict())
+    else:
+        click.echo(result.summary())
+
+
 def _parse_shares(text: str | None) -> dict[str, float] | None:
     if not text:
         return None

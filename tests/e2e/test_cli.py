@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
-COMMANDS = ["validate", "score", "simulate"]
+COMMANDS = ["validate", "score", "simulate", "instruments", "reliability"]
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -136,3 +136,19 @@ def test_a_single_table_file_is_validated_on_its_own(tmp_path):
     assert "unknown_reference" not in rules and "date_order" in rules
     unnamed = run("validate", str(SAMPLE / "messy" / "faults.csv"))
     assert unnamed.returncode == 2 and "--kind" in unnamed.stderr
+
+
+def test_instruments_and_reliability():
+    listing = json.loads(run("instruments", "--json").stdout)
+    keys = {row["instrument"] for row in listing["instruments"]}
+    assert {"wai-sr", "srs", "ors", "ahs", "ceq", "lot-r", "mspss", "gse", "urica", "gas"} <= keys
+    result = run("reliability", str(SAMPLE), "--instrument", "mspss", "--boot", "50",
+                 "--seed", "1", "--json")
+    no_traceback(result)
+    assert result.returncode == 0, result.stderr
+    scales = {row["scale"]: row for row in json.loads(result.stdout)["scales"]}
+    assert set(scales) == {"significant_other", "family", "friends", "total"}
+    assert all(0 < row["alpha"] < 1 for row in scales.values())
+    unknown = run("reliability", str(SAMPLE), "--instrument", "bdi")
+    no_traceback(unknown)
+    assert unknown.returncode in (1, 2) and "bdi" in unknown.stderr
