@@ -38,7 +38,8 @@ def test_nothing_is_lost(report):
     assert (counts["input"] == counts["valid"] + counts["rejected"]).all()
     for kind, rejected in report.rejected.items():
         assert rejected["row"].is_unique
-        assert len(report.valid[kind]) + len(rejected) == counts.set_index("table").loc[kind, "input"]
+        total = counts.set_index("table").loc[kind, "input"]
+        assert len(report.valid[kind]) + len(rejected) == total
 
 
 def test_semicolon_file_with_decimal_commas_is_read(report):

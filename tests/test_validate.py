@@ -106,7 +106,8 @@ def test_per_session_response_needs_a_recorded_session(study_tables):
     srs = responses.index[responses["instrument"] == "srs"][0]
     responses.loc[srs, "session"] = "9"
     found = _problems(validate_tables(study_tables), "responses")
-    assert found[["row", "column", "rule"]].values.tolist() == [[srs + 1, "session", "unknown_session"]]
+    where = found[["row", "column", "rule"]].values.tolist()
+    assert where == [[srs + 1, "session", "unknown_session"]]
 
 
 def test_source_file_and_line_are_named(study_tables):
@@ -116,7 +117,8 @@ def test_source_file_and_line_are_named(study_tables):
     sessions.loc[14, "date"] = "2024-02-30"
     report = validate(sessions, "sessions")
     assert report.messages() == [
-        'sessions.csv, row 14, column "date": 2024-02-30 is not a date. Use an ISO date, YYYY-MM-DD.'
+        'sessions.csv, row 14, column "date": 2024-02-30 is not a date. '
+        "Use an ISO date, YYYY-MM-DD."
     ]
 
 

@@ -86,7 +86,8 @@ def plant(tables: dict[str, pd.DataFrame]) -> Planter:
     p.duplicate("coaches", 2, "coach_id", "a coach listed twice")
     p.add("coaches", 0, {"coach_id": None}, "coach_id", "required", "a coach without an id")
 
-    p.set("engagements", 3, "sponsor", "employer", "allowed_values", "sponsor not self/organisation")
+    p.set("engagements", 3, "sponsor", "employer", "allowed_values",
+          "sponsor not self/organisation")
     p.set("engagements", 5, "status", "finished", "allowed_values", "status not in the vocabulary")
     p.set("engagements", 7, "start_date", "2024-02-30", "type", "a date that does not exist")
     start = pd.Timestamp(eng.loc[9, "start_date"])

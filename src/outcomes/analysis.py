@@ -36,7 +36,8 @@ class Variable:
 VARIABLES: tuple[Variable, ...] = (
     Variable("baseline", "ors", "total", "intake", "outcome",
              "ORS total at intake (0–40, higher is better); session 1 when intake is absent"),
-    Variable("end_score", "ors", "total", "end", "outcome", "ORS total at the end of the engagement"),
+    Variable("end_score", "ors", "total", "end", "outcome",
+             "ORS total at the end of the engagement"),
     Variable("goal_attainment", "gas", "tscore", "end", "outcome",
              "Goal Attainment Scaling T-score at the end (50 = goals met as expected)"),
     Variable("optimism", "lot-r", "total", "intake", "client", "LOT-R total (0–24)"),

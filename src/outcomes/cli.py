@@ -43,7 +43,8 @@ def _print_table(frame, title: str) -> None:  # noqa: ANN001
 
     table = Table(title=title)
     for column in frame.columns:
-        table.add_column(str(column), justify="right" if frame[column].dtype.kind in "iuf" else "left")
+        numeric = frame[column].dtype.kind in "iuf"
+        table.add_column(str(column), justify="right" if numeric else "left")
     for row in frame.itertuples(index=False):
         table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
     Console(stderr=False).print(table)
@@ -120,7 +121,8 @@ def _default_out(path: str, name: str) -> Path:
 
 @main.command()
 @click.argument("path", type=click.Path(exists=True))
-@click.option("--out", type=click.Path(), required=True, help="Folder for scores.csv and analysis.csv.")
+@click.option("--out", type=click.Path(), required=True,
+              help="Folder for scores.csv and analysis.csv.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 def score(path: str, out: str, as_json: bool) -> None:
     """Score a study's instruments and build its analysis table.

@@ -48,7 +48,9 @@ _CHECK_TEXT = {
     "not_nullable": ("required", "is empty", "Fill it in; this column may not be empty."),
     "field_uniqueness": ("unique", "appears more than once", "Give each row its own identifier."),
     "isin": ("allowed_values", "is not an allowed value", "Use one of: {allowed}."),
-    "greater_than_or_equal_to": ("range", "is below the minimum", "Use a value of at least {bound}."),
+    "greater_than_or_equal_to": (
+        "range", "is below the minimum", "Use a value of at least {bound}."
+    ),
     "greater_than": ("range", "is not above the minimum", "Use a value above {bound}."),
     "less_than_or_equal_to": ("range", "is above the maximum", "Use a value of at most {bound}."),
 }
