@@ -1,80 +1,27 @@
-"""The ``outcomes`` command: a thin shell over the Python API.
-
-Exit codes: 0 success; 1 the data failed validation (the report is written); 2 a usage error.
-Errors the user can fix are printed as one message naming the file, row and column, without
-a traceback; they are translated in one place, :class:`_Commands`.
-"""
+"""Commands for data: validate, score, simulate, instruments, reliability."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
-from ._errors import DataError, OutcomesError, UsageError
+from .._errors import UsageError
+from ._common import emit_json, load_study, main, parse_mapping, print_table
 
-__all__ = ["main"]
-
-
-class _Commands(click.Group):
-    """A command group that turns `outcomes` errors into messages and exit codes."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except DataError as error:
-            click.echo(f"Error: {error}", err=True)
-            ctx.exit(1)
-        except (UsageError, OutcomesError) as error:
-            click.echo(f"Error: {error}", err=True)
-            ctx.exit(2)
-
-
-def _emit_json(payload: dict[str, Any]) -> None:
-    click.echo(json.dumps(payload, indent=2, allow_nan=False))
-
-
-def _print_table(frame, title: str) -> None:  # noqa: ANN001
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title)
-    for column in frame.columns:
-        numeric = frame[column].dtype.kind in "iuf"
-        table.add_column(str(column), justify="right" if numeric else "left")
-    for row in frame.itertuples(index=False):
-        table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
-    Console(stderr=False).print(table)
-
-
-def _load(path: str):  # noqa: ANN202
-    from .study import read_study
-
-    return read_study(path)
-
-
-@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="outcomes")
-def main() -> None:
-    """Coaching-outcome research: validate, score and decompose coaching study data.
-
-    Every command has --help. Exit codes: 0 success, 1 the data failed validation (the
-    report is written), 2 a usage error.
-    """
+_SHARES_EXAMPLE = "client=.4,relationship=.3,expectancy=.15,technique=.15"
 
 
 def _validate_path(path: str, kind: str | None):  # noqa: ANN202
-    from .schema import TABLES
+    from ..schema import TABLES
 
     target = Path(path)
     single = target.is_file() and target.suffix.lower() not in (".toml", ".xlsx", ".xlsm")
     if not single and kind is None:
-        return _load(path).validate()
-    from .io import read_table
-    from .validate import validate as validate_table
+        return load_study(path).validate()
+    from ..io import read_table
+    from ..validate import validate as validate_table
 
     kind = kind or target.name.split(".")[0].lower()
     if kind not in TABLES:
@@ -105,9 +52,9 @@ def validate(path: str, out: str | None, as_json: bool, kind: str | None) -> Non
     if as_json:
         payload = report.to_dict()
         payload["rejected_files"] = [str(p) for p in written]
-        _emit_json(payload)
+        emit_json(payload)
     else:
-        _print_table(report.table(), "Rows per table")
+        print_table(report.table(), "Rows per table")
         if not report.ok:
             click.echo(report.summary(limit=15).split("\n\n", 2)[-1])
             click.echo(f"Rejected rows and their reasons are in {folder}/")
@@ -131,7 +78,7 @@ def score(path: str, out: str, as_json: bool) -> None:
     row per engagement). Only valid rows are scored; when rows were rejected they are
     written to OUT/rejected/ and the command exits 1.
     """
-    study = _load(path)
+    study = load_study(path)
     report = study.validate()
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -148,7 +95,7 @@ def score(path: str, out: str, as_json: bool) -> None:
         "rejected": int(report.counts["rejected"].sum()),
     }
     if as_json:
-        _emit_json(payload)
+        emit_json(payload)
     else:
         click.echo(f"Wrote {len(scores)} scale scores to {folder / 'scores.csv'}")
         click.echo(f"Wrote {len(table)} engagements to {folder / 'analysis.csv'}")
@@ -162,7 +109,7 @@ def score(path: str, out: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the registry as JSON.")
 def instruments(as_json: bool) -> None:
     """List the instruments in the registry, with their scales and factor group."""
-    from . import instruments as registry
+    from .. import instruments as registry
 
     rows = []
     for key in registry.available():
@@ -170,11 +117,11 @@ def instruments(as_json: bool) -> None:
         rows.append({"instrument": key, "name": ins.name, "factor": ins.factor,
                      "items": ins.n_items, "scales": ", ".join(ins.scales)})
     if as_json:
-        _emit_json({"instruments": rows})
+        emit_json({"instruments": rows})
         return
     import pandas as pd
 
-    _print_table(pd.DataFrame(rows), "Instruments")
+    print_table(pd.DataFrame(rows), "Instruments")
 
 
 @main.command()
@@ -191,33 +138,15 @@ def instruments(as_json: bool) -> None:
 def reliability(path: str, instrument: str, occasion: str | None, rater: str, boot: int,
                 seed: int | None, as_json: bool) -> None:
     """Cronbach's alpha and McDonald's omega, with intervals, for each scale of an instrument."""
-    from .reliability import reliability as estimate
+    from ..reliability import reliability as estimate
 
-    study = _load(path)
+    study = load_study(path)
     result = estimate(study.valid("responses"), instrument, occasion=occasion, rater=rater,
                       n_boot=boot, seed=seed)
     if as_json:
-        _emit_json(result.to_dict())
+        emit_json(result.to_dict())
     else:
         click.echo(result.summary())
-
-
-def _parse_shares(text: str | None) -> dict[str, float] | None:
-    if not text:
-        return None
-    shares = {}
-    for part in text.split(","):
-        name, sep, value = part.partition("=")
-        try:
-            shares[name.strip()] = float(value)
-        except ValueError:
-            sep = ""
-        if not sep:
-            raise UsageError(
-                f"--shares: {part!r} is not NAME=NUMBER. "
-                "Write e.g. --shares client=.4,relationship=.3,expectancy=.15,technique=.15"
-            )
-    return shares
 
 
 @main.command()
@@ -237,17 +166,14 @@ def _parse_shares(text: str | None) -> dict[str, float] | None:
 def simulate(out: str, seed: int | None, shares: str | None, coaches: int,
              clients_per_coach: int, r2: float, icc: float, as_json: bool) -> None:
     """Write a synthetic study with known true factor shares to OUT."""
-    from .simulate import simulate_study
+    from ..simulate import simulate_study
 
+    true_shares = parse_mapping(shares, "--shares", _SHARES_EXAMPLE)
     study = simulate_study(n_coaches=coaches, clients_per_coach=clients_per_coach,
-                           shares=_parse_shares(shares), r2=r2, icc=icc, seed=seed)
+                           shares=true_shares, r2=r2, icc=icc, seed=seed)
     study.write(out)
     if as_json:
-        _emit_json(study.to_dict())
+        emit_json(study.to_dict())
     else:
         click.echo(study.summary())
         click.echo(f"Wrote the study to {out}/")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
