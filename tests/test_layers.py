@@ -15,7 +15,7 @@ LAYERS = [
     "scoring", "_factor", "reliability",
     "analysis", "study", "sample", "_generative", "_simulate_tables", "simulate",
     "subsets", "bootstrap", "importance", "dominance",
-    "multilevel", "longitudinal", "change",
+    "_mixed", "multilevel", "longitudinal", "change", "improvement", "trajectories",
     "plots", "norms", "benchmark", "monitor", "report",
     "cli",
 ]
