@@ -49,8 +49,17 @@ _EXPORTS = {
     "FACTORS": "analysis",
     "describe_columns": "analysis",
     "load_sample": "sample",
+    "sample_truth": "sample",
     "simulate_study": "simulate",
     "SimulatedStudy": "simulate",
+    "REFERENCES": "reference",
+    "ReferenceSplit": "reference",
+    "Comparison": "reference",
+    "compare": "reference",
+    "decompose": "importance",
+    "Decomposition": "importance",
+    "dominance": "dominance",
+    "Dominance": "dominance",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
@@ -68,7 +77,7 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'outcomes' has no attribute {name!r}")
     loaded = importlib.import_module(f".{module}", __name__)
-    value = loaded if name == module else getattr(loaded, name)
+    value = getattr(loaded, name) if hasattr(loaded, name) else loaded
     globals()[name] = value
     return value
 

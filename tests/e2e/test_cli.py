@@ -13,7 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
-COMMANDS = ["validate", "score", "simulate", "instruments", "reliability"]
+COMMANDS = ["validate", "score", "simulate", "instruments", "reliability", "decompose",
+            "references"]
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -1,0 +1,184 @@
+"""The ``outcomes decompose`` command: each factor's share of outcome, beside a reference."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .._errors import UsageError
+from ._common import emit_json, load_study, main
+
+_METHODS = ["lmg", "dominance", "pratt", "relative_weights", "first", "last", "betasq", "car"]
+
+
+def _factor_map(specs: tuple[str, ...]) -> dict[str, list[str]]:
+    factors: dict[str, list[str]] = {}
+    for spec in specs:
+        name, sep, columns = spec.partition("=")
+        cols = [c.strip() for c in columns.split(",") if c.strip()]
+        if not sep or not name.strip() or not cols:
+            raise UsageError(
+                f"--factor {spec!r} is not NAME=COL,COL. Write e.g. "
+                "--factor relationship=alliance,session_rating"
+            )
+        if name.strip() in factors:
+            raise UsageError(f"--factor {name.strip()!r} is given twice; give each factor once.")
+        factors[name.strip()] = cols
+    return factors
+
+
+def _flat_table(path: Path, used: list[str]):  # noqa: ANN202
+    """A one-row-per-client file, with the columns in use converted to numbers."""
+    import pandas as pd
+
+    from ..io import read_table
+
+    table = read_table(path)
+    for column in used:
+        if column not in table.columns:
+            continue  # decompose names the missing column and the fix
+        values = table[column]
+        numbers = pd.to_numeric(values, errors="coerce")
+        if bool((numbers.notna() | values.isna()).all()):
+            table[column] = numbers.astype(float)
+    return table
+
+
+def _inputs(data: str, outcome: str | None, factor: tuple[str, ...], covariate: tuple[str, ...],
+            cluster: str | None, boot: int) -> dict[str, Any]:
+    target = Path(data)
+    factors: dict[str, list[str]] | None = _factor_map(factor) if factor else None
+    if target.is_dir() or target.suffix.lower() == ".toml":
+        from ..analysis import FACTORS
+
+        table = load_study(data).analysis_table()
+        return {
+            "data": table,
+            "outcome": outcome or "end_score",
+            "factors": factors or FACTORS,
+            "covariates": list(covariate) if covariate else ["baseline"],
+            "cluster": cluster or ("coach_id" if boot else None),
+        }
+    if not outcome or not factors:
+        raise UsageError(
+            f"{target.name} is a single table: name the outcome and the factors, e.g. "
+            "--outcome end_score --factor relationship=alliance --factor client=optimism"
+        )
+    used = [outcome, *covariate, *(c for cols in factors.values() for c in cols)]
+    return {
+        "data": _flat_table(target, used),
+        "outcome": outcome,
+        "factors": factors,
+        "covariates": list(covariate),
+        "cluster": cluster,
+    }
+
+
+@main.command()
+@click.argument("data", type=click.Path(exists=True))
+@click.option("--outcome", help="Outcome column [study folder: end_score].")
+@click.option("--factor", multiple=True, metavar="NAME=COL,COL",
+              help="A factor and its columns; repeat for each factor "
+                   "[study folder: the default client/relationship/expectancy/technique map].")
+@click.option("--covariate", multiple=True, metavar="COL",
+              help="An always-in covariate, partialled out first; repeat for more "
+                   "[study folder: baseline].")
+@click.option("--method", type=click.Choice(_METHODS), default="lmg", show_default=True,
+              help="How to split the explained variance.")
+@click.option("--boot", type=int, default=0, show_default=True,
+              help="Bootstrap replicates for intervals (0: none).")
+@click.option("--cluster", help="Resample whole clusters of this column [study folder with "
+                                "--boot: coach_id].")
+@click.option("--ci", type=click.Choice(["bca", "percentile"]), default="bca", show_default=True,
+              help="Bootstrap interval method.")
+@click.option("--ci-level", type=float, default=0.95, show_default=True, help="Interval level.")
+@click.option("--seed", type=int, default=None, help="Random seed of the bootstrap.")
+@click.option("--reference", default="asay-lambert-1999", show_default=True,
+              help="Reference split to compare with (see `outcomes references`).")
+@click.option("--plot", "plot_file", type=click.Path(), help="Write the share plot to this file "
+                                                            "(.png, .svg or .pdf).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def decompose(data: str, outcome: str | None, factor: tuple[str, ...],
+              covariate: tuple[str, ...], method: str, boot: int, cluster: str | None, ci: str,
+              ci_level: float, seed: int | None, reference: str, plot_file: str | None,
+              as_json: bool) -> None:
+    """Estimate each factor's share of the outcome's explained variance.
+
+    DATA is a study folder (the analysis table and the default factor map are used) or a
+    CSV/Excel/Parquet/SPSS file with one row per client. Shares are compared with a
+    reference split, Asay & Lambert's 40/30/15/15 by default.
+    """
+    import warnings
+
+    from .._errors import DataWarning
+    from ..importance import decompose as estimate
+    from ..reference import REFERENCES
+
+    if reference not in REFERENCES:
+        raise UsageError(f"--reference {reference!r} is not known; use one of "
+                         f"{', '.join(REFERENCES)}.")
+    args = _inputs(data, outcome, factor, covariate, cluster, boot)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        with _status(boot):
+            result = estimate(args.pop("data"), method=method, n_boot=boot,  # type: ignore[arg-type]
+                              ci=ci, ci_level=ci_level, seed=seed, **args)
+    notes = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
+    if plot_file:
+        _save_plot(result, reference, plot_file)
+    if as_json:
+        payload = result.to_dict(reference=reference)
+        payload["notes"] = notes
+        emit_json(payload)
+        return
+    for note in notes:
+        click.echo(f"Note: {note}", err=True)
+    click.echo(result.summary())
+    click.echo("")
+    click.echo(result.compare(reference).summary())
+
+
+def _status(boot: int):  # noqa: ANN202
+    """A spinner on the terminal while a bootstrap runs (nothing when output is piped)."""
+    import contextlib
+
+    if boot < 200 or not sys.stderr.isatty():
+        return contextlib.nullcontext()
+    from rich.console import Console
+
+    return Console(stderr=True).status(f"Bootstrapping {boot} replicates…")
+
+
+def _save_plot(result, reference: str, path: str) -> None:  # noqa: ANN001
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ax = result.plot(reference=reference)
+    ax.figure.savefig(path, bbox_inches="tight", dpi=150)
+    plt.close(ax.figure)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the reference splits as JSON.")
+def references(as_json: bool) -> None:
+    """List the reference splits that shares can be compared with."""
+    from .._results import jsonable
+    from ..reference import REFERENCES
+
+    if as_json:
+        emit_json({"references": {k: jsonable(_reference_row(v)) for k, v in REFERENCES.items()}})
+        return
+    for key, split in REFERENCES.items():
+        row = _reference_row(split)
+        shares = ", ".join(f"{k} {v:g}" for k, v in row["shares"].items())
+        click.echo(f"{key}: {row['label']} — {shares} ({row['share_of']})")
+
+
+def _reference_row(split) -> dict[str, Any]:  # noqa: ANN001
+    return {"label": split.label, "shares": dict(split.shares), "share_of": split.share_of,
+            "citation": split.citation, "note": split.note}
