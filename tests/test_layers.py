@@ -13,7 +13,7 @@ LAYERS = [
     "io", "instruments",
     "schema", "_parsing", "_validation", "validate",
     "scoring", "_factor", "reliability",
-    "analysis", "study", "sample", "_generative", "_simulate_tables", "simulate",
+    "analysis", "study", "mapping", "sample", "_generative", "_simulate_tables", "simulate",
     "subsets", "bootstrap", "importance", "dominance",
     "_mixed", "multilevel", "longitudinal", "change", "improvement", "trajectories",
     "plots", "norms", "benchmark", "monitor", "report",
