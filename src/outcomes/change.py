@@ -1,0 +1,544 @@
+"""Change from before to after: reliable and clinically significant change, effect sizes, GAS.
+
+:func:`change` classifies each client's change with a reliable change index (RCI) and,
+where a clinical cutoff applies, says who recovered (Jacobson & Truax 1991, *Journal of
+Consulting and Clinical Psychology* 59(1):12-19); it summarises the sample with category
+percentages (Wilson intervals), pre-post effect sizes and a severity-adjusted effect size.
+:func:`gas_scores` turns Goal Attainment Scaling ratings into one T-score per engagement.
+
+Every index has the form ``rci = (post - centre(pre)) / denominator`` with
+``centre(pre) = intercept + slope * pre`` (m and s are the mean and SD of the pre scores,
+r the reliability; the definitions follow the R package clinicalsignificance, Claus 2024,
+*Journal of Statistical Software*):
+
+=======================  ===========================  ======================
+method                   centre(pre)                  denominator
+=======================  ===========================  ======================
+jacobson-truax           pre                          s * sqrt(2 (1 - r))
+gulliksen-lord-novick    m + r (pre - m)              s * sqrt(1 - r²)
+edwards-nunnally         m + r (pre - m)              s * sqrt(1 - r)
+hsu-linn-lord            m_post + r (pre - m)         s * sqrt(1 - r²)
+=======================  ===========================  ======================
+
+A client improved reliably when the index passes ``critical`` (1.96) in the better
+direction, and deteriorated reliably when it passes it in the worse direction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from outcomes import instruments as registry
+from outcomes._errors import DataError, UsageError
+from outcomes._plotting import PALETTE, axes_or_new
+from outcomes._results import jsonable, text_table
+from outcomes.scoring import gas_tscore
+
+__all__ = ["change", "Change", "gas_scores", "wilson_interval", "METHODS", "CATEGORIES"]
+
+Method = Literal["jacobson-truax", "gulliksen-lord-novick", "edwards-nunnally", "hsu-linn-lord"]
+METHODS = ("jacobson-truax", "gulliksen-lord-novick", "edwards-nunnally", "hsu-linn-lord")
+CATEGORIES = ("recovered", "improved", "unchanged", "deteriorated", "missing")
+NORM_KEYS = ("mean", "sd", "functional_mean", "functional_sd", "dysfunctional_mean",
+             "dysfunctional_sd", "clinical_cutoff")
+_CITATION = {
+    "jacobson-truax": "Jacobson & Truax 1991",
+    "gulliksen-lord-novick": "Gulliksen 1950; Lord & Novick 1968 (regression to the mean)",
+    "edwards-nunnally": "Edwards, Yarvis, Mueller, Zingale & Wagman 1978; Speer 1992",
+    "hsu-linn-lord": "Hsu 1989; Linn & Slinde 1977",
+}
+
+
+def wilson_interval(k: float, n: float, *, ci_level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a proportion k / n (Wilson 1927, JASA 22:209-212).
+
+    Examples
+    --------
+    >>> [round(v, 4) for v in wilson_interval(10, 26)]
+    [0.2243, 0.5747]
+    """
+    if n <= 0:
+        return (float("nan"), float("nan"))
+    z = stats.norm.ppf(0.5 + ci_level / 2)
+    p = k / n
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    return (float(max(0.0, centre - half)), float(min(1.0, centre + half)))
+
+
+@dataclass(frozen=True)
+class Change:
+    """Reliable and clinically significant change of each client (see :func:`change`).
+
+    Attributes
+    ----------
+    clients : DataFrame
+        One row per client: ``client``, ``pre``, ``post``, ``change`` (post - pre), ``rci``,
+        ``category``, ``clinical_pre`` and ``functional_post`` (when a cutoff applies) and
+        ``severity_adjusted`` (each client's severity-adjusted effect size).
+    counts : Series
+        Clients per category, ``missing`` included (clients lacking pre or post).
+    percentages : DataFrame
+        category, n, estimate (proportion), ci_low, ci_high (Wilson), denominator. The
+        categories share the clients with both scores; ``missing`` is a share of everyone.
+    effect_sizes : DataFrame
+        measure, estimate, std_error, ci_low, ci_high, n; positive means improvement.
+    method, reliability, denominator, slope, intercept, critical, cutoff, ...
+        How the index and cutoff were set; ``notes`` says where each figure came from.
+    """
+
+    clients: pd.DataFrame
+    counts: pd.Series
+    percentages: pd.DataFrame
+    effect_sizes: pd.DataFrame
+    method: str
+    reliability: float | None
+    denominator: float
+    slope: float
+    intercept: float
+    critical: float
+    higher_is_better: bool
+    cutoff: float | None
+    ci_level: float
+    instrument: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def reliable_change(self) -> float:
+        """The smallest change (in score points) the Jacobson-Truax index calls reliable."""
+        return self.critical * self.denominator
+
+    def table(self) -> pd.DataFrame:
+        """One row per client: change, rci, category and the rest (see ``clients``)."""
+        return self.clients.copy()
+
+    def summary(self) -> str:
+        """Text report: how change was judged, the categories and the effect sizes."""
+        n_all, n_missing = len(self.clients), int(self.counts.get("missing", 0))
+        what = self.instrument.upper() if self.instrument else "the measure"
+        better = "higher" if self.higher_is_better else "lower"
+        lines = [f"Change on {what} ({better} is better): {n_all} clients, "
+                 f"{n_all - n_missing} with both scores, {n_missing} missing one or both.",
+                 f"Reliable change index: {self.method} ({_CITATION[self.method]}); "
+                 f"critical value {self.critical:g}, denominator {self.denominator:.3f}."]
+        if self.method == "jacobson-truax":
+            lines.append(f"A change of more than {self.reliable_change:.2f} points is reliable.")
+        if self.cutoff is not None:
+            lines.append(f"Clinical cutoff {self.cutoff:.2f}: recovered = reliably improved "
+                         "and crossed from the clinical to the functional side.")
+        level = f"{100 * self.ci_level:g}%"
+        lines += ["", f"Categories ({level} Wilson intervals):", text_table(self.percentages),
+                  "", f"Effect sizes (positive = improvement; {level} intervals):",
+                  text_table(self.effect_sizes), *self.notes]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe contents, the per-client table included."""
+        return jsonable({
+            "method": self.method, "instrument": self.instrument,
+            "reliability": self.reliability, "denominator": self.denominator,
+            "reliable_change": self.reliable_change if self.method == "jacobson-truax"
+            else None, "critical": self.critical, "higher_is_better": self.higher_is_better,
+            "cutoff": self.cutoff, "ci_level": self.ci_level, "n": len(self.clients),
+            "counts": self.counts, "percentages": self.percentages,
+            "effect_sizes": self.effect_sizes, "notes": list(self.notes),
+            "clients": self.clients,
+        })
+
+    def plot(self, ax: Any = None) -> Any:
+        """Pre-post scatter with the reliable-change band and the cutoff lines."""
+        ax = axes_or_new(ax, figsize=(5.5, 5.5))
+        data = self.clients[self.clients["category"] != "missing"]
+        colours = dict(zip(CATEGORIES, (PALETTE[2], PALETTE[0], "#999999", PALETTE[3],
+                                        "black"), strict=True))  # fmt: skip
+        for category in CATEGORIES[:-1]:
+            rows = data[data["category"] == category]
+            if len(rows):
+                ax.scatter(rows["pre"], rows["post"], s=18, color=colours[category],
+                           label=category)  # fmt: skip
+        values = pd.concat([data["pre"], data["post"]])
+        low, high = (float(values.min()), float(values.max())) if len(values) else (0.0, 1.0)
+        grid = np.linspace(low, high, 50)
+        centre = self.intercept + self.slope * grid
+        half = self.critical * self.denominator
+        ax.plot(grid, grid, color="black", linewidth=0.8)
+        ax.fill_between(grid, centre - half, centre + half, color="#E5E5E5", zorder=0,
+                        label="no reliable change")
+        if self.cutoff is not None:
+            ax.axvline(self.cutoff, color="black", linestyle="--", linewidth=0.8)
+            ax.axhline(self.cutoff, color="black", linestyle="--", linewidth=0.8)
+        ax.set_xlabel("pre")
+        ax.set_ylabel("post")
+        ax.legend(frameon=False, fontsize=8)
+        return ax
+
+
+def _column(data: pd.DataFrame, name: str, role: str) -> pd.Series:
+    if name not in data.columns:
+        raise DataError(f"the data have no column {name!r} for {role}", column=name,
+                        fix=f"Name the {role} column with {role}=; the columns are "
+                            f"{', '.join(map(str, data.columns))}.")  # fmt: skip
+    values = pd.to_numeric(data[name], errors="coerce")
+    bad = values.isna() & data[name].notna()
+    if bad.any():
+        row = data.index[bad.to_numpy()][0]
+        raise DataError(f"{data[name][row]!r} is not a number", row=row, column=name,
+                        fix="Give scores as numbers; leave a missing score empty.")
+    return values.astype(float)
+
+
+def _check_norms(norms: Mapping[str, float] | None) -> dict[str, float]:
+    given = dict(norms or {})
+    unknown = sorted(set(given) - set(NORM_KEYS))
+    if unknown:
+        raise UsageError(f"change: unknown norms {unknown}; use the keys {', '.join(NORM_KEYS)}.")
+    return {k: float(v) for k, v in given.items()}
+
+
+def _from_registry(instrument: str | None):  # noqa: ANN202
+    if instrument is None:
+        return None
+    try:
+        return registry.get(instrument)
+    except Exception:  # the registry names the keys it knows
+        raise UsageError(f"change: unknown instrument {instrument!r}; use one of "
+                         f"{', '.join(registry.available())}.") from None
+
+
+def _reliability(reliability: float | None, found, notes: list[str]) -> float | None:
+    if reliability is None and found is not None:
+        for kind in ("alpha", "omega", "retest"):
+            figure = found.figure(kind)
+            if figure is not None:
+                notes.append(f"Reliability {figure.value:g} ({kind}) from the {found.key} "
+                             f"file: {figure.source}.")
+                return float(figure.value)
+    if reliability is not None and not 0 <= float(reliability) < 1:
+        raise UsageError(f"change: reliability={reliability!r} must be in [0, 1).")
+    return None if reliability is None else float(reliability)
+
+
+def _index(method: str, r: float, m_pre: float, s_pre: float, m_post: float
+           ) -> tuple[float, float, float]:
+    """(slope, intercept, denominator) of the chosen index."""
+    if method == "jacobson-truax":
+        return 1.0, 0.0, s_pre * np.sqrt(2 * (1 - r))
+    if method == "gulliksen-lord-novick":
+        return r, m_pre * (1 - r), s_pre * np.sqrt(1 - r**2)
+    if method == "edwards-nunnally":
+        return r, m_pre * (1 - r), s_pre * np.sqrt(1 - r)
+    return r, m_post - r * m_pre, s_pre * np.sqrt(1 - r**2)
+
+
+def _cutoff(cutoff: float | str | None, norms: dict[str, float], found, direction: int,
+            pre: pd.Series, notes: list[str]) -> float | None:
+    """A number, or Jacobson & Truax's criterion a, b or c from the norms."""
+    if cutoff is None:
+        if "clinical_cutoff" in norms:
+            return norms["clinical_cutoff"]
+        figure = None if found is None else found.figure("clinical_cutoff")
+        if figure is not None:
+            notes.append(f"Clinical cutoff {figure.value:g} from the {found.key} file: "
+                         f"{figure.source}.")
+            return float(figure.value)
+        if "functional_mean" in norms and "functional_sd" in norms:
+            cutoff = "c"
+        else:
+            return None
+    if not isinstance(cutoff, str):
+        return float(cutoff)
+    if cutoff not in ("a", "b", "c"):
+        raise UsageError(f"change: cutoff={cutoff!r}; give a number or 'a', 'b' or 'c'.")
+    m_dys = norms.get("dysfunctional_mean", float(pre.mean()))
+    s_dys = norms.get("dysfunctional_sd", float(pre.std(ddof=1)))
+    if "dysfunctional_mean" not in norms:
+        notes.append("The dysfunctional mean and SD are the sample's pre scores.")
+    if cutoff == "a":
+        value = m_dys + direction * 2 * s_dys
+    else:
+        if "functional_mean" not in norms or "functional_sd" not in norms:
+            raise UsageError(f"change: cutoff {cutoff!r} needs norms={{'functional_mean': ..., "
+                             "'functional_sd': ...}} from a functional population.")
+        m_fun, s_fun = norms["functional_mean"], norms["functional_sd"]
+        value = (m_fun - direction * 2 * s_fun if cutoff == "b"
+                 else (s_dys * m_fun + s_fun * m_dys) / (s_dys + s_fun))
+    notes.append(f"Cutoff = Jacobson & Truax criterion {cutoff} = {value:.3f}.")
+    return float(value)
+
+
+def _categories(frame: pd.DataFrame, direction: int, critical: float,
+                cutoff: float | None) -> pd.Series:
+    signed = direction * frame["rci"]
+    category = pd.Series("unchanged", index=frame.index, dtype=object)
+    category[signed > critical] = "improved"
+    category[signed < -critical] = "deteriorated"
+    if cutoff is not None:
+        frame["clinical_pre"] = direction * frame["pre"] < direction * cutoff
+        frame["functional_post"] = direction * frame["post"] > direction * cutoff
+        recovered = (category == "improved") & frame["clinical_pre"] & frame["functional_post"]
+        category[recovered] = "recovered"
+    category[frame["rci"].isna()] = "missing"
+    return category
+
+
+def _effect_sizes(pre: np.ndarray, post: np.ndarray, direction: int, saes: np.ndarray,
+                  ci_level: float) -> pd.DataFrame:
+    """Pre-post d (Becker 1988), Hedges' g_av (as pingouin) and the severity-adjusted ES."""
+    n = len(pre)
+    z = stats.norm.ppf(0.5 + ci_level / 2)
+    rows = []
+    if n >= 3:
+        diff = direction * (post - pre)
+        s_pre, s_post = pre.std(ddof=1), post.std(ddof=1)
+        r = float(np.corrcoef(pre, post)[0, 1]) if s_pre > 0 and s_post > 0 else 0.0
+        d = diff.mean() / s_pre
+        se_d = np.sqrt(2 * (1 - r) / n + d**2 / (2 * n))
+        d_av = diff.mean() / np.sqrt((s_pre**2 + s_post**2) / 2)
+        j = 1 - 3 / (4 * (2 * n) - 9)
+        se_g = j * np.sqrt((1 / n + d_av**2 / (2 * n)) * 2 * (1 - r))
+        se_s = saes.std(ddof=1) / np.sqrt(n)
+        for name, est, se in (("pre_post_d", d, se_d), ("hedges_g_av", j * d_av, se_g),
+                              ("severity_adjusted", saes.mean(), se_s)):
+            rows.append((name, est, se, est - z * se, est + z * se, n))
+    return pd.DataFrame(rows, columns=["measure", "estimate", "std_error", "ci_low", "ci_high",
+                                       "n"])
+
+
+def _severity_adjusted(pre: np.ndarray, delta: np.ndarray, clinical: np.ndarray | None,
+                       reference: Mapping[str, float] | None, direction: int,
+                       notes: list[str]) -> np.ndarray:
+    """Per-client SAES = direction * (residual + reference mean change) / reference SD."""
+    if reference is not None:
+        ref = {k: float(reference[k]) for k in ("intercept", "slope", "mean_change", "sd")}
+        notes.append("Severity-adjusted effect sizes use the reference model given.")
+    else:
+        use = np.ones(len(pre), bool)
+        if clinical is not None and clinical.sum() >= 10:
+            use = clinical
+            notes.append("Severity adjustment: change regressed on intake among the "
+                         f"{int(use.sum())} clients who started in the clinical range.")
+        if use.sum() < 3 or np.std(pre[use]) == 0:
+            return np.full(len(pre), np.nan)
+        slope, intercept = np.polyfit(pre[use], delta[use], 1)
+        ref = {"intercept": intercept, "slope": slope, "mean_change": delta[use].mean(),
+               "sd": pre[use].std(ddof=1)}
+    residual = delta - (ref["intercept"] + ref["slope"] * pre)
+    return direction * (residual + ref["mean_change"]) / ref["sd"]
+
+
+def change(
+    data: pd.DataFrame,
+    *,
+    pre: str,
+    post: str,
+    reliability: float | None = None,
+    norms: Mapping[str, float] | None = None,
+    higher_is_better: bool | None = None,
+    method: Method = "jacobson-truax",
+    instrument: str | None = None,
+    cutoff: float | Literal["a", "b", "c"] | None = None,
+    ci_level: float = 0.95,
+    client: str | None = None,
+    critical: float = 1.96,
+    severity_reference: Mapping[str, float] | None = None,
+) -> Change:
+    """Reliable and clinically significant change of each client, with effect sizes.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per client with the pre and post scores (missing allowed).
+    pre, post : str
+        The columns of the scores before and after.
+    reliability : float, optional
+        Reliability of the measure (e.g. Cronbach's alpha). Default: the instrument's
+        published alpha (else omega, else retest) when ``instrument`` is given.
+    norms : mapping, optional
+        ``mean`` and ``sd`` of the pre scores to use instead of the sample's;
+        ``functional_mean``/``functional_sd`` and ``dysfunctional_mean``/``dysfunctional_sd``
+        for the Jacobson & Truax cutoffs; or ``clinical_cutoff``.
+    higher_is_better : bool, optional
+        Direction of improvement. Default: the instrument's, else True.
+    method : {"jacobson-truax", "gulliksen-lord-novick", "edwards-nunnally", "hsu-linn-lord"}
+        The reliable change index (see the module text).
+    instrument : str, optional
+        A registry key (``"ors"``, ...): gives reliability, direction, the published clinical
+        cutoff and, for Jacobson-Truax without an explicit reliability, the published
+        reliable change in points (the denominator is then that value / ``critical``).
+    cutoff : float or {"a", "b", "c"}, optional
+        The clinical cutoff, or Jacobson & Truax's criterion computed from ``norms`` (a: 2 SD
+        beyond the dysfunctional mean, which is the sample's pre scores unless given; b: 2 SD
+        inside the functional mean; c: the point between the two distributions). Default: the
+        instrument's published cutoff, else c when functional norms are given, else none.
+    ci_level : float, default 0.95
+        Level of every interval.
+    client : str, optional
+        Column of client ids (default: the index of ``data``).
+    critical : float, default 1.96
+        The index value beyond which change is reliable.
+    severity_reference : mapping, optional
+        A reference model for the severity-adjusted effect size: ``intercept`` and ``slope``
+        of change regressed on intake, ``mean_change`` and ``sd`` (of intake) of the
+        reference clients. Default: the data themselves, restricted to clients who started
+        in the clinical range when a cutoff applies and there are at least 10 of them.
+
+    Returns
+    -------
+    Change
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"pre": [10, 12, 15, 20, 22, np.nan], "post": [20, 13, 14, 30, 15, 9]})
+    >>> result = change(df, pre="pre", post="post", reliability=0.8)
+    >>> result.table()["category"].tolist()
+    ['improved', 'unchanged', 'unchanged', 'improved', 'deteriorated', 'missing']
+    >>> int(result.counts["missing"])
+    1
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise UsageError("change: data must be a pandas DataFrame with one row per client.")
+    if method not in METHODS:
+        raise UsageError(f"change: method={method!r}; use one of {', '.join(METHODS)}.")
+    if not 0 < ci_level < 1:
+        raise UsageError(f"change: ci_level={ci_level!r} must be between 0 and 1.")
+    notes: list[str] = []
+    found = _from_registry(instrument)
+    given = _check_norms(norms)
+    if higher_is_better is None:
+        higher_is_better = True if found is None else bool(found.higher_is_better)
+    direction = 1 if higher_is_better else -1
+    frame = pd.DataFrame({
+        "client": data[client].to_numpy() if client else data.index.to_numpy(),
+        "pre": _column(data, pre, "pre").to_numpy(),
+        "post": _column(data, post, "post").to_numpy(),
+    })  # fmt: skip
+    complete = frame.dropna(subset=["pre", "post"])
+    if len(complete) < 2:
+        raise DataError(f"only {len(complete)} client(s) have both a {pre!r} and a {post!r} "
+                        "score", fix="Change needs at least two clients with both scores.")
+    m_pre = given.get("mean", float(complete["pre"].mean()))
+    s_pre = given.get("sd", float(complete["pre"].std(ddof=1)))
+    explicit = reliability is not None
+    r = _reliability(reliability, found, notes)
+    published = None if found is None else found.figure("reliable_change")
+    if method == "jacobson-truax" and not explicit and published is not None:
+        slope, intercept, denominator = 1.0, 0.0, float(published.value) / critical
+        notes.append(f"Reliable change of {published.value:g} points from the {found.key} "
+                     f"file: {published.source}.")
+    elif r is None:
+        raise UsageError(f"change: give reliability= (e.g. Cronbach's alpha, 0 to 1) or "
+                         f"instrument= (one of {', '.join(registry.available())}) for the "
+                         "reliable change index.")
+    else:
+        slope, intercept, denominator = _index(method, r, m_pre, s_pre,
+                                               float(complete["post"].mean()))
+    if not denominator > 0:
+        raise DataError("the pre scores do not vary, so reliable change is undefined",
+                        column=pre, fix="Give norms={'sd': ...} from a reference sample.")
+    frame["change"] = frame["post"] - frame["pre"]
+    frame["rci"] = (frame["post"] - (intercept + slope * frame["pre"])) / denominator
+    value = _cutoff(cutoff, given, found, direction, complete["pre"], notes)
+    frame["category"] = _categories(frame, direction, critical, value)
+    ok = frame["category"] != "missing"
+    pre_ok, post_ok = frame.loc[ok, "pre"].to_numpy(), frame.loc[ok, "post"].to_numpy()
+    clinical = frame.loc[ok, "clinical_pre"].to_numpy(bool) if value is not None else None
+    saes = _severity_adjusted(pre_ok, post_ok - pre_ok, clinical, severity_reference,
+                              direction, notes)
+    frame["severity_adjusted"] = np.nan
+    frame.loc[ok, "severity_adjusted"] = saes
+    order = [c for c in CATEGORIES if c != "recovered" or value is not None]
+    counts = frame["category"].value_counts().reindex(order, fill_value=0).astype(int)
+    rows = []
+    for category, n in counts.items():
+        total = len(frame) if category == "missing" else int(ok.sum())
+        low, high = wilson_interval(n, total, ci_level=ci_level)
+        rows.append((category, int(n), n / total if total else np.nan, low, high, total))
+    percentages = pd.DataFrame(rows, columns=["category", "n", "estimate", "ci_low", "ci_high",
+                                              "denominator"])
+    effects = _effect_sizes(pre_ok, post_ok, direction, saes, ci_level)
+    notes.append("Hedges' g_av: mean change over the average of the pre and post SDs "
+                 "(Cumming 2012), times J = 1 - 3/(8n - 9), as pingouin computes it; interval "
+                 "from the matched-groups variance (Borenstein et al. 2009).")
+    return Change(frame, counts, percentages, effects, method, r, float(denominator),
+                  float(slope), float(intercept), float(critical), bool(higher_is_better),
+                  value, ci_level, instrument, tuple(notes))  # fmt: skip
+
+
+def _weights(rows: pd.DataFrame, weights: Any) -> np.ndarray:
+    if weights is None:
+        return np.ones(len(rows))
+    if isinstance(weights, str):
+        if weights not in rows.columns:
+            raise DataError(f"the responses have no weight column {weights!r}", column=weights,
+                            fix="Name an existing column, or pass a mapping goal -> weight.")
+        return pd.to_numeric(rows[weights], errors="coerce").to_numpy(dtype=float)
+    if isinstance(weights, Mapping):
+        out = []
+        for eid, item in zip(rows["engagement_id"], rows["item"], strict=True):
+            key = (eid, int(item)) if (eid, int(item)) in weights else int(item)
+            if key not in weights:
+                raise UsageError(f"gas_scores: no weight for goal {int(item)} of engagement "
+                                 f"{eid}; give one per goal number or per (engagement, goal).")
+            out.append(float(weights[key]))
+        return np.asarray(out)
+    raise UsageError("gas_scores: weights must be a column name or a mapping goal -> weight.")
+
+
+def gas_scores(responses: pd.DataFrame, *, weights: str | Mapping[Any, float] | None = None,
+               rho: float = 0.3) -> pd.DataFrame:
+    """Goal Attainment Scaling T-scores, one per engagement (and occasion and rater).
+
+    Built on :func:`outcomes.scoring.gas_tscore` (Kiresuk & Sherman 1968): T = 50 +
+    10 Σ w x / sqrt((1 - ρ) Σ w² + ρ (Σ w)²), x the attainment of each goal (-2 to +2).
+
+    Parameters
+    ----------
+    responses : DataFrame
+        The long responses table (``engagement_id``, ``item`` = goal number, ``value``; rows
+        of other instruments are ignored when an ``instrument`` column is present).
+    weights : str or mapping, optional
+        A column holding each goal's weight, or a mapping from goal number (or from
+        ``(engagement_id, goal)``) to weight. Default: equal weights.
+    rho : float, default 0.3
+        The assumed correlation between goal scores.
+
+    Returns
+    -------
+    DataFrame
+        engagement_id, occasion and rater (when present), n_goals, tscore.
+
+    Examples
+    --------
+    >>> goals = pd.DataFrame({"engagement_id": ["E1"] * 3 + ["E2"] * 2, "item": [1, 2, 3, 1, 2],
+    ...                       "value": [1, 0, -1, 2, 2]})
+    >>> gas_scores(goals)["tscore"].round(2).tolist()
+    [50.0, 74.81]
+    """
+    missing = [c for c in ("engagement_id", "item", "value") if c not in responses.columns]
+    if missing:
+        raise DataError(f"the responses have no column {missing[0]!r}", column=missing[0],
+                        fix="Give engagement_id, item (goal number) and value (-2 to +2).")
+    rows = responses
+    if "instrument" in rows.columns:
+        rows = rows[rows["instrument"] == "gas"]
+    values = pd.to_numeric(rows["value"], errors="coerce")
+    bad = values.notna() & ~values.isin([-2, -1, 0, 1, 2])
+    if bad.any():
+        row = rows.index[bad.to_numpy()][0]
+        raise DataError(f"{rows['value'][row]!r} is not a GAS level", row=row, column="value",
+                        fix="Rate each goal -2, -1, 0, +1 or +2 (0 = the expected level).")
+    rows = rows.assign(value=values, _w=_weights(rows, weights))
+    keys = ["engagement_id"] + [c for c in ("occasion", "rater") if c in rows.columns]
+    out = []
+    for key, group in rows.groupby(keys, sort=True, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        answered = group["value"].notna()
+        out.append((*key, int(answered.sum()),
+                    gas_tscore(group["value"], weights=group["_w"], rho=rho)))
+    return pd.DataFrame(out, columns=[*keys, "n_goals", "tscore"])
