@@ -92,7 +92,8 @@ def test_bootstrap_intervals_and_inside_flag():
     d = decompose(df, "y", list(FOUR), n_boot=300, seed=2)
     c = d.compare("asay-lambert-1999")
     assert c.ci_method == "bca"
-    assert (c.parts.ci_low <= c.parts.estimate).all() and (c.parts.estimate <= c.parts.ci_high).all()
+    assert (c.parts.ci_low <= c.parts.estimate).all()
+    assert (c.parts.estimate <= c.parts.ci_high).all()
     expect_inside = (c.parts.ci_low <= c.parts.reference) & (c.parts.reference <= c.parts.ci_high)
     assert list(c.parts.inside) == list(expect_inside)
     assert c.distance_ci_low <= c.distance_ci_high

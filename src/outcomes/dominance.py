@@ -115,13 +115,13 @@ def dominance(
     players = local_players(design)
     names = list(design.names)
     p = len(names)
-    units = design.units(by_cluster=cluster is not None)
-    P, v = standardise(units.combine(np.ones((1, units.n_units)))[0], design)
+    P, v = standardise(design.cross, design)
     r2 = subset_r2(P, players) * v
     codes, cond = _codes(r2)
     index = pd.Index(names, name="factor")
     boot: dict[str, Any] = {}
     if n_boot:
+        units = design.units(by_cluster=cluster is not None)
         boot = _bootstrap(design, players, units, codes, int(n_boot), seed, ci_level, p)
     return Dominance(
         outcome=design.outcome,
@@ -155,7 +155,8 @@ def _bootstrap(design, players, units, codes, n_boot, seed, ci_level, p) -> dict
         rep, cond = _codes(r2)
         cols = [cond.mean(axis=-1)]
         for kind in KINDS:
-            cols.append(np.stack([rep[kind][:, i, j] for i, j in pairs], axis=-1).reshape(-1, len(pairs)))
+            picked = [rep[kind][:, i, j] for i, j in pairs]
+            cols.append(np.stack(picked, axis=-1).reshape(-1, len(pairs)))
         out[good] = np.concatenate(cols, axis=1)
         return out
 
@@ -177,8 +178,8 @@ def _bootstrap(design, players, units, codes, n_boot, seed, ci_level, p) -> dict
                 "reproducibility": float(np.mean(values == sample)),
             })  # fmt: skip
     general_ci = pd.DataFrame({
-        "factor": names, "estimate": draws.estimate[:p], "std_error": reps[:, :p].std(axis=0, ddof=1),
-        "ci_low": low, "ci_high": high,
+        "factor": names, "estimate": draws.estimate[:p],
+        "std_error": reps[:, :p].std(axis=0, ddof=1), "ci_low": low, "ci_high": high,
     })  # fmt: skip
     return {"bootstrap": pd.DataFrame(rows), "general_ci": general_ci,
             "n_failed": draws.n_failed}  # fmt: skip

@@ -54,6 +54,7 @@ from outcomes._errors import DataError, DataWarning, ModelError, UsageError
 from outcomes._results import jsonable, text_table
 from outcomes.bootstrap import Draws, bootstrap, rank_probabilities
 from outcomes.subsets import (
+    Moments,
     UnitMoments,
     check_estimable,
     correlation,
@@ -84,6 +85,7 @@ class Design:
     weights: np.ndarray | None
     clusters: np.ndarray | None
     n_dropped: int
+    cross: np.ndarray  # weighted centred cross-products of ``matrix``
 
     @property
     def n(self) -> int:
@@ -120,25 +122,27 @@ def prepare(
                     "give a column name or one value per row."
                 )
             extra[label] = pd.Series(values, index=data.index)
-    frame = pd.DataFrame({c: data[c] for c in [*used, *covariates, outcome]})
-    frame = frame.assign(**{f"\0{k}": v for k, v in extra.items()})
-    missing = frame.isna()
-    keep = ~missing.any(axis=1)
-    n_dropped = int((~keep).sum())
+    frame = data[[*used, *covariates, outcome]]
+    missing = frame.isna().to_numpy()
+    extra_missing = {k: pd.isna(v).to_numpy() for k, v in extra.items()}
+    dropped = missing.any(axis=1)
+    for m in extra_missing.values():
+        dropped = dropped | m
+    n_dropped = int(dropped.sum())
     if n_dropped:
-        counts = missing.sum()
-        where = ", ".join(
-            f'"{c.lstrip(chr(0))}" ({n})' for c, n in counts.items() if n > 0
-        )
+        counts = {c: int(n) for c, n in zip(frame.columns, missing.sum(axis=0), strict=True)}
+        counts.update({k: int(m.sum()) for k, m in extra_missing.items()})
+        where = ", ".join(f'"{c}" ({n})' for c, n in counts.items() if n > 0)
         warnings.warn(
             f"{n_dropped} of {len(frame)} rows have missing values and were left out "
             f"(missing per column: {where}).",
             DataWarning,
             stacklevel=3,
         )
-    frame = frame.loc[keep]
+        frame = frame.loc[~dropped]
+        extra = {k: v.loc[~dropped] for k, v in extra.items()}
     y = _numeric_outcome(frame[outcome], outcome)
-    blocks, names, players, cov_index = [], [], [], []
+    blocks, names, players = [], [], []
     for cols in [*groups.values(), *[[c] for c in covariates]]:
         start = len(names)
         for col in cols:
@@ -149,20 +153,20 @@ def prepare(
     cov_index = tuple(i for p in players[len(groups) :] for i in p)
     players = players[: len(groups)]
     matrix = np.column_stack([*blocks, y]) if blocks else y[:, None]
-    w = None if "weights" not in extra else _check_weights(frame["\0weights"].to_numpy())
-    clusters = None if "cluster" not in extra else frame["\0cluster"].astype(str).to_numpy()
+    w = None if "weights" not in extra else _check_weights(extra["weights"].to_numpy())
+    clusters = None if "cluster" not in extra else extra["cluster"].astype(str).to_numpy()
     n_param = len(names) + 1
     if len(matrix) <= n_param:
         raise ModelError(
             f"{len(matrix)} complete rows are too few for {len(names)} predictor columns "
             f"and an intercept; at least {n_param + 1} are needed."
         )
-    from outcomes.subsets import Moments
-
-    check_estimable(Moments.from_arrays(matrix, w).cross, [*names, outcome], outcome=outcome)
+    cross = Moments.from_arrays(matrix, w).cross
+    check_estimable(cross, [*names, outcome], outcome=outcome)
     return Design(
         matrix, tuple(names) + (outcome,), tuple(players), cov_index, tuple(groups),
         {k: tuple(v) for k, v in groups.items()}, covariates, outcome, w, clusters, n_dropped,
+        cross,
     )  # fmt: skip
 
 
@@ -443,12 +447,11 @@ def decompose(
     design = prepare(data, outcome, factors, covariates=covariates, weights=weights,
                      cluster=cluster)  # fmt: skip
     statistic = _statistic(design, method)
-    units = design.units(by_cluster=cluster is not None)
-    full = units.combine(np.ones((1, units.n_units)))
-    estimate = statistic(full)[0]
-    P, v = standardise(full[0], design)
+    estimate = statistic(design.cross[None])[0]
+    P, v = standardise(design.cross, design)
     draws = None
     if n_boot:
+        units = design.units(by_cluster=cluster is not None)
         draws = bootstrap(units, statistic, n_boot=int(n_boot), seed=seed,
                           jackknife=ci == "bca")  # fmt: skip
         if draws.n_failed:
@@ -605,18 +608,14 @@ class Decomposition:
                 f"{self.r2_covariates:.4f}; the factors share the remaining "
                 f"{self.r2 - self.r2_covariates:.4f}."
             )
-        frame = self.table()
-        frame = frame[frame.quantity != "r2"].pivot(index="factor", columns="quantity",
-                                                    values=["estimate", "ci_low", "ci_high"])
-        shown = pd.DataFrame({"factor": list(self.shares.index)})
-        shown["share"] = self.shares.to_numpy()
-        shown["relative %"] = 100 * self.relative.to_numpy()
+        names = list(self.shares.index)
+        shown = pd.DataFrame({"factor": names, "share": self.shares.to_numpy(),
+                              "relative %": 100 * self.relative.to_numpy()})  # fmt: skip
         if self.ci is not None:
-            for q, label in (("share", "share"), ("relative", "relative %")):
-                scale = 100 if q == "relative" else 1
-                low = frame[("ci_low", q)].reindex(self.shares.index).to_numpy() * scale
-                high = frame[("ci_high", q)].reindex(self.shares.index).to_numpy() * scale
-                shown[f"{label} interval"] = [f"[{a:.3f}, {b:.3f}]" for a, b in zip(low, high)]
+            for q, label, scale in (("share", "share", 1), ("relative", "relative %", 100)):
+                ends = [self._interval(n, q) for n in names]
+                shown[f"{label} interval"] = [f"[{scale * a:.3f}, {scale * b:.3f}]"
+                                              for a, b in ends]  # fmt: skip
         lines += ["", text_table(shown), ""]
         if self.additive:
             lines.append("Shares are in R² units and add up to the R² split among the factors.")

@@ -242,9 +242,11 @@ class Comparison:
         p = self.parts
         ylabel = {"relative": "share of explained", "total": "share of outcome variance",
                   "separate": "r²"}[self.scale]  # fmt: skip
-        ci = p.ci_low.notna().all()
+        ci = bool(p.ci_low.notna().all())
+        label = f"estimate ({round(100 * self.ci_level, 1):g} % interval)" if ci else "estimate"
         return share_bars(ax, list(p.part), p.estimate, low=p.ci_low if ci else None,
                           high=p.ci_high if ci else None, reference=p.reference,
+                          estimate_label=label,
                           reference_label=self.reference.label, ylabel=ylabel,
                           percent=True)  # fmt: skip
 

@@ -359,21 +359,30 @@ def _walk(current: np.ndarray, sizes: tuple[int, ...]) -> np.ndarray:
 
 
 def _step(current: np.ndarray, g: int) -> np.ndarray:
-    """Decide the next player (its ``g`` columns lead) for every state: out, then in."""
+    """Decide the next player (its ``g`` columns lead) for every state: out, then in.
+
+    States are symmetric, so only their upper triangles are read and written.
+    """
     q, roots, width = current.shape[0], current.shape[2], current.shape[3]
     out = np.empty((q - g, q - g, roots, 2 * width))
-    out[..., :width] = current[g:, g:]
+    for i in range(q - g):
+        out[i, i:, :, :width] = current[g + i, g + i :]
     taken = current
     for _ in range(g - 1):
-        col = taken[1:, 0]
-        scaled = col / taken[0, 0]
-        taken = taken[1:, 1:] - col[:, None] * scaled[None, :]
-    col = taken[1:, 0]
-    scaled = col / taken[0, 0]
-    target = out[..., width:]
-    np.multiply(col[:, None], scaled[None, :], out=target)
-    np.subtract(taken[1:, 1:], target, out=target)
+        smaller = np.empty((taken.shape[0] - 1,) * 2 + taken.shape[2:])
+        _sweep(taken, smaller)
+        taken = smaller
+    _sweep(taken, out[..., width:])
     return out
+
+
+def _sweep(state: np.ndarray, target: np.ndarray) -> None:
+    """Schur complement of the leading column: ``S[1:, 1:] - S[1:, 0] S[0, 1:] / S[0, 0]``."""
+    scaled = state[0, 1:] / state[0, 0]
+    for i in range(state.shape[0] - 1):
+        row = target[i, i:]
+        np.multiply(state[0, i + 1], scaled[i:], out=row)
+        np.subtract(state[i + 1, i + 1 :], row, out=row)
 
 
 def shapley(r2) -> np.ndarray:
