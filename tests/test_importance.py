@@ -276,3 +276,50 @@ def test_every_method_runs_and_reports():
             warnings.simplefilter("error")
             text = d.summary()
         assert method in text
+
+
+def test_weights_and_cluster_by_column_name():
+    df = SWISS.assign(w=SWISS.Agriculture / 10 + 1, region=np.arange(47) % 6)
+    by_name = decompose(df, "Fertility", PREDICTORS, weights="w")
+    ref = REFERENCE[REFERENCE.case == "weighted"]
+    np.testing.assert_allclose(by_name.shares.to_numpy(), ref.lmg.to_numpy(float), atol=1e-12)
+    with pytest.raises(DataError, match="non-negative"):
+        decompose(df.assign(w=-df.w), "Fertility", PREDICTORS, weights="w")
+    df.loc[3, "w"] = np.nan
+    with pytest.warns(DataWarning, match='"w" \\(1\\)'):
+        d = decompose(df, "Fertility", PREDICTORS, weights="w", cluster="region", n_boot=50,
+                      seed=0)  # fmt: skip
+    assert d.n == 46 and d.cluster_count == 6
+
+
+def test_to_dict_follows_the_json_layout():
+    import json
+
+    rng = np.random.default_rng(9)
+    df = pd.DataFrame(rng.normal(size=(120, 4)), columns=["a", "b", "c", "d"])
+    df["y"] = df.sum(axis=1) + rng.normal(size=120)
+    factors = {"client": ["a"], "relationship": ["b", "c"], "technique": ["d"]}
+    out = decompose(df, "y", factors, n_boot=100, seed=3).to_dict()
+    json.dumps(out)
+    assert {"method", "n", "r2", "outcome", "covariates", "factors", "reference"} <= set(out)
+    assert set(out["factors"]) == set(factors)
+    entry = out["factors"]["relationship"]
+    assert {"columns", "share", "relative", "ci_low", "ci_high"} <= set(entry)
+    assert entry["columns"] == ["b", "c"]
+    assert out["reference"]["key"] == "asay-lambert-1999"
+    plain = decompose(SWISS, "Fertility", PREDICTORS).to_dict()
+    assert "ci_low" not in plain["factors"]["Education"]
+    assert "note" in plain["reference"]  # swiss columns do not name common factors
+
+
+def test_table_and_plot_faces():
+    d = decompose(SWISS, "Fertility", PREDICTORS, n_boot=60, seed=1, ci="percentile")
+    t = d.table()
+    assert list(t.columns) == ["factor", "quantity", "estimate", "std_error", "ci_low",
+                               "ci_high", "n"]  # fmt: skip
+    assert len(t) == 2 * len(PREDICTORS) + 1
+    share_rows = t[t.quantity == "share"]
+    np.testing.assert_allclose(share_rows.estimate, d.shares.to_numpy())
+    ax = d.plot()
+    assert len(ax.patches) == len(PREDICTORS)
+    assert "percentile" in d.summary()

@@ -107,10 +107,11 @@ def prepare(
     covariates = (covariates,) if isinstance(covariates, str) else tuple(covariates)
     used = [c for cols in groups.values() for c in cols]
     _check_names(data, outcome, used, covariates, caller)
-    extra = {}
+    extra, shown_as = {}, {}
     for label, value in (("weights", weights), ("cluster", cluster)):
         if value is None:
             continue
+        shown_as[label] = value if isinstance(value, str) else label
         if isinstance(value, str):
             _require_column(data, value, caller)
             extra[label] = data[value]
@@ -131,7 +132,7 @@ def prepare(
     n_dropped = int(dropped.sum())
     if n_dropped:
         counts = {c: int(n) for c, n in zip(frame.columns, missing.sum(axis=0), strict=True)}
-        counts.update({k: int(m.sum()) for k, m in extra_missing.items()})
+        counts.update({shown_as[k]: int(m.sum()) for k, m in extra_missing.items()})
         where = ", ".join(f'"{c}" ({n})' for c, n in counts.items() if n > 0)
         warnings.warn(
             f"{n_dropped} of {len(frame)} rows have missing values and were left out "
@@ -142,7 +143,9 @@ def prepare(
         frame = frame.loc[~dropped]
         extra = {k: v.loc[~dropped] for k, v in extra.items()}
     y = _numeric_outcome(frame[outcome], outcome)
-    blocks, names, players = [], [], []
+    blocks: list[np.ndarray] = []
+    names: list[str] = []
+    players: list[tuple[int, ...]] = []
     for cols in [*groups.values(), *[[c] for c in covariates]]:
         start = len(names)
         for col in cols:
