@@ -19,6 +19,12 @@
 #             where outcome_next is the outcome at session s + 1 of the same engagement and
 #             the alliance is split about the engagement's mean over the rows used.
 #
+#   shares    Shapley values over the factor groups client = baseline, relationship = alliance,
+#             expectancy = hope (each split within/between coaches) of the marginal R² of the
+#             2^3 random-intercept models end_score ~ groups in S + (1 | coach_id) (REML),
+#             with the coach variance and the residual variance of the full model as shares
+#             of its total (fixed-effect variance + coach variance + residual variance).
+#
 # Quantities: fixed effects and their standard errors (vcov of lmer), variances of the random
 # terms and the residual (VarCorr), the log-likelihood (REML criterion for REML fits),
 # performance::r2_nakagawa (marginal, conditional) and performance::icc (adjusted).
@@ -91,6 +97,35 @@ for (name in names(models)) {
     }
   }
 }
+groups <- list(client = c("baseline_within", "baseline_between"),
+               relationship = c("alliance_within", "alliance_between"),
+               expectancy = c("hope_within", "hope_between"))
+p <- length(groups)
+r2m <- numeric(2^p)
+for (mask in 0:(2^p - 1)) {
+  terms <- unlist(groups[bitwAnd(mask, 2^(0:(p - 1))) > 0])
+  rhs <- if (length(terms)) paste(terms, collapse = " + ") else "1"
+  fit <- lmer(as.formula(paste("end_score ~", rhs, "+ (1 | coach_id)")), data = clients,
+              control = control)
+  r2m[mask + 1] <- if (length(terms)) r2_nakagawa(fit)$R2_marginal else 0
+}
+for (j in seq_len(p)) {
+  value <- 0
+  for (mask in 0:(2^p - 1)) {
+    if (bitwAnd(mask, 2^(j - 1)) > 0) next
+    s <- sum(bitwAnd(mask, 2^(0:(p - 1))) > 0)
+    weight <- factorial(s) * factorial(p - s - 1) / factorial(p)
+    value <- value + weight * (r2m[mask + 1 + 2^(j - 1)] - r2m[mask + 1])
+  }
+  add("shares", "REML", "share", names(groups)[j], value)
+}
+vc <- as.data.frame(VarCorr(fit))
+fixed <- var(as.vector(model.matrix(fit) %*% fixef(fit)))
+total <- fixed + sum(vc$vcov)
+add("shares", "REML", "share", "coach", vc$vcov[vc$grp == "coach_id"] / total)
+add("shares", "REML", "share", "unexplained", vc$vcov[vc$grp == "Residual"] / total)
+add("shares", "REML", "r2_marginal", "", r2m[2^p])
+
 out <- do.call(rbind, rows)
 header <- c(
   sprintf("# %s", R.version.string),
