@@ -182,7 +182,7 @@ class Change:
 def _column(data: pd.DataFrame, name: str, role: str) -> pd.Series:
     if name not in data.columns:
         raise DataError(f"the data have no column {name!r} for {role}", column=name,
-                        fix=f"Name the {role} column with {role}=; the columns are "
+                        fix=f"Name the {role} column with {role}= (--{role}); the columns are "
                             f"{', '.join(map(str, data.columns))}.")  # fmt: skip
     values = pd.to_numeric(data[name], errors="coerce")
     bad = values.isna() & data[name].notna()
@@ -432,9 +432,9 @@ def change(
         notes.append(f"Reliable change of {published.value:g} points from the {found.key} "
                      f"file: {published.source}.")
     elif r is None:
-        raise UsageError(f"change: give reliability= (e.g. Cronbach's alpha, 0 to 1) or "
-                         f"instrument= (one of {', '.join(registry.available())}) for the "
-                         "reliable change index.")
+        raise UsageError(f"change: give reliability= or --reliability (e.g. Cronbach's alpha, "
+                         f"0 to 1), or instrument= or --instrument (one of "
+                         f"{', '.join(registry.available())}) for the reliable change index.")
     else:
         slope, intercept, denominator = _index(method, r, m_pre, s_pre,
                                                float(complete["post"].mean()))

@@ -207,7 +207,11 @@ def _summary_rows(summaries: Any, roles: dict[str, tuple[str, ...]], direction: 
         if absent:
             raise DataError(f"no summary for arm {absent[0]!r} ({role})", column="arm",
                             fix=f"The arms summarised are {', '.join(frame.index)}.")
-        part = frame.loc[list(labels)].astype(float)
+        part = frame.loc[list(labels), ["mean_change", "sd", "n"]].apply(
+            pd.to_numeric, errors="coerce")
+        if part.isna().any().any():
+            raise DataError(f"the summary of arm {labels[0]!r} has a missing or non-numeric "
+                            "value", row=labels[0], fix="Give mean_change, sd and n as numbers.")
         n = part["n"].sum()
         mean = (part["n"] * part["mean_change"]).sum() / n
         ss = ((part["n"] - 1) * part["sd"] ** 2 + part["n"] * (part["mean_change"] - mean) ** 2)
