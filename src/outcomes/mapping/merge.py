@@ -1,0 +1,248 @@
+"""Writing a mapped export into a study folder, merging with the study already there.
+
+Two exports for the same clients (an intake survey and a session log, say) end up as one
+study when both are mapped into the same folder. The rules:
+
+* **Re-mapping an export replaces it.** Rows whose ``export`` column names only this export
+  are taken out before the new ones go in, so running ``outcomes map`` again after fixing
+  the mapping does not duplicate anything.
+* **The study as it stands wins; the export completes it.** An engagement, session or coach
+  that both give is one row: a field the study lacks is filled from the export; a field
+  both give must agree. An item response both give must have the same value.
+* **A disagreement rejects the export's record, never the study's row.** The record goes to
+  ``rejected/<export>.csv`` with reason ``study_conflict`` and a message naming both values
+  and where the study's came from; nothing of that record enters the study.
+* The tables are written as CSV (``responses.csv``, ``engagements.csv``, ``sessions.csv``,
+  ``coaches.csv``); the whole folder is then validated, and the rows validation rejects are
+  written to ``rejected/<table>.csv`` with ``rejected/problems.csv`` as
+  ``outcomes validate`` does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._errors import UsageError
+from ..io import FORMATS, read_table, write_table
+from ..schema import TABLES
+from ..validate import validate_tables
+from ._build import KEYS
+from .result import MappedExport, assemble, order_columns, rejected_frame
+
+__all__ = ["write_export", "read_folder"]
+
+_RESPONSE_KEY = ["engagement_id", "occasion", "session", "instrument", "item", "rater"]
+_WRITTEN = ("coaches", "engagements", "sessions", "responses")
+
+
+def read_folder(folder: Path) -> dict[str, pd.DataFrame]:
+    """The canonical tables already in a study folder, as text cells.
+
+    Raises
+    ------
+    UsageError
+        When a table is held in another format than CSV (this writer would add a second
+        file for it).
+    """
+    tables: dict[str, pd.DataFrame] = {}
+    if not folder.exists():
+        return tables
+    for path in sorted(folder.iterdir()):
+        name = path.name.lower()
+        for suffix in FORMATS:
+            stem = name[: -len(suffix)] if name.endswith(suffix) else None
+            if stem in TABLES:
+                if suffix != ".csv":
+                    raise UsageError(
+                        f"{path}: the study holds {stem} as {suffix}, but outcomes map writes "
+                        f"CSV. Convert it to {stem}.csv first, or map into another folder.")
+                tables[stem] = read_table(path, kind=stem)
+    return tables
+
+
+def _text_number(value: object) -> object:
+    try:
+        number = float(str(value))
+    except ValueError:
+        return value
+    return number
+
+
+def _own(frame: pd.DataFrame, name: str) -> pd.Series:
+    if "export" not in frame.columns:
+        return pd.Series(False, index=frame.index)
+    return frame["export"].astype(object).map(lambda v: isinstance(v, str) and v == name)
+
+
+def _response_conflicts(old: pd.DataFrame, new: pd.DataFrame,
+                        rejected: dict[int, list[tuple[str, str]]]) -> pd.DataFrame:
+    """Reject new responses that contradict the study; drop those it already holds."""
+    if not len(old) or not len(new):
+        return new
+    left = old.reset_index(drop=True).astype({"session": object})
+    right = new.astype({"session": object}).copy()
+    for frame in (left, right):
+        frame["_k"] = frame[_RESPONSE_KEY].astype(str).agg("|".join, axis=1).str.replace(
+            r"\|(\d+)\.0\|", r"|\1|", regex=True).str.replace("<NA>", "nan")
+    known = left.drop_duplicates("_k").set_index("_k")
+    hit = right["_k"].isin(known.index)
+    if not hit.any():
+        return new
+    theirs = known.loc[right.loc[hit, "_k"]]
+    mine = right.loc[hit, "value"].map(_text_number).to_numpy()
+    stored = theirs["value"].map(_text_number).to_numpy()
+    same = np.array([_same(a, b) for a, b in zip(mine, stored, strict=True)])
+    rows = right.loc[hit, "export_row"].to_numpy()
+    origin = theirs["export"].to_numpy() if "export" in theirs else [None] * len(theirs)
+    for row, key, a, b, where, agree in zip(rows, right.loc[hit, "_k"], mine, stored, origin,
+                                            same, strict=True):
+        if not agree:
+            source = f" (from {where})" if isinstance(where, str) else ""
+            rejected.setdefault(int(row), []).append((
+                "study_conflict",
+                f"the response {key.replace('|', ', ')} is {b!r} in the study{source}, "
+                f"but {a!r} here"))
+    keep = ~hit.to_numpy() | ~same_mask(hit.to_numpy(), same)
+    return new.loc[keep]
+
+
+def same_mask(hit: np.ndarray, same: np.ndarray) -> np.ndarray:
+    """Spread the agreement flags of the hits back over all rows."""
+    out = np.zeros(len(hit), bool)
+    out[np.flatnonzero(hit)] = same
+    return out
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return (np.isnan(a) and np.isnan(b)) or bool(np.isclose(a, b, rtol=0, atol=1e-9))
+    return str(a) == str(b)
+
+
+def _cell_conflicts(old: dict[str, pd.DataFrame], cells: pd.DataFrame,
+                    rejected: dict[int, list[tuple[str, str]]]) -> None:
+    """Reject records whose engagement, session or coach fields contradict the study."""
+    for table, keys in KEYS.items():
+        frame = old.get(table)
+        part = cells[cells["table"] == table]
+        if frame is None or not len(part):
+            continue
+        index = frame[list(keys)].astype(str).agg(" session ".join, axis=1)
+        stored = frame.assign(_key=index.to_numpy()).drop_duplicates("_key").set_index("_key")
+        for cell in part.itertuples(index=False):
+            if cell.key not in stored.index or cell.field not in stored.columns:
+                continue
+            theirs = stored.at[cell.key, cell.field]
+            if isinstance(theirs, str) and not _same(_text_number(theirs),
+                                                     _text_number(cell.value)):
+                where = stored.at[cell.key, "export"] if "export" in stored.columns else None
+                source = f" (from {where})" if isinstance(where, str) else ""
+                rejected.setdefault(int(cell.export_row), []).append((
+                    "study_conflict",
+                    f"{cell.field} of {table[:-1]} {cell.key} is {theirs!r} in the "
+                    f"study{source}, but {cell.value!r} here"))
+
+
+def _key_text(frame: pd.DataFrame, keys: list[str]) -> list[str]:
+    parts = [frame[k].map(lambda v: "" if pd.isna(v) else str(_text_number(v)))
+             for k in keys]
+    return ["|".join(values) for values in zip(*parts, strict=True)]
+
+
+def _combine(old: pd.DataFrame | None, new: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Rows of the study and of the export, one per key; the study's values come first."""
+    if old is None or not len(old):
+        return new
+    keys = list(KEYS[table])
+    merged = old.reset_index(drop=True).astype(object)
+    where: dict[str, int] = {}
+    for position, key in enumerate(_key_text(merged, keys)):
+        where.setdefault(key, position)
+    fresh = []
+    for position, key in enumerate(_key_text(new, keys)):
+        if key not in where:
+            fresh.append(position)
+            continue
+        target = where[key]
+        for column in new.columns:
+            value = new.iloc[position][column]
+            if column in keys or column == "export_row" or pd.isna(value):
+                continue
+            if column not in merged.columns:
+                merged[column] = np.nan
+            current = merged.at[target, column]
+            if column == "export":
+                names = current.split(";") if isinstance(current, str) else []
+                merged.at[target, column] = ";".join(dict.fromkeys([*names, value]))
+            elif pd.isna(current):
+                merged.at[target, column] = value
+    out = pd.concat([merged, new.iloc[fresh].astype(object)], ignore_index=True)
+    return order_columns(out, table)
+
+
+def write_export(export: MappedExport, folder: str | Path) -> MappedExport:
+    """Merge ``export`` into the study in ``folder`` (created if needed) and validate it.
+
+    Returns
+    -------
+    MappedExport
+        The export with records that conflict with the study added to ``rejected``,
+        ``validation`` set to the whole study's report and ``written`` naming the files.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder} is a file; give a folder for the study (--out).")
+    old = read_folder(folder)
+    for table in ("responses", "sessions", "engagements", "coaches"):
+        if table in old:
+            old[table] = old[table].loc[~_own(old[table], export.name).to_numpy()]
+    rejected = _as_dict(export.rejected)
+    _cell_conflicts(old, export.cells, rejected)
+    responses = export.tables.get("responses")
+    if responses is not None:
+        responses = _response_conflicts(old.get("responses", pd.DataFrame()), responses,
+                                        rejected)
+    out_rows = set(rejected)
+    cells = export.cells[~export.cells["export_row"].isin(list(out_rows))] if len(
+        export.cells) else export.cells
+    tables: dict[str, pd.DataFrame] = {
+        t: assemble(cells, t, export.name) for t in ("engagements", "sessions", "coaches")
+        if t in export.tables}
+    if responses is not None:
+        tables["responses"] = responses[~responses["export_row"].isin(list(out_rows))]
+    written: dict[str, str] = {}
+    folder.mkdir(parents=True, exist_ok=True)
+    for table in _WRITTEN:
+        if table not in tables or not (len(tables[table]) or table in old):
+            continue
+        combined = _combine(old.get(table), tables[table], table)
+        written[table] = str(write_table(combined, folder / f"{table}.csv"))
+    rejected_table = rejected_frame(export.data, rejected)
+    target = folder / "rejected" / f"{export.name}.csv"
+    if len(rejected_table):
+        written["rejected"] = str(write_table(rejected_table, target))
+    elif target.exists():
+        target.unlink()  # an old file would describe a past run
+    report = validate_tables(read_folder(folder))
+    _write_validation(report, folder / "rejected")
+    return export.with_changes(tables=tables, rejected=rejected_table, validation=report,
+                               written=written)
+
+
+def _as_dict(frame: pd.DataFrame) -> dict[int, list[tuple[str, str]]]:
+    """Rejected records as built: line -> [(first reason, every message)]."""
+    return {int(r): [(reason, message)] for r, reason, message in
+            zip(frame["row"], frame["reason"], frame["message"], strict=True)}
+
+
+def _write_validation(report, folder: Path) -> None:  # noqa: ANN001
+    if not report.ok:
+        report.write_rejected(folder)
+        return
+    for name in (*TABLES, "problems"):
+        stale = folder / f"{name}.csv"
+        if stale.exists():
+            stale.unlink()
