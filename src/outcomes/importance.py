@@ -216,6 +216,8 @@ def _check_names(data, outcome, used, covariates, caller) -> None:
         _require_column(data, col, caller)
     if outcome in used or outcome in covariates:
         raise UsageError(f'the outcome "{outcome}" cannot also be a factor or covariate.')
+    if len(set(covariates)) != len(covariates):
+        raise UsageError(f"covariates {list(covariates)} name a column twice; name each once.")
     both = sorted(set(used) & set(covariates))
     if both:
         raise UsageError(
