@@ -15,6 +15,7 @@ from outcomes._errors import DataError, UsageError
 from outcomes.improvement import improvement_split
 
 REAL = Path(__file__).resolve().parent / "data" / "real"
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "change.md"
 ROLES = {"none": "wait-list", "placebo": "attention", "common": "supportive",
          "full": "coaching"}
 # The arm-summary example worked through in docs/change.md.
@@ -22,6 +23,26 @@ DOCS_EXAMPLE = pd.DataFrame({
     "arm": ["wait-list", "attention", "supportive", "coaching"],
     "mean_change": [4.0, 5.5, 8.5, 10.0], "sd": [6.0, 6.0, 6.5, 7.0], "n": [40, 40, 40, 40],
 })
+
+
+def docs_table() -> pd.DataFrame:
+    """The example table as written in docs/change.md, after its marker comment."""
+    text = DOCS.read_text(encoding="utf-8").split("tests/test_improvement.py reads this table")[1]
+    block = text.split("\n\n")[0].splitlines()
+    lines = [line for line in block if line.startswith("| ")][1:]  # without the header
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
+    return pd.DataFrame({"arm": [c[0] for c in cells], "role": [c[1] for c in cells],
+                         "mean_change": [float(c[2]) for c in cells],
+                         "sd": [float(c[3]) for c in cells], "n": [int(c[4]) for c in cells]})
+
+
+def test_the_docs_show_the_example_tested_here():
+    table = docs_table()
+    pd.testing.assert_frame_equal(table.drop(columns="role"), DOCS_EXAMPLE, check_dtype=False)
+    assert dict(zip(table["role"], table["arm"], strict=True)) == ROLES
+    text = DOCS.read_text(encoding="utf-8")
+    for number in ("0.105", "0.135", "0.144", "0.139", "0.195 to 0.605", "0.018 to 0.582"):
+        assert number in text
 
 
 def rows(split, quantity):
@@ -43,6 +64,12 @@ def test_docs_example_arithmetic_by_hand():
     assert share.loc["technique", "std_error"] == pytest.approx(expected)
     assert share.loc["client", "ci_low"] == pytest.approx(0.4 - 1.959963984540054 * math.sqrt(
         0.01096))
+    # expectancy (P - N)/F and relationship (C - P)/F
+    assert share.loc["expectancy", "std_error"] == pytest.approx(
+        math.sqrt((v["P"] + v["N"]) / 100 + 1.5**2 * v["F"] / 10**4))
+    assert share.loc["relationship", "std_error"] == pytest.approx(
+        math.sqrt((v["C"] + v["P"]) / 100 + 3.0**2 * v["F"] / 10**4))
+    assert [round(x, 3) for x in share["std_error"]] == [0.105, 0.135, 0.144, 0.139]
 
 
 def test_docs_example_compares_exactly_with_asay_lambert():
