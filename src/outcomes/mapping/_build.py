@@ -91,17 +91,18 @@ def build(prepared: Prepared, mapping: Mapping) -> Built:
     data = prepared.data.drop(columns=personal)
     built = Built(data=data, responses=pd.DataFrame(), cells=pd.DataFrame(), used=used,
                   personal=personal, notes=list(prepared.notes))
-    built.ignored = [c for c in data.columns if c not in set(used)]
+    built.used += [c for c in prepared.consulted if c in data.columns and c not in used]
     data = _blank_codes(data, used, (*mapping.missing_codes, *prepared.missing_codes), built)
     for row, (reason, message) in prepared.flagged.items():
         if not (reason == "unfinished" and mapping.keep_incomplete):
             built.reject([row], reason, message)
-    keys = _row_keys(data, mapping, fields, built)
+    keys = _row_keys(data, mapping, fields, built, skip=set(built.rejected))
     live = data.index[~data.index.isin(list(built.rejected))]
     built.responses = _responses(data.loc[live], keys.loc[live], blocks, prepared, mapping, built)
     built.cells = _cells(data.loc[live], keys.loc[live], fields, prepared, mapping, built)
     if not mapping.keep_incomplete:
         _incomplete(data.loc[live], prepared, used, built)
+    built.ignored = [c for c in data.columns if c not in set(built.used)]
     _duplicates(built)
     _conflicts(built)
     rejected = list(built.rejected)
@@ -169,28 +170,32 @@ def _values(data: pd.DataFrame, name: str, fields: dict[str, FieldSource],
 
 
 def _row_keys(data: pd.DataFrame, mapping: Mapping, fields: dict[str, FieldSource],
-              built: Built) -> pd.DataFrame:
+              built: Built, *, skip: set[int]) -> pd.DataFrame:
+    """The key fields of every record; records with unusable keys are rejected (records
+    already rejected, in ``skip``, are not judged again)."""
     keys = pd.DataFrame({name: _values(data, name, fields, mapping)
                          for name in TABLE_FIELDS["keys"]}, index=data.index)
+    judged = ~data.index.isin(list(skip))
     if not mapping.maps("engagement_id"):
         keys["engagement_id"] = keys["client_id"]
         built.notes.append("No engagement_id is mapped: each client_id is taken as one "
                            "engagement.")
     said = mapping.columns.get("engagement_id", mapping.columns.get("client_id", "the id"))
-    built.reject(keys.index[keys["engagement_id"].isna()], "no_engagement",
+    built.reject(keys.index[keys["engagement_id"].isna() & judged], "no_engagement",
                  f'the engagement id ({said}) is empty')
     for name, allowed in (("occasion", OCCASIONS), ("rater", RATERS)):
-        bad = keys[name].notna() & ~keys[name].isin(allowed)
+        bad = keys[name].notna() & ~keys[name].isin(allowed) & judged
         built.reject(keys.index[bad], "bad_value", [
             f"{name} {v!r} (column {mapping.columns.get(name)!r}) is not one of "
             f"{', '.join(allowed)}; add it under [recode.{name}]" for v in keys[name][bad]])
     keys["rater"] = keys["rater"].fillna("client")
     number = pd.to_numeric(keys["session"], errors="coerce")
-    bad = keys["session"].notna() & ~((number >= 1) & (number == np.floor(number)))
+    whole = (number >= 1) & (number == np.floor(number))
+    bad = keys["session"].notna() & ~whole & judged
     built.reject(keys.index[bad], "bad_value", [
         f"session {v!r} (column {mapping.columns.get('session')!r}) is not a session number; "
         "add it under [recode.session]" for v in keys["session"][bad]])
-    keys["session"] = number.where(~bad).astype("Int64")
+    keys["session"] = number.where(whole).astype("Int64")
     return keys
 
 
@@ -233,6 +238,7 @@ def _responses(data: pd.DataFrame, keys: pd.DataFrame,
     built.reject(long.loc[no_session, "export_row"].unique(), "no_session",
                  "per-session answers without a session number: map session under [columns]")
     long.loc[long["occasion"] != "session", "session"] = pd.NA
+    long = long.sort_values(["export_row", "_block", "item"], kind="stable")
     return long[columns].reset_index(drop=True)
 
 
@@ -315,10 +321,12 @@ def _field(data: pd.DataFrame, name: str, source: FieldSource | None,
         boxes = pd.DataFrame({code: data[column].astype(object).map(
             lambda v: v.strip().lower() if isinstance(v, str) else v)
             for code, column in source.checkboxes})
-        answered = boxes.notna().any(axis=1)
+        # a group with no box ticked says nothing (older REDCap versions write 0 on rows of
+        # other forms and events), so it stays missing rather than "no technique"
+        answered = boxes.isin(list(_CHECKED)).any(axis=1)
 
-        def checked(row: pd.Series) -> str:
-            return ";".join(str(_text(table.get(c, c))) for c, v in row.items() if v in _CHECKED)
+        def checked(row: pd.Series) -> object:
+            return _join([table.get(c, c) for c, v in row.items() if v in _CHECKED])
 
         return boxes.apply(checked, axis=1).where(answered, np.nan).astype(object)
     values = _values(data, name, {name: source} if source else {}, mapping)
@@ -327,9 +335,15 @@ def _field(data: pd.DataFrame, name: str, source: FieldSource | None,
         if not isinstance(cell, str):
             return cell
         codes = [c.strip() for c in re.split(r"[,;]", cell) if c.strip()]
-        return ";".join(str(_text(table.get(c, c))) for c in codes)
+        return _join([table.get(c, c) for c in codes])
 
     return values.map(split)
+
+
+def _join(codes: list[object]) -> object:
+    """Technique codes joined by ';' (a code recoded to "" is left out; none left: missing)."""
+    texts = [str(_text(c)).strip() for c in codes]
+    return ";".join(dict.fromkeys(t for t in texts if t)) or np.nan
 
 
 def _incomplete(data: pd.DataFrame, prepared: Prepared, used: list[str], built: Built) -> None:
@@ -342,6 +356,8 @@ def _incomplete(data: pd.DataFrame, prepared: Prepared, used: list[str], built: 
             lambda v: v.strip().lower() if isinstance(v, str) else v).isin(_INCOMPLETE)
         hit = marked & data[column].notna()
         form = status[: -len("_complete")]
+        if status not in built.used:
+            built.used.append(status)
         built.reject(data.index[hit], "incomplete",
                      f'form "{form}" is marked Incomplete ({status} = 0); set '
                      "keep_incomplete = true under [source] to keep it")

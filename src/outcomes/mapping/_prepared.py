@@ -57,6 +57,8 @@ class Prepared:
         Codes the format uses for "no answer" by default.
     date_format : str or None
         How the format writes dates (a strftime pattern), when not ISO.
+    consulted : list of str
+        Columns the reader looked at to flag records (Qualtrics ``Status``, ``Finished``).
     header_rows : int
         Rows of the file before the first record (the column names included).
     notes : list of str
@@ -77,6 +79,7 @@ class Prepared:
     choices: dict[str, dict[str, str]] = field(default_factory=dict)
     missing_codes: tuple[str, ...] = ()
     date_format: str | None = None
+    consulted: list[str] = field(default_factory=list)
     header_rows: int = 1
     notes: list[str] = field(default_factory=list)
 

@@ -168,6 +168,7 @@ def _flag(prepared: Prepared, form: str) -> None:
     finished = _meta_column(prepared, "Finished")
     progress = _meta_column(prepared, "Progress")
     data = prepared.data
+    prepared.consulted = [c for c in (status, finished, progress) if c is not None]
     for row in data.index:
         if status is not None:
             value = data.at[row, status]
