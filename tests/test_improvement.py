@@ -111,7 +111,7 @@ def test_recovers_a_known_split_from_a_simulated_trial():
 def test_delta_intervals_cover_the_true_shares_at_their_level():
     rng = np.random.default_rng(2024)
     hits = np.zeros(4)
-    runs = 300
+    runs = 200
     for _ in range(runs):
         stats = pd.DataFrame([{"arm": label, "mean_change": rng.normal(mean, 6 / math.sqrt(120)),
                                "sd": 6 * math.sqrt(rng.chisquare(119) / 119), "n": 120}
@@ -119,7 +119,7 @@ def test_delta_intervals_cover_the_true_shares_at_their_level():
         share = rows(improvement_split(summaries=stats, arms=ROLES), "share")
         hits += (share["ci_low"] <= TRUE_SHARES) & (np.array(TRUE_SHARES) <= share["ci_high"])
     coverage = hits / runs
-    assert (coverage > 0.91).all() and (coverage < 0.985).all(), coverage
+    assert (coverage > 0.90).all() and (coverage < 0.99).all(), coverage
 
 
 def test_fewer_roles_merge_the_missing_rungs():
