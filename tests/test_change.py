@@ -152,17 +152,42 @@ def test_pre_post_d_and_its_interval_by_formula():
 def test_severity_adjusted_on_its_own_reference_is_the_mean_change_over_sd():
     data = claus("bdi")
     result = change(data, pre="pre", post="post", reliability=0.8, higher_is_better=False)
-    assert _effect(result, "severity_adjusted")["estimate"] == pytest.approx(
-        _effect(result, "pre_post_d")["estimate"], rel=1e-10)
+    row = _effect(result, "severity_adjusted")
+    assert row["estimate"] == pytest.approx(_effect(result, "pre_post_d")["estimate"], rel=1e-10)
+    complete = data.dropna()
+    delta = complete["pre"] - complete["post"]
+    se = delta.std(ddof=1) / math.sqrt(len(delta)) / complete["pre"].std(ddof=1)
+    assert row["std_error"] == pytest.approx(se, rel=1e-10)
+
+
+def test_severity_adjusted_on_the_clinical_range_adjusts_for_intake():
+    # Reference: the clients who start above 20 (lower is better, cutoff 20). The mean SAES is
+    # [mean change - b (mean intake - reference mean intake) ] / reference SD of intake.
+    rng = np.random.default_rng(4)
+    pre = rng.uniform(10, 40, 60)
+    data = pd.DataFrame({"pre": pre, "post": pre - 0.3 * pre + rng.normal(0, 3, 60)})
+    result = change(data, pre="pre", post="post", reliability=0.8, higher_is_better=False,
+                    cutoff=20)
+    ref = data[data["pre"] > 20]
+    b = np.polyfit(ref["pre"], ref["post"] - ref["pre"], 1)[0]
+    mean_change = (data["pre"] - data["post"]).mean()
+    expected = (mean_change + b * (data["pre"].mean() - ref["pre"].mean())) / ref["pre"].std()
+    row = _effect(result, "severity_adjusted")
+    assert row["estimate"] == pytest.approx(expected, rel=1e-10)
+    assert row["estimate"] > _effect(result, "pre_post_d")["estimate"]
 
 
 def test_severity_adjusted_with_a_given_reference_by_hand():
-    data = pd.DataFrame({"pre": [10.0, 20.0], "post": [18.0, 22.0]})
+    data = pd.DataFrame({"pre": [10.0, 20.0, 15.0], "post": [18.0, 22.0, 20.0]})
     reference = {"intercept": 10.0, "slope": -0.4, "mean_change": 5.0, "sd": 5.0}
     result = change(data, pre="pre", post="post", reliability=0.8,
                     severity_reference=reference)
-    # residuals: 8 - (10 - 4) = 2 and 2 - (10 - 8) = 0; SAES = (2 + 5)/5 and (0 + 5)/5.
-    assert result.table()["severity_adjusted"].tolist() == pytest.approx([1.4, 1.0])
+    # residuals: 8 - (10 - 4) = 2, 2 - (10 - 8) = 0, 5 - (10 - 6) = 1; SAES = (r + 5) / 5.
+    assert result.table()["severity_adjusted"].tolist() == pytest.approx([1.4, 1.0, 1.2])
+    # error of the mean: SD of the residuals (1) / sqrt(3) / 5
+    row = _effect(result, "severity_adjusted")
+    assert row["estimate"] == pytest.approx(1.2)
+    assert row["std_error"] == pytest.approx(1 / math.sqrt(3) / 5)
 
 
 def test_category_intervals_are_wilson():

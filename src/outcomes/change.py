@@ -288,7 +288,7 @@ def _categories(frame: pd.DataFrame, direction: int, critical: float,
 
 
 def _effect_sizes(pre: np.ndarray, post: np.ndarray, direction: int, saes: np.ndarray,
-                  ci_level: float) -> pd.DataFrame:
+                  se_saes: float, ci_level: float) -> pd.DataFrame:
     """Pre-post d (Becker 1988), Hedges' g_av (as pingouin) and the severity-adjusted ES."""
     n = len(pre)
     z = stats.norm.ppf(0.5 + ci_level / 2)
@@ -302,9 +302,8 @@ def _effect_sizes(pre: np.ndarray, post: np.ndarray, direction: int, saes: np.nd
         d_av = diff.mean() / np.sqrt((s_pre**2 + s_post**2) / 2)
         j = 1 - 3 / (4 * (2 * n) - 9)
         se_g = j * np.sqrt((1 / n + d_av**2 / (2 * n)) * 2 * (1 - r))
-        se_s = saes.std(ddof=1) / np.sqrt(n)
         for name, est, se in (("pre_post_d", d, se_d), ("hedges_g_av", j * d_av, se_g),
-                              ("severity_adjusted", saes.mean(), se_s)):
+                              ("severity_adjusted", saes.mean(), se_saes)):
             rows.append((name, est, se, est - z * se, est + z * se, n))
     return pd.DataFrame(rows, columns=["measure", "estimate", "std_error", "ci_low", "ci_high",
                                        "n"])
@@ -312,24 +311,38 @@ def _effect_sizes(pre: np.ndarray, post: np.ndarray, direction: int, saes: np.nd
 
 def _severity_adjusted(pre: np.ndarray, delta: np.ndarray, clinical: np.ndarray | None,
                        reference: Mapping[str, float] | None, direction: int,
-                       notes: list[str]) -> np.ndarray:
-    """Per-client SAES = direction * (residual + reference mean change) / reference SD."""
+                       notes: list[str]) -> tuple[np.ndarray, float]:
+    """Per-client SAES = direction * (residual + reference mean change) / reference SD,
+    and the standard error of their mean (the reference SD taken as fixed).
+
+    With a reference model given, also taken as fixed, the error of the mean is
+    SD(residual) / sqrt(n) / SD_ref. With the data as their own reference, the mean equals
+    [mean change - b (mean intake - reference mean intake)] / SD_ref, so its error comes
+    from the mean change and the slope b: sqrt(var(change) / n + (x - x_ref)² var(b)) / SD_ref.
+    """
+    n = len(pre)
     if reference is not None:
         ref = {k: float(reference[k]) for k in ("intercept", "slope", "mean_change", "sd")}
         notes.append("Severity-adjusted effect sizes use the reference model given.")
-    else:
-        use = np.ones(len(pre), bool)
-        if clinical is not None and clinical.sum() >= 10:
-            use = clinical
-            notes.append("Severity adjustment: change regressed on intake among the "
-                         f"{int(use.sum())} clients who started in the clinical range.")
-        if use.sum() < 3 or np.std(pre[use]) == 0:
-            return np.full(len(pre), np.nan)
-        slope, intercept = np.polyfit(pre[use], delta[use], 1)
-        ref = {"intercept": intercept, "slope": slope, "mean_change": delta[use].mean(),
-               "sd": pre[use].std(ddof=1)}
-    residual = delta - (ref["intercept"] + ref["slope"] * pre)
-    return direction * (residual + ref["mean_change"]) / ref["sd"]
+        residual = delta - (ref["intercept"] + ref["slope"] * pre)
+        values = direction * (residual + ref["mean_change"]) / ref["sd"]
+        return values, float(residual.std(ddof=1) / np.sqrt(n) / ref["sd"])
+    use = np.ones(n, bool)
+    if clinical is not None and clinical.sum() >= 10:
+        use = clinical
+        notes.append("Severity adjustment: change regressed on intake among the "
+                     f"{int(use.sum())} clients who started in the clinical range.")
+    if use.sum() < 3 or np.std(pre[use]) == 0:
+        return np.full(n, np.nan), float("nan")
+    x, y = pre[use], delta[use]
+    slope, intercept = np.polyfit(x, y, 1)
+    sd = x.std(ddof=1)
+    residual = delta - (intercept + slope * pre)
+    values = direction * (residual + y.mean()) / sd
+    var_slope = np.sum((y - intercept - slope * x) ** 2) / (len(x) - 2) / np.sum(
+        (x - x.mean()) ** 2) if len(x) > 2 else np.nan
+    se = np.sqrt(delta.var(ddof=1) / n + (pre.mean() - x.mean()) ** 2 * var_slope) / sd
+    return values, float(se)
 
 
 def change(
@@ -448,8 +461,8 @@ def change(
     ok = frame["category"] != "missing"
     pre_ok, post_ok = frame.loc[ok, "pre"].to_numpy(), frame.loc[ok, "post"].to_numpy()
     clinical = frame.loc[ok, "clinical_pre"].to_numpy(bool) if value is not None else None
-    saes = _severity_adjusted(pre_ok, post_ok - pre_ok, clinical, severity_reference,
-                              direction, notes)
+    saes, se_saes = _severity_adjusted(pre_ok, post_ok - pre_ok, clinical, severity_reference,
+                                       direction, notes)
     frame["severity_adjusted"] = np.nan
     frame.loc[ok, "severity_adjusted"] = saes
     order = [c for c in CATEGORIES if c != "recovered" or value is not None]
@@ -461,7 +474,7 @@ def change(
         rows.append((category, int(n), n / total if total else np.nan, low, high, total))
     percentages = pd.DataFrame(rows, columns=["category", "n", "estimate", "ci_low", "ci_high",
                                               "denominator"])
-    effects = _effect_sizes(pre_ok, post_ok, direction, saes, ci_level)
+    effects = _effect_sizes(pre_ok, post_ok, direction, saes, se_saes, ci_level)
     notes.append("Hedges' g_av: mean change over the average of the pre and post SDs "
                  "(Cumming 2012), times J = 1 - 3/(8n - 9), as pingouin computes it; interval "
                  "from the matched-groups variance (Borenstein et al. 2009).")
