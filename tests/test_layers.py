@@ -14,7 +14,7 @@ LAYERS = [
     "schema", "_parsing", "_validation", "validate",
     "scoring", "_factor", "reliability",
     "analysis", "study", "mapping", "sample", "_generative", "_simulate_tables", "simulate",
-    "subsets", "bootstrap", "importance", "dominance",
+    "subsets", "bootstrap", "_design", "importance", "dominance",
     "_mixed", "multilevel", "longitudinal", "change", "improvement", "trajectories",
     "plots", "norms", "benchmark", "monitor", "report",
     "cli",

@@ -35,10 +35,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from outcomes._design import local_players, prepare, standardise
 from outcomes._errors import UsageError
 from outcomes._results import jsonable, text_table
 from outcomes.bootstrap import bootstrap, percentile_interval
-from outcomes.importance import local_players, prepare, standardise
 from outcomes.subsets import complete_dominance, conditional_contributions, subset_r2
 
 __all__ = ["dominance", "Dominance"]

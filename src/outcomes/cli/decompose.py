@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import click
 
 from .._errors import UsageError
 from ._common import emit_json, load_study, main
+
+if TYPE_CHECKING:
+    from ..importance import Method
 
 _METHODS = ["lmg", "dominance", "pratt", "relative_weights", "first", "last", "betasq", "car"]
 
@@ -124,8 +127,11 @@ def decompose(data: str, outcome: str | None, factor: tuple[str, ...],
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataWarning)
         with _status(boot):
-            result = estimate(args.pop("data"), method=method, n_boot=boot,  # type: ignore[arg-type]
-                              ci=ci, ci_level=ci_level, seed=seed, **args)
+            result = estimate(args["data"], args["outcome"], args["factors"],
+                              covariates=args["covariates"], cluster=args["cluster"],
+                              method=cast("Method", method), n_boot=boot,
+                              ci=cast("Literal['bca', 'percentile']", ci), ci_level=ci_level,
+                              seed=seed)
     notes = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
     if plot_file:
         _save_plot(result, reference, plot_file)
