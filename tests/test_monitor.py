@@ -14,7 +14,7 @@ from outcomes._errors import DataError, UsageError
 from outcomes.monitor import FLAGS, monitor
 from outcomes.scoring import score
 from outcomes.simulate import simulate_study
-from outcomes.trajectories import expected_trajectories, session_table
+from outcomes.trajectories import expected_trajectories, session_scores
 
 # Words a flag must never use: it prompts a conversation, it does not judge health.
 DIAGNOSTIC = re.compile(r"\b(diagnos\w*|disorder\w*|depress\w*|ill|illness\w*|sick\w*|"
@@ -28,7 +28,7 @@ def planted():
     from session 3, so that the fall first exceeds 5 points at session 5."""
     study = simulate_study(n_coaches=5, clients_per_coach=40, sessions_mean=9, dropout=0.0,
                            missing_items=0.0, seed=7)
-    table = session_table(score(study.tables["responses"]))
+    table = session_scores(score(study.tables["responses"]))
     long_enough = table.groupby("engagement_id")["session"].max() >= 7
     starts = table.groupby("engagement_id")["intake"].first()
     chosen = starts[long_enough & (starts >= 18)].index[:10]

@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 from outcomes._errors import DataError, UsageError
-from outcomes.trajectories import Trajectories, expected_trajectories, session_table
+from outcomes.trajectories import Trajectories, expected_trajectories, session_scores
 
 SIGMA = 3.0
 
@@ -76,7 +76,7 @@ def test_quantile_lines_never_cross():
     assert (grid["low"] <= grid["expected"]).all() and (grid["expected"] <= grid["high"]).all()
 
 
-def test_session_table_from_a_scores_table_keeps_every_administration():
+def test_session_scores_from_a_scores_table_keeps_every_administration():
     from outcomes.scoring import score
     from outcomes.simulate import simulate_study
 
@@ -85,7 +85,7 @@ def test_session_table_from_a_scores_table_keeps_every_administration():
                  & (scores.scale == "total")].copy()
     first = per.index[per.instrument == "ors"][0]
     scores.loc[first, "score"] = np.nan  # an administration without a score is still a row
-    table = session_table(scores)
+    table = session_scores(scores)
     assert len(table) == len(per.drop_duplicates(["engagement_id", "session"]))
     for row in table.sample(10, random_state=1).itertuples():
         here = per[(per.engagement_id == row.engagement_id) & (per.session == row.session)]
@@ -110,7 +110,7 @@ def test_errors_name_the_fix():
     with pytest.raises(DataError, match="no column 'score'"):
         expected_trajectories(data, outcome="score")
     with pytest.raises(DataError, match="scores table"):
-        session_table(data)
+        session_scores(data)
 
 
 def test_four_faces():

@@ -191,7 +191,7 @@ def monitor(
     Parameters
     ----------
     sessions : DataFrame
-        One row per engagement and session (see :func:`outcomes.trajectories.session_table`).
+        One row per engagement and session (see :func:`outcomes.trajectories.session_scores`).
     trajectories : Trajectories
         The expected course, from :func:`outcomes.trajectories.expected_trajectories`.
     outcome : str

@@ -42,10 +42,10 @@ from outcomes._errors import DataError, UsageError
 from outcomes._plotting import PALETTE, axes_or_new
 from outcomes._results import jsonable, text_table
 
-__all__ = ["expected_trajectories", "Trajectories", "session_table"]
+__all__ = ["expected_trajectories", "Trajectories", "session_scores"]
 
 
-def session_table(scores: pd.DataFrame, *, outcome: str = "ors", alliance: str | None = "srs",
+def session_scores(scores: pd.DataFrame, *, outcome: str = "ors", alliance: str | None = "srs",
                   scale: str = "total", rater: str = "client") -> pd.DataFrame:
     """Per-session outcome and alliance, with the intake outcome, from a ``scores`` table.
 
@@ -58,7 +58,7 @@ def session_table(scores: pd.DataFrame, *, outcome: str = "ors", alliance: str |
     >>> scores = pd.DataFrame({"engagement_id": ["E1"] * 3, "occasion": ["intake", "session",
     ...     "session"], "session": [None, 1, 1], "instrument": ["ors", "ors", "srs"],
     ...     "scale": "total", "score": [15.0, 17.0, 38.0]})
-    >>> session_table(scores)
+    >>> session_scores(scores)
       engagement_id  session   ors   srs  intake
     0            E1        1  17.0  38.0    15.0
     """
@@ -250,7 +250,7 @@ def expected_trajectories(
     Parameters
     ----------
     sessions : DataFrame
-        One row per engagement and session (see :func:`session_table`).
+        One row per engagement and session (see :func:`session_scores`).
     outcome : str
         Column of the per-session outcome (e.g. ``"ors"``).
     intake : str, optional

@@ -76,10 +76,10 @@ def change_command(data: str, pre: str | None, post: str | None, instrument: str
 
 
 def _session_frame(path: str, outcome: str | None, alliance: str | None):  # noqa: ANN202
-    from ..trajectories import session_table
+    from ..trajectories import session_scores
 
     if _is_study(path, bool(outcome)):
-        return session_table(load_study(path).scores()), "ors", "srs", "intake"
+        return session_scores(load_study(path).scores()), "ors", "srs", "intake"
     if not outcome:
         raise UsageError("outcomes monitor: a table needs --outcome COL (and engagement_id, "
                          "session columns).")
