@@ -31,7 +31,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
 from outcomes._errors import UsageError
 from outcomes.subsets import UnitMoments
@@ -200,6 +199,8 @@ def bca_interval(estimate, replicates, jackknife, ci_level: float):
     if b == 0:
         nan = np.full(theta.shape, np.nan)
         return nan, nan.copy()
+    from scipy.special import ndtr, ndtri  # here, so that importing the package stays quick
+
     below = (reps < theta).sum(axis=0) + 0.5 * (reps == theta).sum(axis=0)
     z0 = ndtri(np.clip(below / b, 0.5 / b, 1 - 0.5 / b))
     dev = jack.mean(axis=0) - jack
