@@ -904,6 +904,10 @@ class MultilevelShares:
         if mapping is None and split is not None and "therapist" in split.shares:
             mapping = {"therapist": ["coach"]}
         est = self.shares.drop("unexplained")
+        # a split of total variance sets its residual part against ours (1 - r2); for the
+        # other kinds r2 is only named in the notes: the fixed effects' marginal R²
+        total = split is not None and split.denominator == "total"
+        r2 = 1 - float(self.shares["unexplained"]) if total else self.r2_marginal
         kwargs: dict[str, Any] = {}
         if self.draws is not None:
             cols = list(est.index)
@@ -911,14 +915,14 @@ class MultilevelShares:
 
             def frame(rows):
                 out = pd.DataFrame(rows[:, : k - 1], columns=cols)
-                return out.assign(r2=1 - rows[:, k - 1])
+                return out.assign(r2=1 - rows[:, k - 1] if total else rows[:, -1])
 
             kwargs.update(replicates=frame(self.draws.replicates),
                           jackknife=frame(self.draws.jackknife), ci_method=self.ci_method,
                           interval=lambda e, r, j: Draws(e, r, j).interval(
                               self.ci_method or "percentile", self.ci_level))  # fmt: skip
-        return compare(est, reference, r2=1 - float(self.shares["unexplained"]),
-                       ci_level=self.ci_level, mapping=mapping, **kwargs)  # fmt: skip
+        return compare(est, reference, r2=r2, ci_level=self.ci_level, mapping=mapping,
+                       **kwargs)  # fmt: skip
 
     def plot(self, ax=None, *, reference: str | None = None):
         """Bars of every part's share with interval whiskers (beside a reference if given)."""

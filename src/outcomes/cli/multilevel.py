@@ -1,0 +1,227 @@
+"""The ``outcomes multilevel`` and ``outcomes alliance`` commands: clients nested in coaches."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .._errors import UsageError
+from ._common import emit_json, load_study, main
+
+
+def _factor_map(specs: tuple[str, ...]) -> dict[str, list[str]]:
+    factors: dict[str, list[str]] = {}
+    for spec in specs:
+        name, sep, columns = spec.partition("=")
+        cols = [c.strip() for c in columns.split(",") if c.strip()]
+        if not sep or not name.strip() or not cols:
+            raise UsageError(f"--factor {spec!r} is not NAME=COL,COL. Write e.g. "
+                             "--factor relationship=alliance,session_rating")  # fmt: skip
+        if name.strip() in factors:
+            raise UsageError(f"--factor {name.strip()!r} is given twice; give each factor once.")
+        factors[name.strip()] = cols
+    return factors
+
+
+def _flat_table(path: Path, used: list[str]):  # noqa: ANN202
+    """A flat file, with the named columns converted to numbers where every value is one."""
+    import pandas as pd
+
+    from ..io import read_table
+
+    table = read_table(path)
+    for column in used:
+        if column in table.columns:
+            values = table[column]
+            numbers = pd.to_numeric(values, errors="coerce")
+            if bool((numbers.notna() | values.isna()).all()):
+                table[column] = numbers.astype(float)
+    return table
+
+
+def _is_study(target: Path) -> bool:
+    return target.is_dir() or target.suffix.lower() in (".toml", ".xlsx", ".xlsm")
+
+
+def _notes(caught) -> list[str]:  # noqa: ANN001
+    from .._errors import OutcomesWarning
+
+    return [str(w.message) for w in caught if issubclass(w.category, OutcomesWarning)]
+
+
+def _save_plot(result, path: str) -> None:  # noqa: ANN001
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ax = result.plot()
+    ax.figure.savefig(path, bbox_inches="tight", dpi=150)
+    plt.close(ax.figure)
+
+
+def multilevel_inputs(data: str, outcome: str | None, factor: tuple[str, ...],
+                      covariate: tuple[str, ...], group: str) -> dict[str, Any]:  # fmt: skip
+    """The table and model arguments for a study folder or a flat file."""
+    target = Path(data)
+    factors = _factor_map(factor) if factor else None
+    if _is_study(target):
+        from ..analysis import FACTORS
+
+        return {"data": load_study(data).analysis_table(), "outcome": outcome or "end_score",
+                "factors": factors or FACTORS,
+                "covariates": list(covariate) if covariate else ["baseline"],
+                "group": group}  # fmt: skip
+    if not outcome:
+        raise UsageError(f"{target.name} is a single table: name the outcome, e.g. --outcome "
+                         "end_score --factor relationship=alliance --group coach_id")
+    used = [outcome, *covariate, *(c for cols in (factors or {}).values() for c in cols)]
+    return {"data": _flat_table(target, used), "outcome": outcome, "factors": factors or [],
+            "covariates": list(covariate), "group": group}  # fmt: skip
+
+
+@main.command()
+@click.argument("data", type=click.Path(exists=True))
+@click.option("--outcome", help="Outcome column [study folder: end_score].")
+@click.option("--factor", multiple=True, metavar="NAME=COL,COL",
+              help="A factor group and its columns; repeat for each group [study folder: the "
+                   "default client/relationship/expectancy/technique map; flat file: none, "
+                   "the null model].")
+@click.option("--covariate", multiple=True, metavar="COL",
+              help="A predictor kept in every model; repeat for more [study folder: baseline].")
+@click.option("--group", default="coach_id", show_default=True,
+              help="Column of coach ids (the clusters).")
+@click.option("--random-slope", multiple=True, metavar="COL",
+              help="Let this predictor's slope vary by coach (the fit only); repeat for more.")
+@click.option("--centring", type=click.Choice(["within", "none"]), default="within",
+              show_default=True, help="Split predictors into within- and between-coach parts.")
+@click.option("--ml", is_flag=True, help="Maximum likelihood instead of REML.")
+@click.option("--boot", type=int, default=0, show_default=True,
+              help="Cluster-bootstrap replicates (coaches resampled whole; 0: none).")
+@click.option("--seed", type=int, default=None, help="Random seed of the bootstrap.")
+@click.option("--ci-level", type=float, default=0.95, show_default=True, help="Interval level.")
+@click.option("--reference", default="asay-lambert-1999", show_default=True,
+              help="Reference split to compare the shares with (see `outcomes references`).")
+@click.option("--plot", "plot_file", type=click.Path(),
+              help="Write the variance-decomposition plot to this file (.png, .svg, .pdf).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def multilevel(data: str, outcome: str | None, factor: tuple[str, ...],
+               covariate: tuple[str, ...], group: str, random_slope: tuple[str, ...],
+               centring: str, ml: bool, boot: int, seed: int | None, ci_level: float,
+               reference: str, plot_file: str | None, as_json: bool) -> None:
+    """Fit a mixed model of clients nested in coaches and share out the outcome.
+
+    DATA is a study folder (its analysis table, outcome end_score, covariate baseline and
+    the default factor map) or a CSV/Excel/Parquet/SPSS file with one row per client.
+    Reports the fixed effects, the coach ICC, R² (Nakagawa & Schielzeth), the outcome's
+    variance by Rights & Sterba, and each factor group's share of the outcome beside the
+    coach's share and the unexplained rest.
+    """
+    from ..multilevel import multilevel as fit_model
+    from ..multilevel import multilevel_shares
+    from ..reference import REFERENCES
+
+    if reference not in REFERENCES:
+        raise UsageError(f"--reference {reference!r} is not known; use one of "
+                         f"{', '.join(REFERENCES)}.")  # fmt: skip
+    args = multilevel_inputs(data, outcome, factor, covariate, group)
+    options = {"reml": not ml, "n_boot": boot, "seed": seed, "ci_level": ci_level,
+               "centring": centring}  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = fit_model(**args, random_slopes=random_slope, **options)
+        shares = multilevel_shares(**args, **options) if args["factors"] else None
+    notes = list(dict.fromkeys(_notes(caught)))
+    if plot_file:
+        _save_plot(fit, plot_file)
+    if as_json:
+        emit_json({"fit": fit.to_dict(),
+                   "shares": shares.to_dict(reference=reference) if shares else None,
+                   "notes": notes})  # fmt: skip
+        return
+    for note in notes:
+        click.echo(f"Note: {note}", err=True)
+    click.echo(fit.summary())
+    if shares is not None:
+        click.echo("")
+        click.echo(shares.summary())
+        click.echo("")
+        click.echo(shares.compare(reference).summary())
+
+
+def _score_key(text: str, option: str) -> tuple[str, str]:
+    instrument, _, scale = text.partition("/")
+    if not instrument.strip():
+        raise UsageError(f"{option} {text!r} is not INSTRUMENT[/SCALE]; write e.g. "
+                         f"{option} srs/total")  # fmt: skip
+    return instrument.strip(), (scale.strip() or "total")
+
+
+def alliance_inputs(data: str, alliance: str | None, outcome: str | None, client: str,
+                    group: str) -> dict[str, Any]:  # fmt: skip
+    """The session table and column names for a study folder or a flat session file."""
+    target = Path(data)
+    if _is_study(target):
+        from ..longitudinal import session_table
+
+        study = load_study(data)
+        table = session_table(study.scores(), study.valid("engagements"),
+                              alliance=_score_key(alliance or "srs/total", "--alliance"),
+                              outcome=_score_key(outcome or "ors/total", "--outcome"))
+        return {"sessions": table, "alliance": "alliance", "outcome": "outcome",
+                "client": "engagement_id", "group": "coach_id"}  # fmt: skip
+    alliance, outcome = alliance or "alliance", outcome or "outcome"
+    table = _flat_table(target, [alliance, outcome, "session"])
+    return {"sessions": table, "alliance": alliance, "outcome": outcome, "client": client,
+            "group": group or None}  # fmt: skip
+
+
+@main.command()
+@click.argument("data", type=click.Path(exists=True))
+@click.option("--alliance", help="Study folder: the alliance score as INSTRUMENT[/SCALE] "
+                                 "[srs/total]; flat file: its column [alliance].")
+@click.option("--outcome", help="Study folder: the outcome score as INSTRUMENT[/SCALE] "
+                                "[ors/total]; flat file: its column [outcome].")
+@click.option("--lag", type=int, default=1, show_default=True,
+              help="Predict the outcome this many sessions later.")
+@click.option("--client", default="engagement_id", show_default=True,
+              help="Flat file: column of client (engagement) ids.")
+@click.option("--group", default="coach_id", show_default=True,
+              help="Flat file: column of coach ids (empty: no coach level).")
+@click.option("--no-trend", is_flag=True, help="Do not adjust for the session number.")
+@click.option("--ml", is_flag=True, help="Maximum likelihood instead of REML.")
+@click.option("--plot", "plot_file", type=click.Path(),
+              help="Write the trajectories and slopes to this file (.png, .svg, .pdf).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def alliance(data: str, alliance: str | None, outcome: str | None, lag: int, client: str,
+             group: str, no_trend: bool, ml: bool, plot_file: str | None,
+             as_json: bool) -> None:
+    """Does a session's alliance predict the next session's outcome?
+
+    DATA is a study folder (per-session SRS at the end and ORS at the start of each
+    session, from the scored responses) or a flat file with one row per client and
+    session (columns session, the alliance, the outcome, client and coach ids). Reports
+    the within-client (state-like) and between-client (trait-like) alliance effects on the
+    outcome LAG sessions later, given the outcome now, with random intercepts for coaches
+    and for clients within coaches.
+    """
+    from ..longitudinal import alliance_outcome
+
+    args = alliance_inputs(data, alliance, outcome, client, group)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = alliance_outcome(**args, lag=lag, trend=not no_trend, reml=not ml)
+    notes = list(dict.fromkeys(_notes(caught)))
+    if plot_file:
+        _save_plot(result, plot_file)
+    if as_json:
+        emit_json({**result.to_dict(), "notes": notes})
+        return
+    for note in notes:
+        click.echo(f"Note: {note}", err=True)
+    click.echo(result.summary())
+    sys.stdout.flush()
