@@ -78,42 +78,44 @@ def _own(frame: pd.DataFrame, name: str) -> pd.Series:
 
 
 def _response_conflicts(old: pd.DataFrame, new: pd.DataFrame,
-                        rejected: dict[int, list[tuple[str, str]]]) -> pd.DataFrame:
-    """Reject new responses that contradict the study; drop those it already holds."""
+                        rejected: dict[int, list[tuple[str, str]]]) -> np.ndarray:
+    """Reject new responses that contradict the study; flag those it already holds.
+
+    Returns a mask over ``new``: True where the study already has the same response.
+    """
+    repeat = np.zeros(len(new), bool)
     if not len(old) or not len(new):
-        return new
-    left = old.reset_index(drop=True).astype({"session": object})
-    right = new.astype({"session": object}).copy()
-    for frame in (left, right):
-        frame["_k"] = frame[_RESPONSE_KEY].astype(str).agg("|".join, axis=1).str.replace(
-            r"\|(\d+)\.0\|", r"|\1|", regex=True).str.replace("<NA>", "nan")
-    known = left.drop_duplicates("_k").set_index("_k")
-    hit = right["_k"].isin(known.index)
-    if not hit.any():
-        return new
-    theirs = known.loc[right.loc[hit, "_k"]]
-    mine = right.loc[hit, "value"].map(_text_number).to_numpy()
+        return repeat
+    keys = pd.Series(_key_text(new, _RESPONSE_KEY), index=new.index)
+    known = old.assign(_k=_key_text(old, _RESPONSE_KEY)).drop_duplicates("_k").set_index("_k")
+    hit = keys.isin(known.index).to_numpy()
+    theirs = known.loc[keys[hit]]
+    mine = new.loc[hit, "value"].map(_text_number).to_numpy()
     stored = theirs["value"].map(_text_number).to_numpy()
-    same = np.array([_same(a, b) for a, b in zip(mine, stored, strict=True)])
-    rows = right.loc[hit, "export_row"].to_numpy()
+    same = np.array([_same(a, b) for a, b in zip(mine, stored, strict=True)], dtype=bool)
+    repeat[np.flatnonzero(hit)] = same
     origin = theirs["export"].to_numpy() if "export" in theirs else [None] * len(theirs)
-    for row, key, a, b, where, agree in zip(rows, right.loc[hit, "_k"], mine, stored, origin,
-                                            same, strict=True):
+    for row, key, a, b, where, agree in zip(new.loc[hit, "export_row"], keys[hit], mine,
+                                            stored, origin, same, strict=True):
         if not agree:
             source = f" (from {where})" if isinstance(where, str) else ""
             rejected.setdefault(int(row), []).append((
                 "study_conflict",
-                f"the response {key.replace('|', ', ')} is {b!r} in the study{source}, "
-                f"but {a!r} here"))
-    keep = ~hit.to_numpy() | ~same_mask(hit.to_numpy(), same)
-    return new.loc[keep]
+                f"the response {_said(key)} is {_number_text(b)} in the study{source}, "
+                f"but {_number_text(a)} here"))
+    return repeat
 
 
-def same_mask(hit: np.ndarray, same: np.ndarray) -> np.ndarray:
-    """Spread the agreement flags of the hits back over all rows."""
-    out = np.zeros(len(hit), bool)
-    out[np.flatnonzero(hit)] = same
-    return out
+def _said(key: str) -> str:
+    """A response key as a reader says it: E1, session 2, srs item 3 (client)."""
+    engagement, occasion, session, instrument, item, rater = key.split("|")
+    when = f"session {_number_text(session)}" if session else occasion
+    return f"{engagement}, {when}, {instrument} item {_number_text(item)} ({rater})"
+
+
+def _number_text(value: object) -> str:
+    text = str(value)
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _same(a: object, b: object) -> bool:
@@ -156,6 +158,9 @@ def _combine(old: pd.DataFrame | None, new: pd.DataFrame, table: str) -> pd.Data
     """Rows of the study and of the export, one per key; the study's values come first."""
     if old is None or not len(old):
         return new
+    if table == "responses":  # conflicts and repeats were taken out before
+        return order_columns(pd.concat([old.reset_index(drop=True).astype(object),
+                                        new.astype(object)], ignore_index=True), table)
     keys = list(KEYS[table])
     merged = old.reset_index(drop=True).astype(object)
     where: dict[str, int] = {}
@@ -202,24 +207,29 @@ def write_export(export: MappedExport, folder: str | Path) -> MappedExport:
     rejected = _as_dict(export.rejected)
     _cell_conflicts(old, export.cells, rejected)
     responses = export.tables.get("responses")
+    notes = list(export.notes)
     if responses is not None:
-        responses = _response_conflicts(old.get("responses", pd.DataFrame()), responses,
-                                        rejected)
+        repeat = _response_conflicts(old.get("responses", pd.DataFrame()), responses, rejected)
+        if repeat.any():
+            notes.append(f"{int(repeat.sum())} item responses were already in the study with "
+                         "the same values and were not added again.")
     out_rows = set(rejected)
     cells = export.cells[~export.cells["export_row"].isin(list(out_rows))] if len(
         export.cells) else export.cells
     tables: dict[str, pd.DataFrame] = {
         t: assemble(cells, t, export.name) for t in ("engagements", "sessions", "coaches")
         if t in export.tables}
+    adding = dict(tables)
     if responses is not None:
-        tables["responses"] = responses[~responses["export_row"].isin(list(out_rows))]
+        kept = ~responses["export_row"].isin(list(out_rows)).to_numpy()
+        tables["responses"] = responses[kept]
+        adding["responses"] = responses[kept & ~repeat]
+    combined = {table: _combine(old.get(table), adding[table], table) for table in _WRITTEN
+                if table in adding and (len(adding[table]) or table in old)}
     written: dict[str, str] = {}
     folder.mkdir(parents=True, exist_ok=True)
-    for table in _WRITTEN:
-        if table not in tables or not (len(tables[table]) or table in old):
-            continue
-        combined = _combine(old.get(table), tables[table], table)
-        written[table] = str(write_table(combined, folder / f"{table}.csv"))
+    for table, frame in combined.items():
+        written[table] = str(write_table(frame, folder / f"{table}.csv"))
     rejected_table = rejected_frame(export.data, rejected)
     target = folder / "rejected" / f"{export.name}.csv"
     if len(rejected_table):
@@ -229,7 +239,7 @@ def write_export(export: MappedExport, folder: str | Path) -> MappedExport:
     report = validate_tables(read_folder(folder))
     _write_validation(report, folder / "rejected")
     return export.with_changes(tables=tables, rejected=rejected_table, validation=report,
-                               written=written)
+                               written=written, notes=tuple(notes))
 
 
 def _as_dict(frame: pd.DataFrame) -> dict[int, list[tuple[str, str]]]:
