@@ -292,7 +292,8 @@ def profile_interval(
     rho_hat = float(ratio[0] / (1 + ratio[0]))
 
     def excess(rho: float) -> float:
-        return float(_batched_criterion(problem, np.array([_to_ratio(rho)]))[0]) - limit
+        ratio = _to_ratio(np.array([rho]))
+        return float(_batched_criterion(problem, ratio)[0]) - limit
 
     def root(inside: float, outside: float) -> float:
         for _ in range(_BISECTIONS):
@@ -388,7 +389,9 @@ def fit_mixedlm(
 
 def _nested_spec(vc: np.ndarray, groups: np.ndarray, spec_class):
     """A VCSpec with one random intercept per nested unit, built group by group."""
-    names, colnames, mats = ["nested"], [[]], [[]]
+    names = ["nested"]
+    colnames: list[list[list[str]]] = [[]]
+    mats: list[list[np.ndarray]] = [[]]
     for g in np.unique(groups):
         units = vc[groups == g]
         levels = np.unique(units)

@@ -756,7 +756,7 @@ def multilevel_shares(
     players, always = _players(design)
     names = [*design.factors, *(["covariates"] if always else []), "coach", "unexplained"]
     stats = design.stats()
-    fits = []
+    fits: list[MixedSolution] = []
     if engine == "statsmodels":
         if n_boot:
             raise UsageError('engine="statsmodels" gives point estimates only; use the '

@@ -129,8 +129,8 @@ def multilevel(data: str, outcome: str | None, factor: tuple[str, ...],
         raise UsageError(f"--reference {reference!r} is not known; use one of "
                          f"{', '.join(REFERENCES)}.")  # fmt: skip
     args = multilevel_inputs(data, outcome, factor, covariate, group)
-    options = {"reml": not ml, "n_boot": boot, "seed": seed, "ci_level": ci_level,
-               "centring": centring}  # fmt: skip
+    options: dict[str, Any] = {"reml": not ml, "n_boot": boot, "seed": seed,
+                               "ci_level": ci_level, "centring": centring}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fit = fit_model(**args, random_slopes=random_slope, **options)
