@@ -14,7 +14,8 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from outcomes._errors import DataError, UsageError
-from outcomes.change import change, gas_scores, wilson_interval
+from outcomes.change import change, wilson_interval
+from outcomes.goals import gas_scores
 
 HERE = Path(__file__).resolve().parent
 REAL = HERE / "data" / "real"

@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "outcomes"
 # The flow, top to bottom. A package (io, instruments, report) counts as one module.
 LAYERS = [
     "_errors", "_results", "_plotting", "privacy", "reference",
-    "io", "instruments",
+    "io", "instruments", "goals",
     "schema", "_parsing", "_validation", "validate",
     "scoring", "_factor", "reliability",
     "analysis", "study", "mapping", "sample", "_generative", "_simulate_tables", "simulate",

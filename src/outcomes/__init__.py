@@ -41,7 +41,8 @@ _EXPORTS = {
     "reliability": "reliability",
     "cronbach_alpha": "reliability",
     "omega_total": "reliability",
-    "gas_tscore": "scoring",
+    "gas_tscore": "goals",
+    "gas_scores": "goals",
     "item_matrix": "scoring",
     "Reliability": "reliability",
     "Study": "study",
@@ -60,6 +61,15 @@ _EXPORTS = {
     "Decomposition": "importance",
     "dominance": "dominance",
     "Dominance": "dominance",
+    "change": "change",
+    "Change": "change",
+    "improvement_split": "improvement",
+    "ImprovementSplit": "improvement",
+    "expected_trajectories": "trajectories",
+    "Trajectories": "trajectories",
+    "session_scores": "trajectories",
+    "monitor": "monitor",
+    "Monitoring": "monitor",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

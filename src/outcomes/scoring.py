@@ -32,7 +32,7 @@ from outcomes import instruments as registry
 from outcomes._errors import DataError, UsageError
 from outcomes.instruments import Instrument, Scale
 
-__all__ = ["score", "item_matrix", "gas_tscore", "reverse_key", "ADMINISTRATION", "COLUMNS"]
+__all__ = ["score", "item_matrix", "reverse_key", "ADMINISTRATION", "COLUMNS"]
 
 #: The columns that identify one administration of an instrument.
 ADMINISTRATION = ("engagement_id", "occasion", "session", "rater")
@@ -53,34 +53,6 @@ def reverse_key(values: np.ndarray | pd.Series | float, low: float, high: float)
     array([4., 3., 0.])
     """
     return low + high - values
-
-
-def gas_tscore(ratings: Iterable[float], *, weights: Iterable[float] | None = None,
-               rho: float = 0.3) -> float:
-    """The Goal Attainment Scaling T-score of one client.
-
-    T = 50 + 10 * sum(w x) / sqrt((1 - rho) * sum(w^2) + rho * (sum w)^2), with x the
-    attainment of each goal (-2 to +2, 0 the expected level) and w its weight (1 when not
-    given) (Kiresuk & Sherman 1968, Community Mental Health Journal 4(6):443-453). Missing
-    ratings are left out. Unweighted, the divisor is sqrt(0.7 n + 0.3 n^2).
-
-    Examples
-    --------
-    Four goals rated +1, 0, -1 and +2: sum 2, divisor sqrt(0.7*4 + 0.3*16) = sqrt(7.6).
-
-    >>> round(gas_tscore([1, 0, -1, 2]), 4)
-    57.2548
-    """
-    x = np.asarray(list(ratings), dtype=float)
-    w = np.ones_like(x) if weights is None else np.asarray(list(weights), dtype=float)
-    if w.shape != x.shape:
-        raise UsageError("gas_tscore: give one weight per rating")
-    keep = ~(np.isnan(x) | np.isnan(w))
-    x, w = x[keep], w[keep]
-    if x.size == 0:
-        return float("nan")
-    divisor = np.sqrt((1 - rho) * np.sum(w**2) + rho * np.sum(w) ** 2)
-    return float(50 + 10 * np.sum(w * x) / divisor)
 
 
 def _check_columns(responses: pd.DataFrame) -> None:
