@@ -16,7 +16,7 @@ LAYERS = [
     "analysis", "study", "mapping", "sample", "_generative", "_simulate_tables", "simulate",
     "subsets", "bootstrap", "_design", "importance", "dominance",
     "_mixed", "multilevel", "longitudinal", "change", "improvement", "trajectories",
-    "plots", "norms", "benchmark", "monitor", "report",
+    "monitor", "funnel", "plots", "norms", "benchmark", "report",
     "cli",
 ]
 
