@@ -244,3 +244,20 @@ def test_singular_fit_is_reported():
                      "y", ["x"], centring="none")  # fmt: skip
     assert fit.singular and fit.variance_components["intercept"] == 0
     assert "singular" in fit.summary()
+
+
+def test_replicates_that_cannot_be_fitted_are_left_out_and_counted():
+    rng = np.random.default_rng(0)
+    coach = np.repeat(np.arange(8), 10)
+    df = pd.DataFrame({"coach_id": coach, "x": rng.normal(size=80),
+                       "special": (coach == 0).astype(float)})  # a coach attribute of one coach
+    df["y"] = df.x + rng.normal(size=8)[coach] + rng.normal(size=80)
+    with pytest.warns(DataWarning, match="could not be fitted"):
+        s = multilevel_shares(df, "y", {"a": ["x"], "b": ["special"]}, n_boot=100, seed=1,
+                              n_jobs=1)  # fmt: skip
+    from outcomes.bootstrap import resample_counts
+
+    counts = resample_counts(8, 100, np.random.default_rng(1))
+    draws_without_coach_0 = int((counts[:, 0] == 0).sum())
+    assert s.draws.n_failed == draws_without_coach_0 > 0
+    assert np.isfinite(s.ci[["ci_low", "ci_high"]].to_numpy()).all()

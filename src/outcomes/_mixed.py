@@ -152,11 +152,29 @@ class _Problem:
         self.s = Q[:, 0, :]
         self.c = np.atleast_2d(np.asarray(counts, dtype=float))
         self.M = (self.c @ Q.reshape(len(Q), -1)).reshape(-1, q, q)
+        self.deficient = self._deficient()
+        if self.deficient.any():  # fit those replicates on the whole data; reported as NaN
+            self.c = np.where(self.deficient[:, None], 1.0, self.c)
+            self.M = (self.c @ Q.reshape(len(Q), -1)).reshape(-1, q, q)
         self.SS = (self.s[:, :, None] * self.s[:, None, :]).reshape(len(Q), -1)
         self.N = self.c @ self.size
         self.dof = self.N - self.p if reml else self.N
         if np.any(self.dof <= 0):
             raise ModelError(f"{int(self.N.min())} rows are too few for {self.p} fixed effects.")
+
+    def _deficient(self) -> np.ndarray:
+        """Replicates whose predictors are (nearly) collinear: X'X of rank below p."""
+        if self.q <= 2:
+            return np.zeros(len(self.M), dtype=bool)
+        n = self.M[:, 0, 0]
+        mean = self.M[:, 0, 1:-1] / n[:, None]
+        cross = self.M[:, 1:-1, 1:-1] - n[:, None, None] * mean[:, :, None] * mean[:, None, :]
+        scale = np.sqrt(np.clip(np.diagonal(cross, axis1=1, axis2=2), 0, None))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            corr = cross / scale[:, :, None] / scale[:, None, :]
+        bad = ~np.all(scale > 0, axis=1) | ~np.all(np.isfinite(corr), axis=(1, 2))
+        corr = np.where(bad[:, None, None], np.eye(self.q - 2), corr)
+        return bad | (np.linalg.eigvalsh(corr)[:, 0] < 1e-10)
 
     def _solve(self, g: np.ndarray):
         g = g[:, None]
@@ -254,7 +272,8 @@ def fit_profiled(
         REML (as lme4's default) or ML.
     counts : ndarray of shape (B, G), optional
         How often each cluster enters each fit (cluster-bootstrap replicates); default one
-        fit of the data as they are.
+        fit of the data as they are. A replicate whose predictors are collinear (a coach-level
+        column that no longer varies, say) gives NaN.
     """
     counts = np.ones((1, stats.n_clusters)) if counts is None else counts
     problem = _Problem(stats, predictors, reml, counts)
@@ -274,6 +293,10 @@ def fit_profiled(
     slopes = beta[:, 1:]
     fixed = np.einsum("bi,bij,bj->b", slopes, sxx, slopes)
     loglik = -0.5 * (_batched_criterion(problem, ratio) + problem.dof * (1 + LOG_2PI))
+    if problem.deficient.any():
+        bad = problem.deficient
+        for values in (coef, cov, ratio, sigma2, loglik, fixed):
+            values[bad] = np.nan
     return ProfiledFit(coef, cov, ratio, sigma2, loglik, fixed, problem.N, reml)
 
 

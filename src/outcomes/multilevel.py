@@ -461,13 +461,23 @@ def _refit_rows(design: Design, terms, slopes, reml, engine, counts) -> np.ndarr
     return out
 
 
+def _warn_failed(failed: int, n_boot: int) -> None:
+    if failed:
+        warnings.warn(f"{failed} of {n_boot} bootstrap replicates could not be fitted (in them "
+                      "a predictor no longer varied, or the predictors were collinear) and "
+                      "were left out; with few coaches, prefer fewer coach-level columns.",
+                      DataWarning, stacklevel=3)  # fmt: skip
+
+
 def _bootstrap_fit(design, terms, slopes, reml, engine, n_boot, seed, n_jobs, ci_level):
     counts = resample_counts(len(design.labels), n_boot, np.random.default_rng(seed))
     if not slopes and engine != "statsmodels":
         reps = in_parallel(_profiled_rows, counts, n_jobs, design.stats(), terms, reml)
     else:
         reps = in_parallel(_refit_rows, counts, n_jobs, design, terms, slopes, reml, engine)
-    reps = reps[np.all(np.isfinite(reps), axis=1)]
+    ok = np.all(np.isfinite(reps), axis=1)
+    _warn_failed(int((~ok).sum()), n_boot)
+    reps = reps[ok]
     names = ["r2_marginal", "r2_conditional", *COMPONENTS, "icc"]
     low, high = Draws(np.zeros(len(names)), reps).interval("percentile", ci_level)
     return pd.DataFrame({"quantity": names, "std_error": reps.std(axis=0, ddof=1),
@@ -773,6 +783,7 @@ def multilevel_shares(
         ok = np.all(np.isfinite(reps), axis=1)
         draws = Draws(estimate, reps[ok], jack[np.all(np.isfinite(jack), axis=1)],
                       int((~ok).sum()))  # fmt: skip
+        _warn_failed(draws.n_failed, int(n_boot))
     table = None
     if draws is not None:
         low, high = draws.interval(ci, ci_level)
