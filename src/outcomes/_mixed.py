@@ -366,9 +366,11 @@ def fit_mixedlm(
     kwargs = {}
     if vc is not None:
         kwargs["exog_vc"] = _nested_spec(np.asarray(vc), groups, VCSpec)
-    model = MixedLM(y, X, groups, exog_re=Z, **kwargs)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = MixedLM(y, X, groups, exog_re=Z, **kwargs)
     attempts: list[str] = []
-    messages: list[str] = []
+    messages: list[str] = [f"model: {w.message}" for w in caught]
     best = None
     n_ok = 0
     for name in optimisers:

@@ -939,9 +939,10 @@ class MultilevelShares:
         """Bars of every part's share with interval whiskers (beside a reference if given)."""
         if reference is not None:
             return self.compare(reference).plot(ax=ax)
-        from outcomes._plotting import share_bars
+        from outcomes._plotting import axes_or_new, share_bars
 
         names = list(self.shares.index)
+        ax = axes_or_new(ax, figsize=(1.2 * len(names) + 1, 4))
         low = high = None
         if self.ci is not None:
             ends = [self._interval(n) for n in names]
