@@ -177,7 +177,7 @@ def _combine(old: pd.DataFrame | None, new: pd.DataFrame, table: str) -> pd.Data
             if column in keys or column == "export_row" or pd.isna(value):
                 continue
             if column not in merged.columns:
-                merged[column] = np.nan
+                merged[column] = pd.Series(np.nan, index=merged.index, dtype=object)
             current = merged.at[target, column]
             if column == "export":
                 names = current.split(";") if isinstance(current, str) else []
@@ -210,9 +210,6 @@ def write_export(export: MappedExport, folder: str | Path) -> MappedExport:
     notes = list(export.notes)
     if responses is not None:
         repeat = _response_conflicts(old.get("responses", pd.DataFrame()), responses, rejected)
-        if repeat.any():
-            notes.append(f"{int(repeat.sum())} item responses were already in the study with "
-                         "the same values and were not added again.")
     out_rows = set(rejected)
     cells = export.cells[~export.cells["export_row"].isin(list(out_rows))] if len(
         export.cells) else export.cells
@@ -224,6 +221,9 @@ def write_export(export: MappedExport, folder: str | Path) -> MappedExport:
         kept = ~responses["export_row"].isin(list(out_rows)).to_numpy()
         tables["responses"] = responses[kept]
         adding["responses"] = responses[kept & ~repeat]
+        if (kept & repeat).any():
+            notes.append(f"{int((kept & repeat).sum())} item responses were already in the "
+                         "study with the same values and were not added again.")
     combined = {table: _combine(old.get(table), adding[table], table) for table in _WRITTEN
                 if table in adding and (len(adding[table]) or table in old)}
     written: dict[str, str] = {}

@@ -1,0 +1,139 @@
+"""The mapping file: its schema, the checks made as it is read, and the messages they give.
+
+The fixture mappings in tests/fixtures/exports are the worked examples of docs/mapping.md;
+each must satisfy the published JSON Schema (checked with the jsonschema package, an
+implementation independent of ours) and read without error.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from outcomes._errors import UsageError
+from outcomes.mapping import FIELDS, parse_mapping, read_mapping
+from outcomes.mapping._schema import schema
+from outcomes.mapping.config import TABLE_FIELDS
+
+EXPORTS = Path(__file__).parent / "fixtures" / "exports"
+MAPPINGS = sorted(EXPORTS.rglob("*.toml"))
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "mapping.md"
+
+
+def test_every_fixture_mapping_reads_and_satisfies_the_published_schema():
+    jsonschema = pytest.importorskip("jsonschema")
+    assert len(MAPPINGS) >= 6
+    for path in MAPPINGS:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        jsonschema.validate(data, schema())
+        assert read_mapping(path).items, path
+
+
+def test_schema_names_exactly_the_canonical_fields():
+    properties = schema()["properties"]
+    assert set(properties["columns"]["properties"]) == set(FIELDS)
+    assert set(properties["constants"]["properties"]) == set(FIELDS)
+    assert set(properties["recode"]["propertyNames"]["enum"]) == set(FIELDS)
+    assert set(TABLE_FIELDS["keys"]) <= set(FIELDS)
+
+
+def test_schema_file_is_strict_json():
+    path = Path(__file__).resolve().parents[1] / "src/outcomes/mapping/mapping.schema.json"
+    assert json.loads(path.read_text(encoding="utf-8"))["type"] == "object"
+
+
+MINIMAL = {"columns": {"engagement_id": "id"},
+           "items": [{"instrument": "ors", "columns": ["a", "b", "c", "d"]}]}
+
+
+def _with(**changes: object) -> dict:
+    data = json.loads(json.dumps(MINIMAL))
+    for key, value in changes.items():
+        section, _, name = key.partition("__")
+        if name:
+            data.setdefault(section, {})[name] = value
+        else:
+            data[section] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (_with(source__formt="qualtrics"), '[source] formt: this key is not known. Did you mean '
+                                           '"format"?'),
+        (_with(source__format="spss"), '[source] format: "spss" is not allowed. Use one of: '
+                                       '"qualtrics"'),
+        (_with(constants__occasion="baseline"), "[constants] occasion"),
+        (_with(columns__sesion="n"), 'Did you mean "session"?'),
+        (_with(recode={"ocasion": {"T1": "intake"}}), "[recode.ocasion]: this name is not known"),
+        (_with(recode={"occasion": {"T1": "start"}}), "[recode.occasion] T1: 'start' is not a "
+                                                      "occasion"),
+        (_with(items=[{"instrument": "ors"}]), "give exactly one of columns, pattern and "
+                                               "question (found none of them)"),
+        (_with(items=[{"instrument": "ors", "columns": ["a"], "pattern": "x{item}"}]),
+         "found columns and pattern"),
+        (_with(items=[{"instrument": "orz", "columns": ["a"]}]), "'orz' is not an instrument"),
+        (_with(items=[{"instrument": "ors", "pattern": "ORS_{session}"}]), "has no {item}"),
+        (_with(items=[{"instrument": "ors", "pattern": "ORS_{wave}_{item}"}]),
+         "{wave} is not a placeholder"),
+        (_with(items=[{"instrument": "ors", "columns": ["a", "b"], "items": [1]}]),
+         "2 columns but 1 item numbers"),
+        (_with(items=[{"instrument": "ors", "columns": ["a"], "items": [5]}]),
+         "ors has no item 5"),
+        (_with(items=[{"instrument": "ors", "columns": ["a"], "recode": {"1": 0}, "add": 1}]),
+         "recode and add/multiply cannot be combined"),
+        (_with(items=[{"instrument": "ors", "columns": ["a"], "recode": {"x": "high"}}]),
+         "'high' is not a number"),
+        (_with(constants={"engagement_id": "E1"}, columns={"engagement_id": "id"}),
+         "engagement_id is in both"),
+        (_with(columns={"occasion": "t"}), "nothing says which engagement a row belongs to"),
+        (_with(columns={"engagement_id": "id", "sponsor": "S{session}"}),
+         "only session fields"),
+        (_with(version=2), "version: 2 is not allowed"),
+        (_with(items={"instrument": "ors"}), "items: a table is not an array"),
+    ],
+)
+def test_a_bad_mapping_names_the_file_the_key_and_the_fix(data, says):
+    with pytest.raises(UsageError) as caught:
+        parse_mapping(data, file="study/mapping.toml")
+    message = str(caught.value)
+    assert message.startswith("study/mapping.toml, "), message
+    assert says in message, message
+
+
+def test_bad_toml_and_missing_file_are_usage_errors(tmp_path):
+    with pytest.raises(UsageError, match="does not exist.*--suggest"):
+        read_mapping(tmp_path / "none.toml")
+    path = tmp_path / "m.toml"
+    path.write_text('[columns]\nengagement_id = "id\n', encoding="utf-8")
+    with pytest.raises(UsageError, match="m.toml: this is not valid TOML"):
+        read_mapping(path)
+
+
+def test_dictionary_is_resolved_against_the_mapping_file(tmp_path):
+    path = tmp_path / "sub" / "m.toml"
+    path.parent.mkdir()
+    path.write_text('[source]\ndictionary = "dict.csv"\n[columns]\nengagement_id = "id"\n',
+                    encoding="utf-8")
+    assert read_mapping(path).dictionary == str(tmp_path / "sub" / "dict.csv")
+
+
+def test_tables_follow_the_fields_mapped():
+    assert parse_mapping(MINIMAL).tables() == ("responses",)
+    both = _with(columns={"client_id": "c", "coach_id": "k", "years_experience": "y"})
+    assert parse_mapping(both).tables() == ("engagements", "responses", "coaches")
+    session = _with(columns__date="S{session}_date")
+    assert parse_mapping(session).tables() == ("sessions", "responses")
+
+
+def test_docs_show_every_key_of_the_schema():
+    text = DOCS.read_text(encoding="utf-8")
+    properties = schema()["properties"]
+    keys = set(properties["source"]["properties"]) | set(
+        properties["items"]["items"]["properties"]) | set(FIELDS)
+    missing = sorted(k for k in keys if f"`{k}`" not in text)
+    assert not missing, f"docs/mapping.md does not describe: {missing}"
