@@ -137,3 +137,13 @@ def test_docs_show_every_key_of_the_schema():
         properties["items"]["items"]["properties"]) | set(FIELDS)
     missing = sorted(k for k in keys if f"`{k}`" not in text)
     assert not missing, f"docs/mapping.md does not describe: {missing}"
+
+
+def test_every_complete_example_in_the_docs_reads():
+    text = DOCS.read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in text.split("```toml\n")[1:]]
+    examples = [b for b in blocks if "[[items]]" in b]
+    assert len(examples) >= 5
+    for example in examples:
+        data = tomllib.loads(example)
+        assert parse_mapping(data, file="docs/mapping.md").items

@@ -102,9 +102,8 @@ def test_a_study_kept_in_another_format_is_not_merged(tmp_path):
 
 def test_an_export_named_like_a_table_keeps_its_rejections_apart(tmp_path):
     shutil.copy(REDCAP[0], tmp_path / "responses.csv")
-    plan = REDCAP[1].read_text(encoding="utf-8").replace(
-        'dictionary = "redcap_dictionary.csv"', f'dictionary = "{EXPORTS / "redcap_dictionary.csv"}"')
-    (tmp_path / "m.toml").write_text(plan, encoding="utf-8")
+    shutil.copy(EXPORTS / "redcap_dictionary.csv", tmp_path / "redcap_dictionary.csv")
+    shutil.copy(REDCAP[1], tmp_path / "m.toml")
     written = map_export(tmp_path / "responses.csv", tmp_path / "m.toml").write(tmp_path / "s")
     assert written.name == "responses-export"
     assert (tmp_path / "s" / "rejected" / "responses-export.csv").exists()
