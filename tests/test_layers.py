@@ -9,12 +9,13 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "outcomes"
 
 # The flow, top to bottom. A package (io, instruments, report) counts as one module.
 LAYERS = [
-    "_errors", "_results", "_plotting", "privacy", "reference",
+    "_errors", "_engine", "_results", "_plotting", "privacy", "reference",
     "io", "instruments", "goals",
     "schema", "_parsing", "_validation", "validate",
     "scoring", "_factor", "reliability",
     "analysis", "study", "mapping", "sample", "_generative", "_simulate_tables", "simulate",
-    "subsets", "bootstrap", "_design", "importance", "dominance",
+    "scale",
+    "subsets", "bootstrap", "_partitioned", "_design", "importance", "dominance",
     "_mixed", "multilevel", "longitudinal", "change", "improvement", "trajectories",
     "monitor", "funnel", "plots", "norms", "benchmark", "report",
     "cli",

@@ -5,6 +5,11 @@ player; categorical columns become dummy blocks) and always-in covariates into t
 sufficient statistics the all-subsets engine works on, after listwise deletion (counted and
 warned about) and with optional case weights and cluster ids. :func:`standardise` gives the
 partial correlations of the factors' columns and the outcome given the covariates.
+
+A Dask DataFrame gives the same design without a model matrix in memory: its moments and
+per-cluster sums are gathered partition by partition (:mod:`outcomes._partitioned`), and
+:meth:`Design.draws` bootstraps from those sums (whole clusters) or with Poisson row
+weights (cases).
 """
 
 from __future__ import annotations
@@ -16,7 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from outcomes import _partitioned
+from outcomes._engine import as_frame, is_dask
 from outcomes._errors import DataError, DataWarning, ModelError, UsageError
+from outcomes.bootstrap import Draws, bootstrap
 from outcomes.subsets import (
     Moments,
     UnitMoments,
@@ -30,9 +38,14 @@ __all__ = ["Design", "prepare", "standardise", "local_players"]
 
 @dataclass(frozen=True, eq=False)
 class Design:
-    """Numeric model matrix of factors, covariates and outcome after listwise deletion."""
+    """Numeric model matrix of factors, covariates and outcome after listwise deletion.
 
-    matrix: np.ndarray  # (n, k): factor columns in player order, covariates, outcome last
+    For partitioned (Dask) data ``matrix`` is None: ``cross`` and the per-cluster sums
+    ``cluster_units`` were gathered partition by partition, and ``source`` keeps the frame
+    and its reading spec for a Poisson bootstrap of rows.
+    """
+
+    matrix: np.ndarray | None  # (n, k): factor columns in player order, covariates, outcome
     columns: tuple[str, ...]
     players: tuple[tuple[int, ...], ...]
     covariate_index: tuple[int, ...]
@@ -44,27 +57,62 @@ class Design:
     clusters: np.ndarray | None
     n_dropped: int
     cross: np.ndarray  # weighted centred cross-products of ``matrix``
+    n_rows: int = -1  # rows used (partitioned data)
+    cluster_units: UnitMoments | None = None  # per-cluster sums (partitioned data)
+    source: tuple | None = None  # (frame, spec, moments) of partitioned data
 
     @property
     def n(self) -> int:
-        return int(self.matrix.shape[0])
+        return int(self.matrix.shape[0]) if self.matrix is not None else self.n_rows
+
+    @property
+    def cluster_count(self) -> int | None:
+        """Number of clusters, when a cluster column was given."""
+        if self.clusters is not None:
+            return len(np.unique(self.clusters))
+        return None if self.cluster_units is None else self.cluster_units.n_units
 
     def units(self, *, by_cluster: bool = True) -> UnitMoments:
         """Per-row or per-cluster sums for the bootstrap."""
+        if self.matrix is None:
+            if by_cluster and self.cluster_units is not None:
+                return self.cluster_units
+            raise UsageError("per-row sums of partitioned data are not kept; rows are "
+                             "resampled with Poisson weights (Design.draws).")
         groups = self.clusters if by_cluster else None
         return UnitMoments.from_arrays(self.matrix, groups, self.weights)
 
+    def draws(self, statistic, *, n_boot: int, seed, jackknife: bool,
+              by_cluster: bool) -> Draws:
+        """Bootstrap ``statistic``: whole clusters, rows, or Poisson row weights (Dask)."""
+        if self.matrix is None and not (by_cluster and self.cluster_units is not None):
+            frame, spec, moments = self.source  # type: ignore[misc]
+            return _partitioned.poisson_draws(frame, spec, moments, statistic, n_boot=n_boot,
+                                              seed=seed, jackknife=jackknife,
+                                              n_rows=self.n)  # fmt: skip
+        return bootstrap(self.units(by_cluster=by_cluster), statistic, n_boot=n_boot,
+                         seed=seed, jackknife=jackknife)  # fmt: skip
+
 
 def prepare(
-    data, outcome, factors, *, covariates=(), weights=None, cluster=None, caller="decompose"
+    data, outcome, factors, *, covariates=(), weights=None, cluster=None, caller="decompose",
+    engine=None,
 ) -> Design:
-    """Check the inputs and build the model matrix (used by decompose and dominance)."""
-    if not isinstance(data, pd.DataFrame):
-        raise UsageError(f"{caller}() needs a pandas DataFrame, not {type(data).__name__}.")
+    """Check the inputs and build the model matrix (used by decompose and dominance).
+
+    ``data`` is a pandas or Dask DataFrame, or a path or glob of Parquet or CSV files read
+    by ``engine`` ("pandas" or "dask").
+    """
+    data = as_frame(data, engine, caller)
+    if not isinstance(data, pd.DataFrame) and not is_dask(data):
+        raise UsageError(f"{caller}() needs a pandas or Dask DataFrame, not "
+                         f"{type(data).__name__}.")  # fmt: skip
     groups = _factor_groups(factors, caller)
     covariates = (covariates,) if isinstance(covariates, str) else tuple(covariates)
     used = [c for cols in groups.values() for c in cols]
     _check_names(data, outcome, used, covariates, caller)
+    if is_dask(data):
+        return _prepare_partitioned(data, outcome, groups, covariates, weights, cluster, caller)
     extra, shown_as = {}, {}
     for label, value in (("weights", weights), ("cluster", cluster)):
         if value is None:
@@ -184,16 +232,22 @@ def _check_names(data, outcome, used, covariates, caller) -> None:
 
 
 def _numeric_outcome(values: pd.Series, name: str) -> np.ndarray:
-    if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
-        raise DataError(
-            f"the outcome must be numeric, but it holds {values.dtype} values",
-            column=name,
-            fix="Convert it to numbers or choose a numeric score column.",
-        )
+    _check_numeric_outcome(values.dtype, name)
     y = values.to_numpy(dtype=float)
     if len(y) and np.ptp(y) == 0:
         raise ModelError(f'the outcome "{name}" has the same value in every row used.')
     return y
+
+
+def _check_numeric_outcome(dtype, name: str) -> None:
+    if isinstance(dtype, pd.CategoricalDtype) or not (
+        pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+    ):
+        raise DataError(
+            f"the outcome must be numeric, but it holds {dtype} values",
+            column=name,
+            fix="Convert it to numbers or choose a numeric score column.",
+        )
 
 
 def _encode(values: pd.Series, name: str) -> tuple[np.ndarray, list[str]]:
@@ -254,3 +308,92 @@ def local_players(design: Design) -> list[list[int]]:
         out.append(list(range(start, start + len(p))))
         start += len(p)
     return out
+
+
+def _kind(dtype, name: str, caller: str) -> str:
+    if isinstance(dtype, pd.CategoricalDtype):
+        if dtype.categories is None or "__UNKNOWN_CATEGORIES__" in list(dtype.categories):
+            raise UsageError(
+                f'{caller}(): column "{name}" is categorical with unknown categories in the '
+                "Dask frame. Make them known first (frame[col] = frame[col].cat.as_known()) "
+                "or leave the column as text; its levels are then found across partitions."
+            )
+        return "category"
+    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        return "numeric"
+    return "text"
+
+
+def _prepare_partitioned(data, outcome, groups, covariates, weights, cluster, caller) -> Design:
+    """The design of a Dask frame, from statistics gathered partition by partition."""
+    for label, value in (("weights", weights), ("cluster", cluster)):
+        if value is not None and not isinstance(value, str):
+            raise UsageError(f"{caller}(): with a Dask frame, give {label} as a column name.")
+        if value is not None:
+            _require_column(data, value, caller)
+    _check_numeric_outcome(data.dtypes[outcome], outcome)
+    columns = [c for cols in [*groups.values(), *[[c] for c in covariates]] for c in cols]
+    dtypes = data.dtypes
+    kinds = {c: _kind(dtypes[c], c, caller) for c in columns}
+    spec = _partitioned.Spec(tuple(columns), outcome, kinds, weights, cluster)
+    if any(k != "numeric" for k in kinds.values()):
+        categories: dict[str, Sequence] = {
+            c: list(dtypes[c].categories) for c in columns if kinds[c] == "category"
+        }
+        spec = _partitioned.Spec(tuple(columns), outcome, kinds, weights, cluster,
+                                 _partitioned.scan_levels(data, spec, categories))  # fmt: skip
+        for c in columns:
+            if kinds[c] != "numeric" and len(spec.levels[c]) < 2:
+                raise ModelError(
+                    f'column "{c}" has one category in the rows used, so it cannot explain '
+                    "anything. Drop it from the factors or covariates."
+                )
+    totals = _partitioned.gather(data, spec)
+    used = list(dict.fromkeys(spec.used))
+    if totals.n_dropped:
+        shown = {c: (weights if c == weights else cluster if c == cluster else c) for c in used}
+        where = ", ".join(f'"{shown[c]}" ({int(n)})'
+                          for c, n in zip(used, totals.missing, strict=True) if n > 0)  # fmt: skip
+        warnings.warn(
+            f"{totals.n_dropped} of {totals.n_input} rows have missing values and were left "
+            f"out (missing per column: {where}).",
+            DataWarning,
+            stacklevel=4,
+        )
+    names: list[str] = []
+    players: list[tuple[int, ...]] = []
+    position = 0
+    n = totals.n_input - totals.n_dropped
+    if n and totals.high[-1] == totals.low[-1]:
+        raise ModelError(f'the outcome "{outcome}" has the same value in every row used.')
+    for cols in [*groups.values(), *[[c] for c in covariates]]:
+        start = len(names)
+        for col in cols:
+            if kinds[col] == "numeric":
+                if n and totals.high[position] == totals.low[position]:
+                    raise ModelError(
+                        f'column "{col}" has the same value in every row used, so it cannot '
+                        "explain anything. Drop it from the factors or covariates."
+                    )
+                names.append(col)
+                position += 1
+            else:
+                names.extend(f"{col}[{lev}]" for lev in spec.levels[col][1:])
+                position += len(spec.levels[col]) - 1
+        players.append(tuple(range(start, len(names))))
+    cov_index = tuple(i for p in players[len(groups) :] for i in p)
+    if weights is not None and (not totals.weight_ok or not totals.moments.weight > 0):
+        _check_weights([-1.0])  # raises the in-memory message
+    if n <= len(names) + 1:
+        raise ModelError(
+            f"{n} complete rows are too few for {len(names)} predictor columns "
+            f"and an intercept; at least {len(names) + 2} are needed."
+        )
+    cross = totals.moments.cross
+    check_estimable(cross, [*names, outcome], outcome=outcome)
+    return Design(
+        None, tuple(names) + (outcome,), tuple(players[: len(groups)]), cov_index,
+        tuple(groups), {k: tuple(v) for k, v in groups.items()}, covariates, outcome, None,
+        None, totals.n_dropped, cross, n_rows=n, cluster_units=totals.units,
+        source=(data, spec, totals.moments),
+    )  # fmt: skip

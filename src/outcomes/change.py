@@ -35,9 +35,11 @@ import pandas as pd
 from scipy import stats
 
 from outcomes import instruments as registry
+from outcomes._engine import as_frame, is_dask, partitions
 from outcomes._errors import DataError, UsageError
 from outcomes._plotting import PALETTE, axes_or_new
 from outcomes._results import jsonable, text_table
+from outcomes.subsets import Moments
 
 __all__ = ["change", "Change", "wilson_interval", "METHODS", "CATEGORIES"]
 
@@ -114,12 +116,19 @@ class Change:
         return self.critical * self.denominator
 
     def table(self) -> pd.DataFrame:
-        """One row per client: change, rci, category and the rest (see ``clients``)."""
+        """One row per client: change, rci, category and the rest (see ``clients``).
+
+        A lazy Dask DataFrame when the data were one (compute it, or write it with
+        ``to_parquet``, partition by partition).
+        """
         return self.clients.copy()
+
+    def _in_memory(self) -> pd.DataFrame:
+        return self.clients if isinstance(self.clients, pd.DataFrame) else self.clients.compute()
 
     def summary(self) -> str:
         """Text report: how change was judged, the categories and the effect sizes."""
-        n_all, n_missing = len(self.clients), int(self.counts.get("missing", 0))
+        n_all, n_missing = int(self.counts.sum()), int(self.counts.get("missing", 0))
         what = self.instrument.upper() if self.instrument else "the measure"
         better = "higher" if self.higher_is_better else "lower"
         lines = [f"Change on {what} ({better} is better): {n_all} clients, "
@@ -144,16 +153,17 @@ class Change:
             "reliability": self.reliability, "denominator": self.denominator,
             "reliable_change": self.reliable_change if self.method == "jacobson-truax"
             else None, "critical": self.critical, "higher_is_better": self.higher_is_better,
-            "cutoff": self.cutoff, "ci_level": self.ci_level, "n": len(self.clients),
+            "cutoff": self.cutoff, "ci_level": self.ci_level, "n": int(self.counts.sum()),
             "counts": self.counts, "percentages": self.percentages,
             "effect_sizes": self.effect_sizes, "notes": list(self.notes),
-            "clients": self.clients,
+            "clients": self._in_memory(),
         })
 
     def plot(self, ax: Any = None) -> Any:
         """Pre-post scatter with the reliable-change band and the cutoff lines."""
         ax = axes_or_new(ax, figsize=(5.5, 5.5))
-        data = self.clients[self.clients["category"] != "missing"]
+        clients = self._in_memory()
+        data = clients[clients["category"] != "missing"]
         colours = dict(zip(CATEGORIES, (PALETTE[2], PALETTE[0], "#999999", PALETTE[3],
                                         "black"), strict=True))  # fmt: skip
         for category in CATEGORIES[:-1]:
@@ -286,23 +296,41 @@ def _categories(frame: pd.DataFrame, direction: int, critical: float,
     return category
 
 
+def _percentages(counts: pd.Series, n_all: int, n_ok: int, ci_level: float) -> pd.DataFrame:
+    rows = []
+    for category, n in counts.items():
+        total = n_all if category == "missing" else n_ok
+        low, high = wilson_interval(n, total, ci_level=ci_level)
+        rows.append((category, int(n), n / total if total else np.nan, low, high, total))
+    return pd.DataFrame(rows, columns=["category", "n", "estimate", "ci_low", "ci_high",
+                                       "denominator"])
+
+
 def _effect_sizes(pre: np.ndarray, post: np.ndarray, direction: int, saes: np.ndarray,
                   se_saes: float, ci_level: float) -> pd.DataFrame:
     """Pre-post d (Becker 1988), Hedges' g_av (as pingouin) and the severity-adjusted ES."""
     n = len(pre)
+    if n < 3:
+        return _effect_rows(n, 0.0, 0.0, 0.0, 0.0, float("nan"), se_saes, ci_level)
+    diff = direction * (post - pre)
+    s_pre, s_post = pre.std(ddof=1), post.std(ddof=1)
+    r = float(np.corrcoef(pre, post)[0, 1]) if s_pre > 0 and s_post > 0 else 0.0
+    return _effect_rows(n, diff.mean(), s_pre, s_post, r, saes.mean(), se_saes, ci_level)
+
+
+def _effect_rows(n: int, mean_diff: float, s_pre: float, s_post: float, r: float,
+                 saes_mean: float, se_saes: float, ci_level: float) -> pd.DataFrame:
+    """The effect-size table from the summary figures of the clients with both scores."""
     z = stats.norm.ppf(0.5 + ci_level / 2)
     rows = []
     if n >= 3:
-        diff = direction * (post - pre)
-        s_pre, s_post = pre.std(ddof=1), post.std(ddof=1)
-        r = float(np.corrcoef(pre, post)[0, 1]) if s_pre > 0 and s_post > 0 else 0.0
-        d = diff.mean() / s_pre
+        d = mean_diff / s_pre
         se_d = np.sqrt(2 * (1 - r) / n + d**2 / (2 * n))
-        d_av = diff.mean() / np.sqrt((s_pre**2 + s_post**2) / 2)
+        d_av = mean_diff / np.sqrt((s_pre**2 + s_post**2) / 2)
         j = 1 - 3 / (4 * (2 * n) - 9)
         se_g = j * np.sqrt((1 / n + d_av**2 / (2 * n)) * 2 * (1 - r))
         for name, est, se in (("pre_post_d", d, se_d), ("hedges_g_av", j * d_av, se_g),
-                              ("severity_adjusted", saes.mean(), se_saes)):
+                              ("severity_adjusted", saes_mean, se_saes)):
             rows.append((name, est, se, est - z * se, est + z * se, n))
     return pd.DataFrame(rows, columns=["measure", "estimate", "std_error", "ci_low", "ci_high",
                                        "n"])
@@ -343,6 +371,159 @@ def _severity_adjusted(pre: np.ndarray, delta: np.ndarray, clinical: np.ndarray 
     se = np.sqrt(delta.var(ddof=1) / n + (pre.mean() - x.mean()) ** 2 * var_slope) / sd
     return values, float(se)
 
+@dataclass(frozen=True)
+class _Summary:
+    """Count, pre mean and SD, and post mean of the clients with both scores."""
+
+    n: int
+    pre_mean: float
+    pre_sd: float
+    post_mean: float
+
+    @classmethod
+    def of_frame(cls, complete: pd.DataFrame) -> _Summary:
+        return cls(len(complete), float(complete["pre"].mean()),
+                   float(complete["pre"].std(ddof=1)), float(complete["post"].mean()))
+
+    @classmethod
+    def of_moments(cls, m: Moments) -> _Summary:
+        n = int(round(m.weight))
+        sd = float(np.sqrt(m.cross[0, 0] / (n - 1))) if n > 1 else float("nan")
+        return cls(n, float(m.mean[0]) if n else float("nan"), sd,
+                   float(m.mean[1]) if n else float("nan"))
+
+    def mean(self) -> float:  # the pre scores, as _cutoff asks of a Series
+        return self.pre_mean
+
+    def std(self, ddof: int = 1) -> float:
+        return self.pre_sd
+
+
+def _clients(data: pd.DataFrame, pre: str, post: str, client: str | None) -> pd.DataFrame:
+    return pd.DataFrame({
+        "client": data[client].to_numpy() if client else data.index.to_numpy(),
+        "pre": _column(data, pre, "pre").to_numpy(),
+        "post": _column(data, post, "post").to_numpy(),
+    })  # fmt: skip
+
+
+def _part_moments(part: pd.DataFrame, pre: str, post: str) -> Moments:
+    frame = _clients(part, pre, post, None).dropna(subset=["pre", "post"])
+    return Moments.from_frame(frame, ["pre", "post"])
+
+
+def _pair_moments(data: Any, pre: str, post: str) -> Moments:
+    """Moments of (pre, post) over the clients with both scores, partition by partition."""
+    import dask
+
+    total = Moments(0.0, np.zeros(2), np.zeros((2, 2)))
+    for m in dask.compute(*[dask.delayed(_part_moments)(p, pre, post)
+                            for p in partitions(data)]):  # fmt: skip
+        total = total + m
+    return total
+
+
+def _part_clients(part: pd.DataFrame, pre: str, post: str, client: str | None,
+                  rule: tuple) -> pd.DataFrame:
+    """The per-client table of one partition, severity-adjusted sizes still missing."""
+    direction, critical, value, slope, intercept, denominator = rule
+    frame = _clients(part, pre, post, client)
+    frame["change"] = frame["post"] - frame["pre"]
+    frame["rci"] = (frame["post"] - (intercept + slope * frame["pre"])) / denominator
+    frame["category"] = _categories(frame, direction, critical, value)
+    return frame
+
+
+def _part_sums(part: pd.DataFrame, pre: str, post: str, client: str | None,
+               rule: tuple) -> dict[str, Any]:
+    frame = _part_clients(part, pre, post, client, rule)
+    ok = (frame["category"] != "missing").to_numpy()
+    pairs = frame.loc[ok].assign(delta=lambda f: f["post"] - f["pre"])
+    out = {"counts": frame["category"].value_counts(), "n": len(frame),
+           "ok": Moments.from_frame(pairs, ["pre", "post", "delta"])}  # fmt: skip
+    if "clinical_pre" in frame:
+        clinical = pairs[frame.loc[ok, "clinical_pre"].to_numpy(bool)]
+        out["clinical"] = Moments.from_frame(clinical, ["pre", "post", "delta"])
+    return out
+
+
+def _severity_line(ok: Moments, use: Moments, reference: Mapping[str, float] | None,
+                   direction: int, notes: list[str]) -> tuple[tuple, float, float]:
+    """(intercept, slope, mean change, sd) of the severity model, the mean SAES and its SE,
+    from the moments of (pre, post, change): the arithmetic of :func:`_severity_adjusted`.
+    """
+    n = ok.weight
+    pre_mean, delta_mean = ok.mean[0], ok.mean[2]
+    var = ok.cross / (n - 1)
+    if reference is not None:
+        ref = {k: float(reference[k]) for k in ("intercept", "slope", "mean_change", "sd")}
+        notes.append("Severity-adjusted effect sizes use the reference model given.")
+        a, b = ref["intercept"], ref["slope"]
+        residual_var = var[2, 2] - 2 * b * var[0, 2] + b * b * var[0, 0]
+        line = (a, b, ref["mean_change"], ref["sd"])
+        mean = direction * (delta_mean - a - b * pre_mean + ref["mean_change"]) / ref["sd"]
+        return line, mean, float(np.sqrt(residual_var) / np.sqrt(n) / ref["sd"])
+    m = use.weight
+    if m < 3 or not use.cross[0, 0] > 0:
+        return (np.nan, np.nan, np.nan, np.nan), float("nan"), float("nan")
+    sxx, sxy, syy = use.cross[0, 0], use.cross[0, 2], use.cross[2, 2]
+    slope = sxy / sxx
+    intercept = use.mean[2] - slope * use.mean[0]
+    sd = np.sqrt(sxx / (m - 1))
+    mean = direction * (delta_mean - intercept - slope * pre_mean + use.mean[2]) / sd
+    var_slope = (syy - sxy**2 / sxx) / (m - 2) / sxx if m > 2 else np.nan
+    se = np.sqrt(var[2, 2] / n + (pre_mean - use.mean[0]) ** 2 * var_slope) / sd
+    return (intercept, slope, use.mean[2], sd), float(mean), float(se)
+
+
+def _with_severity(part: pd.DataFrame, pre: str, post: str, client: str | None, rule: tuple,
+                   line: tuple, direction: int) -> pd.DataFrame:
+    frame = _part_clients(part, pre, post, client, rule)
+    intercept, slope, mean_change, sd = line
+    residual = frame["change"] - (intercept + slope * frame["pre"])
+    values = direction * (residual + mean_change) / sd
+    frame["severity_adjusted"] = values.where(frame["category"] != "missing")
+    return frame
+
+
+def _change_partitioned(data, pre, post, client, rule, reference, notes, method, r,
+                        higher_is_better, ci_level, instrument) -> Change:
+    """:func:`change` of a Dask frame: two passes of sums, and a lazy per-client table."""
+    import dask
+
+    direction, critical, value, slope, intercept, denominator = rule
+    parts = dask.compute(*[dask.delayed(_part_sums)(p, pre, post, client, rule)
+                           for p in partitions(data)])  # fmt: skip
+    empty = Moments(0.0, np.zeros(3), np.zeros((3, 3)))
+    ok, clinical = empty, empty
+    for part in parts:
+        ok = ok + part["ok"]
+        clinical = clinical + part.get("clinical", empty)
+    use = ok
+    if reference is None and value is not None and clinical.weight >= 10:
+        use = clinical
+        notes.append("Severity adjustment: change regressed on intake among the "
+                     f"{int(clinical.weight)} clients who started in the clinical range.")
+    line, saes_mean, se = _severity_line(ok, use, reference, direction, notes)
+    order = [c for c in CATEGORIES if c != "recovered" or value is not None]
+    counts = pd.concat([p["counts"] for p in parts]).groupby(level=0).sum()
+    counts = counts.reindex(order, fill_value=0).astype(int)
+    n_ok, n_all = int(round(ok.weight)), sum(p["n"] for p in parts)
+    var = ok.cross / (n_ok - 1) if n_ok > 1 else np.full((3, 3), np.nan)
+    s_pre, s_post = np.sqrt(var[0, 0]), np.sqrt(var[1, 1])
+    corr = float(var[0, 1] / (s_pre * s_post)) if s_pre > 0 and s_post > 0 else 0.0
+    effects = _effect_rows(n_ok, direction * ok.mean[2], s_pre, s_post, corr, saes_mean, se,
+                           ci_level)  # fmt: skip
+    notes.append("Hedges' g_av: mean change over the average of the pre and post SDs "
+                 "(Cumming 2012), times J = 1 - 3/(8n - 9), as pingouin computes it; interval "
+                 "from the matched-groups variance (Borenstein et al. 2009).")
+    meta = _with_severity(data._meta, pre, post, client, rule, line, direction)
+    clients = data.map_partitions(_with_severity, pre, post, client, rule, line, direction,
+                                  meta=meta)  # fmt: skip
+    return Change(clients, counts, _percentages(counts, n_all, n_ok, ci_level), effects, method,
+                  r, float(denominator), float(slope), float(intercept), float(critical),
+                  higher_is_better, value, ci_level, instrument, tuple(notes))  # fmt: skip
+
 
 def change(
     data: pd.DataFrame,
@@ -359,6 +540,7 @@ def change(
     client: str | None = None,
     critical: float = 1.96,
     severity_reference: Mapping[str, float] | None = None,
+    engine: Literal["pandas", "dask"] | None = None,
 ) -> Change:
     """Reliable and clinically significant change of each client, with effect sizes.
 
@@ -399,6 +581,10 @@ def change(
         of change regressed on intake, ``mean_change`` and ``sd`` (of intake) of the
         reference clients. Default: the data themselves, restricted to clients who started
         in the clinical range when a cutoff applies and there are at least 10 of them.
+    engine : {"pandas", "dask"}, optional
+        Which engine reads ``data`` when it is a path or glob of Parquet or CSV files. A Dask
+        DataFrame is summarised partition by partition with the same numbers; its
+        ``clients`` table is then a lazy Dask DataFrame.
 
     Returns
     -------
@@ -413,8 +599,11 @@ def change(
     >>> int(result.counts["missing"])
     1
     """
-    if not isinstance(data, pd.DataFrame):
-        raise UsageError("change: data must be a pandas DataFrame with one row per client.")
+    data = as_frame(data, engine, "change")
+    partitioned = is_dask(data)
+    if not isinstance(data, pd.DataFrame) and not partitioned:
+        raise UsageError("change: data must be a pandas or Dask DataFrame with one row per "
+                         "client.")  # fmt: skip
     if method not in METHODS:
         raise UsageError(f"change: method={method!r}; use one of {', '.join(METHODS)}.")
     if not 0 < ci_level < 1:
@@ -425,17 +614,19 @@ def change(
     if higher_is_better is None:
         higher_is_better = True if found is None else bool(found.higher_is_better)
     direction = 1 if higher_is_better else -1
-    frame = pd.DataFrame({
-        "client": data[client].to_numpy() if client else data.index.to_numpy(),
-        "pre": _column(data, pre, "pre").to_numpy(),
-        "post": _column(data, post, "post").to_numpy(),
-    })  # fmt: skip
-    complete = frame.dropna(subset=["pre", "post"])
-    if len(complete) < 2:
-        raise DataError(f"only {len(complete)} client(s) have both a {pre!r} and a {post!r} "
+    if partitioned:
+        for name, role in ((pre, "pre"), (post, "post")):
+            if name not in data.columns:
+                _column(data._meta, name, role)  # raises the message naming the columns
+        complete = _Summary.of_moments(_pair_moments(data, pre, post))
+    else:
+        frame = _clients(data, pre, post, client)
+        complete = _Summary.of_frame(frame.dropna(subset=["pre", "post"]))
+    if complete.n < 2:
+        raise DataError(f"only {complete.n} client(s) have both a {pre!r} and a {post!r} "
                         "score", fix="Change needs at least two clients with both scores.")
-    m_pre = given.get("mean", float(complete["pre"].mean()))
-    s_pre = given.get("sd", float(complete["pre"].std(ddof=1)))
+    m_pre = given.get("mean", complete.mean())
+    s_pre = given.get("sd", complete.std(ddof=1))
     explicit = reliability is not None
     r = _reliability(reliability, found, notes)
     published = None if found is None else found.figure("reliable_change")
@@ -448,14 +639,17 @@ def change(
                          f"0 to 1), or instrument= or --instrument (one of "
                          f"{', '.join(registry.available())}) for the reliable change index.")
     else:
-        slope, intercept, denominator = _index(method, r, m_pre, s_pre,
-                                               float(complete["post"].mean()))
+        slope, intercept, denominator = _index(method, r, m_pre, s_pre, complete.post_mean)
     if not denominator > 0:
         raise DataError("the pre scores do not vary, so reliable change is undefined",
                         column=pre, fix="Give norms={'sd': ...} from a reference sample.")
+    value = _cutoff(cutoff, given, found, direction, complete, notes)
+    rule = (direction, critical, value, slope, intercept, denominator)
+    if partitioned:
+        return _change_partitioned(data, pre, post, client, rule, severity_reference, notes,
+                                   method, r, bool(higher_is_better), ci_level, instrument)
     frame["change"] = frame["post"] - frame["pre"]
     frame["rci"] = (frame["post"] - (intercept + slope * frame["pre"])) / denominator
-    value = _cutoff(cutoff, given, found, direction, complete["pre"], notes)
     frame["category"] = _categories(frame, direction, critical, value)
     ok = frame["category"] != "missing"
     pre_ok, post_ok = frame.loc[ok, "pre"].to_numpy(), frame.loc[ok, "post"].to_numpy()
@@ -466,13 +660,7 @@ def change(
     frame.loc[ok, "severity_adjusted"] = saes
     order = [c for c in CATEGORIES if c != "recovered" or value is not None]
     counts = frame["category"].value_counts().reindex(order, fill_value=0).astype(int)
-    rows = []
-    for category, n in counts.items():
-        total = len(frame) if category == "missing" else int(ok.sum())
-        low, high = wilson_interval(n, total, ci_level=ci_level)
-        rows.append((category, int(n), n / total if total else np.nan, low, high, total))
-    percentages = pd.DataFrame(rows, columns=["category", "n", "estimate", "ci_low", "ci_high",
-                                              "denominator"])
+    percentages = _percentages(counts, len(frame), int(ok.sum()), ci_level)
     effects = _effect_sizes(pre_ok, post_ok, direction, saes, se_saes, ci_level)
     notes.append("Hedges' g_av: mean change over the average of the pre and post SDs "
                  "(Cumming 2012), times J = 1 - 3/(8n - 9), as pingouin computes it; interval "

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -38,7 +38,7 @@ import pandas as pd
 from outcomes._design import local_players, prepare, standardise
 from outcomes._errors import UsageError
 from outcomes._results import jsonable, text_table
-from outcomes.bootstrap import bootstrap, percentile_interval
+from outcomes.bootstrap import percentile_interval
 from outcomes.subsets import complete_dominance, conditional_contributions, subset_r2
 
 __all__ = ["dominance", "Dominance"]
@@ -74,14 +74,16 @@ def dominance(
     cluster: str | None = None,
     seed: int | np.random.Generator | None = None,
     ci_level: float = 0.95,
+    engine: Literal["pandas", "dask"] | None = None,
 ) -> Dominance:
     """Complete, conditional and general dominance of factors on the outcome's R².
 
     Parameters
     ----------
-    data, outcome, factors, covariates, weights, cluster
+    data, outcome, factors, covariates, weights, cluster, engine
         As in :func:`outcomes.importance.decompose`: a factor of several columns (or a
-        categorical column) is one player; covariates are always in.
+        categorical column) is one player; covariates are always in; a Dask DataFrame (or a
+        path with ``engine="dask"``) is read partition by partition.
     n_boot : int, default 0
         Bootstrap replicates (rows, or whole clusters when ``cluster`` is given) for the
         reproducibility of each designation and percentile intervals of the general weights.
@@ -111,7 +113,7 @@ def dominance(
     if int(n_boot) != n_boot or n_boot < 0:
         raise UsageError(f"n_boot must be a whole number >= 0; got {n_boot!r}.")
     design = prepare(data, outcome, factors, covariates=covariates, weights=weights,
-                     cluster=cluster, caller="dominance")  # fmt: skip
+                     cluster=cluster, caller="dominance", engine=engine)  # fmt: skip
     players = local_players(design)
     names = list(design.names)
     p = len(names)
@@ -121,8 +123,8 @@ def dominance(
     index = pd.Index(names, name="factor")
     boot: dict[str, Any] = {}
     if n_boot:
-        units = design.units(by_cluster=cluster is not None)
-        boot = _bootstrap(design, players, units, codes, int(n_boot), seed, ci_level, p)
+        boot = _bootstrap(design, players, cluster is not None, codes, int(n_boot), seed,
+                          ci_level, p)  # fmt: skip
     return Dominance(
         outcome=design.outcome,
         factors=design.factors,
@@ -142,7 +144,7 @@ def dominance(
     )
 
 
-def _bootstrap(design, players, units, codes, n_boot, seed, ci_level, p) -> dict[str, Any]:
+def _bootstrap(design, players, by_cluster, codes, n_boot, seed, ci_level, p) -> dict[str, Any]:
     pairs = [(i, j) for i in range(p) for j in range(i + 1, p)]
 
     def statistic(cross):
@@ -160,7 +162,8 @@ def _bootstrap(design, players, units, codes, n_boot, seed, ci_level, p) -> dict
         out[good] = np.concatenate(cols, axis=1)
         return out
 
-    draws = bootstrap(units, statistic, n_boot=n_boot, seed=seed, jackknife=False)
+    draws = design.draws(statistic, n_boot=n_boot, seed=seed, jackknife=False,
+                         by_cluster=by_cluster)  # fmt: skip
     reps = draws.replicates
     low, high = percentile_interval(reps[:, :p], ci_level)
     names = list(design.names)

@@ -53,7 +53,7 @@ import pandas as pd
 from outcomes._design import Design, local_players, prepare, standardise
 from outcomes._errors import DataWarning, UsageError
 from outcomes._results import jsonable, text_table
-from outcomes.bootstrap import Draws, bootstrap, rank_probabilities
+from outcomes.bootstrap import Draws, rank_probabilities
 from outcomes.subsets import shapley, subset_r2
 
 __all__ = ["decompose", "Decomposition", "METHODS"]
@@ -155,13 +155,16 @@ def decompose(
     ci: Literal["bca", "percentile"] = "bca",
     ci_level: float = 0.95,
     seed: int | np.random.Generator | None = None,
+    engine: Literal["pandas", "dask"] | None = None,
 ) -> Decomposition:
     """Split the outcome's explained variance among factors.
 
     Parameters
     ----------
-    data : DataFrame
-        One row per client (engagement); not modified.
+    data : DataFrame, Dask DataFrame, or path
+        One row per client (engagement); not modified. A Dask DataFrame (or a path or glob
+        of Parquet or CSV files with ``engine="dask"``) is read partition by partition and
+        gives the same numbers; see ``docs/scale.md``.
     outcome : str
         Outcome column (numeric).
     factors : mapping of str to list of str, or list of str
@@ -185,6 +188,10 @@ def decompose(
         Interval level.
     seed : int or Generator, optional
         Seed of the bootstrap; the same seed gives identical results.
+    engine : {"pandas", "dask"}, optional
+        Which engine reads ``data`` when it is a path (default pandas). With Dask data and
+        no ``cluster``, rows are resampled with Poisson(1) weights (the Poisson bootstrap),
+        not by the multinomial draw of the in-memory path.
 
     Returns
     -------
@@ -215,15 +222,14 @@ def decompose(
     if int(n_boot) != n_boot or n_boot < 0:
         raise UsageError(f"n_boot must be a whole number >= 0; got {n_boot!r}.")
     design = prepare(data, outcome, factors, covariates=covariates, weights=weights,
-                     cluster=cluster)  # fmt: skip
+                     cluster=cluster, engine=engine)  # fmt: skip
     statistic = _statistic(design, method)
     estimate = statistic(design.cross[None])[0]
     P, v = standardise(design.cross, design)
     draws = None
     if n_boot:
-        units = design.units(by_cluster=cluster is not None)
-        draws = bootstrap(units, statistic, n_boot=int(n_boot), seed=seed,
-                          jackknife=ci == "bca")  # fmt: skip
+        draws = design.draws(statistic, n_boot=int(n_boot), seed=seed,
+                             jackknife=ci == "bca", by_cluster=cluster is not None)  # fmt: skip
         if draws.n_failed:
             warnings.warn(
                 f"{draws.n_failed} of {n_boot} bootstrap replicates could not be computed "
@@ -254,7 +260,7 @@ def _build(design, method, estimate, r2_cov, draws, ci, ci_level, n_boot) -> Dec
         ci_level=ci_level,
         ci_method=ci if draws is not None else None,
         n_boot=int(n_boot),
-        cluster_count=None if design.clusters is None else len(np.unique(design.clusters)),
+        cluster_count=design.cluster_count,
         draws=draws,
         **extra,
     )
