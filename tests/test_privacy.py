@@ -116,9 +116,11 @@ def _feasible_range(table: np.ndarray, hidden: np.ndarray, cell: tuple[int, int]
             rhs.append(-known)
     goal = np.zeros(len(index))
     goal[index[cell]] = 1.0
-    low = linprog(goal, A_eq=np.array(eq), b_eq=rhs, bounds=(0, None)).fun
-    high = -linprog(-goal, A_eq=np.array(eq), b_eq=rhs, bounds=(0, None)).fun
-    return low, high
+    if not eq:
+        return 0.0, np.inf
+    low = linprog(goal, A_eq=np.array(eq), b_eq=rhs, bounds=(0, None))
+    high = linprog(-goal, A_eq=np.array(eq), b_eq=rhs, bounds=(0, None))
+    return low.fun, np.inf if high.status == 3 else -high.fun  # 3: unbounded
 
 
 tables = st.integers(2, 4).flatmap(lambda r: st.integers(2, 4).flatmap(
