@@ -1,0 +1,164 @@
+"""Coach effects: funnel limits with over-dispersion, shrinkage, rank intervals, privacy."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from outcomes._errors import DataError, ModelError, UsageError
+from outcomes.funnel import coach_effects, funnel_limits, position_of, shrink
+
+
+def four_coaches() -> pd.DataFrame:
+    """Four coaches of four clients; every client 1 point from the coach mean."""
+    means = {"A": 10.0, "B": 15.0, "C": 5.0, "D": 10.0}
+    rows = [(coach, mean + d) for coach, mean in means.items() for d in (-1, 1, -1, 1)]
+    return pd.DataFrame(rows, columns=["coach_id", "change"])
+
+
+def test_spiegelhalter_additive_overdispersion_by_hand():
+    # By hand: grand mean 10, raw = 0, 5, -5, 0; within SS = 16 on 16 - 4 = 12 df, so
+    # sigma² = 4/3 and s² = sigma²/4 = 1/3; z = 0, ±5/sqrt(1/3) = ±8.660; w = 3 for each.
+    # Untrimmed: phi = (75 + 75)/4 = 37.5; tau² = (4 * 37.5 - 3) / (12 - 36/12) = 147/9.
+    fx = coach_effects(four_coaches(), outcome="change", winsor=0, k=3)
+    assert fx.sigma == pytest.approx(np.sqrt(4 / 3))
+    assert fx.phi == pytest.approx(37.5)
+    assert fx.tau2 == pytest.approx(147 / 9)
+    table = fx.table().set_index("group")
+    assert table["raw"].tolist() == pytest.approx([0, 5, -5, 0])
+    weight = (147 / 9) / (147 / 9 + 1 / 3)
+    assert table.loc["B", "estimate"] == pytest.approx(5 * weight)
+    assert table.loc["B", "std_error"] == pytest.approx(np.sqrt(weight / 3))
+    # Winsorised at 10 %: numpy's linear quantiles of (-8.66, 0, 0, 8.66) are ±6.062, so
+    # phi = 2 * 6.062² / 4 and tau² = (4 phi - 3) / 9.
+    trimmed = coach_effects(four_coaches(), outcome="change", k=3)
+    edge = 0.7 * 5 * np.sqrt(3)
+    assert trimmed.phi == pytest.approx(2 * edge ** 2 / 4)
+    assert trimmed.tau2 == pytest.approx((2 * edge ** 2 - 3) / 9)
+
+
+def test_funnel_limits_known_values():
+    # sigma 5 at 25 clients: s = 1; 95 % limits ±1.960, 99.8 % limits ±3.090
+    low, high = funnel_limits([25], sigma=5, level=0.95)
+    assert high[0] == pytest.approx(1.959964, abs=1e-6) and low[0] == -high[0]
+    assert funnel_limits([25], sigma=5, level=0.998)[1][0] == pytest.approx(3.090232, abs=1e-6)
+    # additive over-dispersion: sqrt(1 + tau²) with tau² = 3 doubles the width
+    assert funnel_limits([25], sigma=5, tau2=3.0, theta0=2.0)[1][0] == pytest.approx(
+        2 + 2 * 1.959964, abs=1e-6)
+    assert position_of([2.0, 3.5, -3.5], [25] * 3, sigma=5, tau2=0).tolist() == [
+        "above 95 % limit", "above 99.8 % limit", "below 99.8 % limit"]
+
+
+def test_shrinkage_without_spread_is_total():
+    out = shrink([3.0, -2.0], [10, 40], sigma=4.0, tau2=0.0)
+    assert out["estimate"].tolist() == [0.0, 0.0] and out["weight"].tolist() == [0.0, 0.0]
+
+
+def simulate(seed: int, *, coaches: int = 40, clients: int = 15, tau: float = 2.0,
+             sigma: float = 5.0) -> tuple[pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(seed)
+    names = [f"C{j:03d}" for j in range(coaches)]
+    effect = pd.Series(rng.normal(0, tau, coaches), index=names)
+    sizes = rng.integers(max(5, clients // 2), clients * 2, coaches)
+    coach = np.repeat(names, sizes)
+    intake = rng.normal(18, 6, coach.size)
+    sponsor = rng.choice(["self", "organisation"], coach.size)
+    change = (14 - 0.6 * intake + 1.5 * (sponsor == "self") + effect[coach].to_numpy()
+              + rng.normal(0, sigma, coach.size))
+    return pd.DataFrame({"coach_id": coach, "baseline": intake, "sponsor": sponsor,
+                         "change": change}), effect
+
+
+def test_case_mix_and_spread_are_recovered():
+    data, _ = simulate(3, coaches=200, clients=20)
+    fx = coach_effects(data, outcome="change", covariates=["baseline", "sponsor"], winsor=0)
+    assert fx.coefficients["baseline"] == pytest.approx(-0.6, abs=0.05)
+    assert fx.coefficients["sponsor[self]"] == pytest.approx(1.5, abs=0.4)
+    assert fx.sigma == pytest.approx(5.0, abs=0.2)
+    assert fx.tau == pytest.approx(2.0, abs=0.35)
+    assert fx.icc == pytest.approx(4 / 29, abs=0.04)
+
+
+def test_intervals_cover_the_true_coach_effects():
+    hits = total = 0
+    for seed in range(25):
+        data, effect = simulate(seed)
+        fx = coach_effects(data, outcome="change", covariates=["baseline", "sponsor"],
+                           winsor=0, seed=seed, n_draws=200)
+        table = fx.table().set_index("group")
+        truth = effect[table.index] - effect[table.index].mean()
+        hits += int(((table.ci_low <= truth) & (truth <= table.ci_high)).sum())
+        total += len(table)
+    assert 0.90 <= hits / total <= 0.985
+
+
+def test_coach_with_fewer_than_k_clients_is_withheld_everywhere():
+    data, _ = simulate(1, coaches=12)
+    small = pd.DataFrame({"coach_id": ["SMALL"] * 3, "baseline": [10.0, 20.0, 30.0],
+                          "sponsor": "self", "change": [9.0, -4.0, 2.0]})
+    fx = coach_effects(pd.concat([data, small]), outcome="change",
+                       covariates=["baseline", "sponsor"], seed=2)
+    row = fx.table().set_index("group").loc["SMALL"]
+    assert row["suppressed"] and row["reason"] == "fewer than 5 clients: not published"
+    numbers = ["n", "observed", "expected", "raw", "z", "estimate", "ci_low", "rank_low"]
+    assert row[numbers].isna().all() and pd.isna(row["position"])
+    assert "SMALL" not in fx.summary().split("within limits", 1)[-1]
+    assert fx.n_suppressed == 1 and fx.n_groups == 13
+    payload = json.loads(json.dumps(fx.to_dict(), allow_nan=False))
+    entry = next(c for c in payload["coaches"] if c["group"] == "SMALL")
+    assert entry["raw"] is None and entry["n"] is None
+    ax = fx.plot()
+    assert len(ax.collections[0].get_offsets()) == 12  # the small coach is not drawn
+
+
+def test_faces_and_ranks():
+    data, _ = simulate(5, coaches=20)
+    fx = coach_effects(data, outcome="change", covariates=["baseline"], seed=7)
+    table = fx.table()
+    assert table["group"].tolist() == sorted(table["group"])  # never ordered by rank
+    assert {"estimate", "std_error", "ci_low", "ci_high", "n", "rank_low", "rank_high",
+            "position"} <= set(table.columns)
+    assert (table.rank_low <= table.rank_high).all() and table.rank_low.min() >= 1
+    assert (table.ci_low <= table.estimate).all() and (table.estimate <= table.ci_high).all()
+    assert "ranks are intervals, not places" in fx.summary()
+    limits = fx.limits([10, 40])
+    assert (limits.high >= limits.high_unadjusted).all() and len(limits) == 4
+    ax = fx.plot(label=True)
+    assert len(ax.get_lines()) >= 5 and ax.get_xlabel() == "clients"
+    again = coach_effects(data, outcome="change", covariates=["baseline"], seed=7)
+    assert again.table().equals(table)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.floats(-50, 50), st.floats(0.2, 20))
+def test_shift_scale_and_shrinkage_invariants(seed, shift, scale):
+    data, _ = simulate(seed, coaches=8, clients=8)
+    base = coach_effects(data, outcome="change", covariates=["baseline"], seed=1)
+    moved = coach_effects(data.assign(change=data.change * scale + shift), outcome="change",
+                          covariates=["baseline"], seed=1)
+    a, b = base.table(), moved.table()
+    assert np.allclose(b.raw, a.raw * scale) and np.allclose(b.estimate, a.estimate * scale)
+    assert moved.sigma == pytest.approx(base.sigma * scale)
+    assert moved.tau == pytest.approx(base.tau * scale, abs=1e-9)
+    assert (a.estimate.abs() <= a.raw.abs() + 1e-12).all()
+    assert (np.sign(a.estimate) * np.sign(a.raw) >= 0).all()
+    before = data.copy()
+    coach_effects(data, outcome="change", covariates=["baseline"])
+    assert data.equals(before)
+
+
+def test_errors_name_the_fix():
+    data = four_coaches()
+    with pytest.raises(DataError, match="no column 'end'"):
+        coach_effects(data, outcome="end")
+    with pytest.raises(ModelError, match="at least 3 coaches"):
+        coach_effects(data[data.coach_id.isin(["A", "B"])], outcome="change")
+    with pytest.raises(UsageError):
+        coach_effects(data, outcome="change", winsor=0.5)
+    with pytest.raises(UsageError):
+        coach_effects(data, outcome="change", k=2)
