@@ -273,3 +273,40 @@ def test_a_column_the_file_lacks_names_mapping_key_and_export():
     assert text.startswith("end.toml, [columns] engagement_id: the column 'Custom Data 2' is "
                            "not in ") and "surveymonkey_end.csv" in text
     assert "Close names: 'Custom Data 1'" in text
+
+
+def test_redcap_events_as_sessions_coach_ratings_and_a_coaches_table(tmp_path):
+    # a longitudinal project without repeating forms: one event per session; the coach
+    # rates the alliance on the same form and gives their experience at enrolment
+    wai = ",".join(f"cwai_{i}" for i in range(1, 13))
+    lines = [f"record_id,redcap_event_name,coach,coach_years,sess_date,{wai},session_complete",
+             "E1,enrolment_arm_1,K1,12.5,," + "," * 12,
+             "E1,session_1_arm_1,,,2024-05-02," + ",".join(["4"] * 12) + ",2",
+             "E1,session_2_arm_1,,,2024-05-16," + ",".join(["5"] * 11 + [""]) + ",2",
+             "E2,enrolment_arm_1,K1,12,," + "," * 12]
+    path = tmp_path / "coach_log.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    plan = parse_mapping({
+        "columns": {"engagement_id": "record_id", "coach_id": "coach",
+                    "session": "redcap_event_name", "years_experience": "coach_years",
+                    "date": "sess_date"},
+        "constants": {"occasion": "session", "rater": "coach"},
+        "recode": {"session": {"session_1_arm_1": 1, "session_2_arm_1": 2,
+                               "enrolment_arm_1": ""}},
+        "items": [{"instrument": "wai-sr", "pattern": "cwai_{item}"}]})
+    mapped = map_export(path, plan)
+    assert mapped.source == "redcap"
+    assert reasons(mapped) == {5: "conflict", 2: "conflict"}
+    message = mapped.rejected.set_index("row").loc[2, "message"]
+    assert message == ("years_experience of coach K1 differs between records: row 2 says "
+                       "'12.5', row 5 says '12'")
+    r = mapped.tables["responses"]
+    assert set(r["rater"]) == {"coach"} and sorted(set(r["session"])) == [1, 2]
+    assert r.loc[r.session == 2, "value"].isna().sum() == 1
+    assert mapped.tables["sessions"]["date"].tolist() == ["2024-05-02", "2024-05-16"]
+    assert mapped.tables["coaches"].empty
+    path.write_text("\n".join(lines).replace("K1,12,", "K1,12.5,") + "\n", encoding="utf-8")
+    agreed = map_export(path, plan)
+    assert agreed.rejected.empty
+    assert agreed.tables["coaches"][["coach_id", "years_experience"]].values.tolist() == [
+        ["K1", "12.5"]]

@@ -21,7 +21,7 @@ from ._prepared import Prepared, iso_date, same_code
 from ._resolve import FieldSource, ItemColumn, resolve_blocks, resolve_fields
 from .config import TABLE_FIELDS, ItemBlock, Mapping
 
-__all__ = ["REASONS", "Built", "build", "KEYS"]
+__all__ = ["REASONS", "Built", "build", "KEYS", "ONE"]
 
 #: Why a record can be rejected, by the code in the ``reason`` column.
 REASONS = {
@@ -45,6 +45,8 @@ REASONS = {
 #: The key columns of the tables built from record fields.
 KEYS = {"engagements": ("engagement_id",), "sessions": ("engagement_id", "session"),
         "coaches": ("coach_id",)}
+#: What one row of those tables is called in messages.
+ONE = {"engagements": "engagement", "sessions": "session", "coaches": "coach"}
 
 _CHECKED = {"1", "checked", "yes", "true"}
 _UNCHECKED = {"0", "unchecked", "no", "false"}
@@ -132,13 +134,12 @@ def _blank_codes(data: pd.DataFrame, used: list[str], codes: tuple[str, ...],
     out = data.copy()
     counts: dict[str, int] = {}
     for column in used:
-        cells = out[column]
-        for code in codes:
-            hit = same_code(cells, code)
-            if hit.any():
-                counts[code] = counts.get(code, 0) + int(hit.sum())
-                cells = cells.mask(hit)
-        out[column] = cells
+        hits = same_code(out[column], codes)
+        found = hits.notna()
+        if found.any():
+            for code, n in hits[found].value_counts(sort=False).items():
+                counts[str(code)] = counts.get(str(code), 0) + int(n)
+            out[column] = out[column].mask(found.to_numpy())
     if counts:
         listed = ", ".join(f"{code} ({n})" for code, n in counts.items())
         built.notes.append(f"{sum(counts.values())} cells held missing-data codes and are "
@@ -163,6 +164,7 @@ def _values(data: pd.DataFrame, name: str, fields: dict[str, FieldSource],
         table = mapping.recode.get(name)
         if table and name != "techniques":
             values = values.map(lambda v: table.get(v, v) if isinstance(v, str) else v)
+            values = values.map(lambda v: np.nan if v == "" else v)  # recoded to "": missing
         return values.map(_text)
     if name in mapping.constants:
         return pd.Series(_text(mapping.constants[name]), index=data.index, dtype=object)
@@ -223,9 +225,9 @@ def _responses(data: pd.DataFrame, keys: pd.DataFrame,
         return pd.DataFrame(columns=columns)
     long = pd.concat(parts, ignore_index=True)
     long["session"] = long["session"].astype("Int64")
-    given = long.groupby(["export_row", "_block", "occasion", "session", "rater"], dropna=False,
-                         sort=False)["raw"].transform(lambda s: s.notna().any())
-    long = long[given.astype(bool)].copy()
+    administration = [long[c] for c in ("export_row", "_block", "occasion", "session", "rater")]
+    given = long["raw"].notna().groupby(administration, dropna=False, sort=False).transform("any")
+    long = long[given.to_numpy(bool)].copy()
     long["value"] = np.nan
     for number, (block, _) in enumerate(blocks):
         here = long["_block"] == number
@@ -318,17 +320,15 @@ def _field(data: pd.DataFrame, name: str, source: FieldSource | None,
         return _values(data, name, {name: source} if source else {}, mapping)
     table = mapping.recode.get("techniques", {})
     if source is not None and source.checkboxes:
-        boxes = pd.DataFrame({code: data[column].astype(object).map(
-            lambda v: v.strip().lower() if isinstance(v, str) else v)
-            for code, column in source.checkboxes})
         # a group with no box ticked says nothing (older REDCap versions write 0 on rows of
         # other forms and events), so it stays missing rather than "no technique"
-        answered = boxes.isin(list(_CHECKED)).any(axis=1)
-
-        def checked(row: pd.Series) -> object:
-            return _join([table.get(c, c) for c, v in row.items() if v in _CHECKED])
-
-        return boxes.apply(checked, axis=1).where(answered, np.nan).astype(object)
+        joined = pd.Series("", index=data.index, dtype=object)
+        for code, column in source.checkboxes:
+            ticked = data[column].astype("string").str.strip().str.lower().isin(list(_CHECKED))
+            name = str(_text(table.get(code, code))).strip()
+            if name:
+                joined = joined.where(~ticked.to_numpy(bool), joined + ";" + name)
+        return joined.map(lambda v: _join(v.split(";")))
     values = _values(data, name, {name: source} if source else {}, mapping)
 
     def split(cell: object) -> object:
@@ -389,7 +389,7 @@ def _conflicts(built: Built) -> None:
         said = ", ".join(f"row {r} says {v!r}" for r, v in
                          zip(group["export_row"], group["value"], strict=True))
         built.reject(group["export_row"].unique(), "conflict",
-                     f"{name} of {table[:-1]} {key} differs between records: {said}")
+                     f"{name} of {ONE[str(table)]} {key} differs between records: {said}")
 
 
 def _range_notes(blocks: list[tuple[ItemBlock, list[ItemColumn]]], prepared: Prepared,

@@ -150,19 +150,24 @@ def iso_date(text: object, date_format: str | None = None) -> object:
     return text
 
 
-def same_code(cells: pd.Series, code: str) -> pd.Series:
-    """Which cells hold a missing-data code: the same text, or the same number.
+def same_code(cells: pd.Series, codes: tuple[str, ...] | list[str]) -> pd.Series:
+    """Which missing-data code each cell holds (the same text, or the same number), or None.
 
     Examples
     --------
-    >>> same_code(pd.Series(["-99", "-99.0", "4", None]), "-99").tolist()
-    [True, True, False, False]
+    >>> same_code(pd.Series(["-99", "-99.0", "4", None, " UNK"]), ["-99", "UNK"]).tolist()
+    ['-99', '-99', None, None, 'UNK']
     """
-    text = cells.astype(object)
-    hit = text.map(lambda v: isinstance(v, str) and v.strip() == code)
-    try:
-        number = float(code)
-    except ValueError:
-        return hit.astype(bool)
-    numbers = pd.to_numeric(text.where(text.map(lambda v: isinstance(v, str))), errors="coerce")
-    return (hit | (numbers == number)).astype(bool)
+    stripped = cells.astype("string").str.strip()
+    found = stripped.where(stripped.isin(list(codes))).astype(object)
+    numeric: dict[float, str] = {}
+    for code in codes:
+        try:
+            numeric.setdefault(float(code), code)
+        except ValueError:
+            continue
+    if numeric:
+        numbers = pd.to_numeric(stripped, errors="coerce")
+        by_number = numbers.map(numeric).astype(object)
+        found = found.where(found.notna(), by_number)
+    return found.where(found.notna(), None)

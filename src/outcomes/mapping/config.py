@@ -273,6 +273,9 @@ def _recode_table(name: str, table: MappingABC[str, Any], file: str) -> dict[str
     allowed = _VOCABULARY.get(name)
     for raw, value in table.items():
         path = ("recode", name, raw)
+        if value == "":  # the value means "not given" (e.g. an event that is no session)
+            out[str(raw)] = value
+            continue
         if allowed is not None and value not in allowed:
             raise UsageError(f"{file}, {where(path)}: {value!r} is not a {name}. Use one of: "
                              f"{', '.join(allowed)}.")

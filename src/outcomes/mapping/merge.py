@@ -29,7 +29,7 @@ from .._errors import UsageError
 from ..io import FORMATS, read_table, write_table
 from ..schema import TABLES
 from ..validate import validate_tables
-from ._build import KEYS
+from ._build import KEYS, ONE
 from .result import MappedExport, assemble, order_columns, rejected_frame
 
 __all__ = ["write_export", "read_folder"]
@@ -130,9 +130,11 @@ def _cell_conflicts(old: dict[str, pd.DataFrame], cells: pd.DataFrame,
     for table, keys in KEYS.items():
         frame = old.get(table)
         part = cells[cells["table"] == table]
-        if frame is None or not len(part):
+        if frame is None or not len(frame) or not len(part):
             continue
-        index = frame[list(keys)].astype(str).agg(" session ".join, axis=1)
+        index = frame[keys[0]].astype(str)
+        for key in keys[1:]:
+            index = index + f" {key} " + frame[key].astype(str)
         stored = frame.assign(_key=index.to_numpy()).drop_duplicates("_key").set_index("_key")
         for cell in part.itertuples(index=False):
             if cell.key not in stored.index or cell.field not in stored.columns:
@@ -144,7 +146,7 @@ def _cell_conflicts(old: dict[str, pd.DataFrame], cells: pd.DataFrame,
                 source = f" (from {where})" if isinstance(where, str) else ""
                 rejected.setdefault(int(cell.export_row), []).append((
                     "study_conflict",
-                    f"{cell.field} of {table[:-1]} {cell.key} is {theirs!r} in the "
+                    f"{cell.field} of {ONE[table]} {cell.key} is {theirs!r} in the "
                     f"study{source}, but {cell.value!r} here"))
 
 
@@ -172,8 +174,9 @@ def _combine(old: pd.DataFrame | None, new: pd.DataFrame, table: str) -> pd.Data
             fresh.append(position)
             continue
         target = where[key]
+        row = new.iloc[position]
         for column in new.columns:
-            value = new.iloc[position][column]
+            value = row[column]
             if column in keys or column == "export_row" or pd.isna(value):
                 continue
             if column not in merged.columns:

@@ -50,7 +50,9 @@ def assemble(cells: pd.DataFrame, table: str, export: str) -> pd.DataFrame:
     part = cells[cells["table"] == table]
     if not len(part):
         return pd.DataFrame(columns=[*keys, "export", "export_row"])
-    index = part[keys].astype(str).agg(" | ".join, axis=1) if len(keys) > 1 else part[keys[0]]
+    index = part[keys[0]].astype(str)
+    for key in keys[1:]:
+        index = index + " | " + part[key].astype(str)
     part = part.assign(_key=index.to_numpy())
     wide = part.pivot_table(index="_key", columns="field", values="value", aggfunc="first",
                             sort=False)
