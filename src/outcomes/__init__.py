@@ -70,6 +70,10 @@ _EXPORTS = {
     "session_scores": "trajectories",
     "monitor": "monitor",
     "Monitoring": "monitor",
+    "map_export": "mapping",
+    "read_mapping": "mapping",
+    "suggest_mapping": "mapping",
+    "MappedExport": "mapping",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
