@@ -1,0 +1,477 @@
+"""A coaching body's norms: aggregates a coach can benchmark a practice against.
+
+:func:`build_norms` turns a study into a norms document that holds aggregates only, each
+with the number of clients behind it and the suppression threshold ``k`` applied:
+
+- the distributions (n, mean, SD, quantiles) of intake, end and change scores, the session
+  rating and the working alliance, overall and by intake band;
+- the case-mix model of expected change: change regressed on the intake score and the
+  sponsor (coefficients, the within-coach residual SD ``sigma`` and the client-level residual
+  SD), and the severity-adjusted effect size's reference line;
+- the spread of coach effects beyond chance (``tau``, ICC) with the funnel-limit settings
+  (:mod:`outcomes.funnel`), published only when at least ``k`` coaches have ``k`` clients;
+- reliable and clinically significant change (counts suppressed below ``k``), effect sizes;
+- the factor shares of the end score (LMG, intake always in) with bootstrap intervals;
+- the expected session-by-session course of the outcome (:mod:`outcomes.trajectories`).
+
+Engagements without research consent are left out (the analysis table already leaves them
+out). The document is versioned (``"format": "outcomes-norms", "version": 1``) and checked
+against ``norms.schema.json`` when it is written and when it is read.
+
+Examples
+--------
+>>> import outcomes as oc
+>>> norms = build_norms(oc.load_sample(), n_boot=0, seed=1)
+>>> norms.document["format"], norms.document["version"], norms.k
+('outcomes-norms', 1, 5)
+>>> round(float(norms.expected_change([15.0], sponsor=["self"])[0]), 1)   # points of ORS
+5.1
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import hashlib
+import json
+import warnings
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from outcomes import instruments as registry
+from outcomes._errors import DataError, ModelError, OutcomesError, UsageError
+from outcomes._results import jsonable, text_table
+from outcomes.analysis import FACTORS
+from outcomes.change import change as change_of
+from outcomes.funnel import coach_effects
+from outcomes.privacy import DEFAULT_K, check_k, quantile_allowed, suppress_counts
+from outcomes.study import Study
+
+__all__ = ["FORMAT", "VERSION", "QUANTILES", "MEASURES", "Norms", "build_norms", "read_norms",
+           "check_norms", "input_digest", "schema"]
+
+FORMAT = "outcomes-norms"
+VERSION = 1
+QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
+#: norms measure -> analysis-table column
+MEASURES = {"intake": "baseline", "end": "end_score", "change": "change",
+            "session_rating": "session_rating", "alliance": "alliance",
+            "sessions": "sessions_attended"}
+SCHEMA_FILE = "norms.schema.json"
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of a norms document (shipped with the package)."""
+    return json.loads(resources.files("outcomes").joinpath(SCHEMA_FILE).read_text("utf-8"))
+
+
+def check_norms(document: Any, *, source: str | None = None) -> None:
+    """Refuse a document that is not a norms file of this format version or breaks the schema.
+
+    Examples
+    --------
+    >>> check_norms({"format": "outcomes-norms", "version": 2})
+    Traceback (most recent call last):
+    ...
+    outcomes._errors.DataError: the norms file is format version 2; ... reads version 1...
+    """
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise DataError("is not an outcomes norms file (no \"format\": \"outcomes-norms\")",
+                        file=source, fix="Make one with `outcomes norms STUDY --out FILE`.")
+    version = document.get("version")
+    if version != VERSION:
+        raise DataError(
+            f"the norms file is format version {version}; this version of outcomes reads "
+            f"version {VERSION}", file=source,
+            fix=f"Make the norms again with `outcomes norms` of this version, or use the "
+                f"version of outcomes that reads format version {version}.")
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema())
+    error = next(iter(sorted(validator.iter_errors(document), key=lambda e: list(e.path))),
+                 None)
+    if error is not None:
+        where = "/".join(map(str, error.absolute_path)) or "(top level)"
+        raise DataError(f"the norms file breaks its schema at {where}: {error.message}",
+                        file=source, fix="Make the norms again with `outcomes norms`; do "
+                        "not edit the file by hand.")
+
+
+def input_digest(path: str | Path | None) -> str:
+    """SHA-256 over the names and bytes of a study's input files (a folder's top-level files,
+    or one file), to tie a report or norms file to its data without revealing them."""
+    if path is None:
+        return ""
+    target = Path(path)
+    files = sorted(p for p in target.iterdir() if p.is_file()) if target.is_dir() \
+        else [target] if target.exists() else []
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.name.encode("utf-8") + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _distribution(values: pd.Series, k: int) -> dict[str, Any]:
+    x = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=float)
+    n = int(x.size)
+    if n < k:
+        return {"n": None, "mean": None, "sd": None, "quantiles": {},
+                "reason": f"fewer than {k} clients: not published"}
+    return {"n": n, "mean": float(x.mean()), "sd": float(x.std(ddof=1)) if n > 1 else None,
+            "quantiles": {f"{q:g}": float(np.quantile(x, q)) if quantile_allowed(n, q, k=k)
+                          else None for q in QUANTILES}}
+
+
+def _bands(intake: pd.Series, n_bands: int) -> tuple[list[float], list[str]]:
+    values = pd.to_numeric(intake, errors="coerce").dropna()
+    probs = np.linspace(0, 1, n_bands + 1)[1:-1]
+    edges = sorted({round(float(v), 1) for v in np.quantile(values, probs)}) if len(values) \
+        else []
+    if not edges:
+        return [], ["all intakes"]
+    labels = [f"below {edges[0]:g}"]
+    labels += [f"{a:g} to below {b:g}" for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    labels.append(f"{edges[-1]:g} or above")
+    return edges, labels
+
+
+def _case_mix(table: pd.DataFrame, k: int, seed: Any) -> tuple[dict, dict]:
+    covariates = ["baseline"]
+    sponsor = table.loc[table["change"].notna(), "sponsor"].astype(str).value_counts() \
+        if "sponsor" in table else pd.Series(dtype=int)
+    if len(sponsor) >= 2 and (sponsor >= k).all():
+        covariates.append("sponsor")
+    data = table.assign(coach_id=table["coach_id"].astype(str))
+    fx = coach_effects(data, outcome="change", covariates=covariates, k=k, seed=seed)
+    intake = data.loc[data["change"].notna(), "baseline"].dropna()
+    described: list[dict[str, Any]] = [{"name": "baseline", "kind": "number",
+                  "low": float(np.quantile(intake, 0.05))
+                  if quantile_allowed(len(intake), 0.05, k=k) else None,
+                  "high": float(np.quantile(intake, 0.95))
+                  if quantile_allowed(len(intake), 0.95, k=k) else None}]
+    if "sponsor" in covariates:
+        described.append({"name": "sponsor", "kind": "category",
+                          "levels": sorted(sponsor.index.tolist())})
+    case_mix = {"outcome": "change", "terms": fx.coefficients.to_dict(),
+                "covariates": described, "sigma": fx.sigma,
+                "residual_sd": float(np.sqrt(fx.sigma ** 2 + fx.tau2)), "n": fx.n, "r2": fx.r2}
+    shown = fx.coaches[~fx.coaches["suppressed"]]
+    if len(shown) < k:
+        effects: dict[str, Any] = {"withheld": f"fewer than {k} coaches with {k} or more "
+                                               "clients: the spread of coach effects is not "
+                                               "published"}
+    else:
+        sizes = shown["n"].to_numpy(dtype=float)
+        effects = {"tau": fx.tau, "tau2": fx.tau2, "sigma": fx.sigma, "phi": fx.phi,
+                   "icc": fx.icc, "theta0": fx.theta0, "winsor": 0.1,
+                   "n_coaches": fx.n_groups, "n_clients": fx.n,
+                   "clients_per_coach": {f"{q:g}": float(np.quantile(sizes, q))
+                                         for q in (0.25, 0.5, 0.75)
+                                         if quantile_allowed(len(sizes), q, k=k)},
+                   "limits": [0.95, 0.998]}
+        effects["icc_null"] = _null_icc(data)
+    return case_mix, effects
+
+
+def _null_icc(data: pd.DataFrame) -> dict[str, Any]:
+    from outcomes.multilevel import multilevel
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = multilevel(data, "end_score", [])
+    except OutcomesError:
+        return {"estimate": None, "ci_low": None, "ci_high": None}
+    return {"estimate": fit.icc, "ci_low": fit.icc_interval[0], "ci_high": fit.icc_interval[1],
+            "n": fit.n}
+
+
+def _severity(table: pd.DataFrame, cutoff: float | None) -> dict[str, Any]:
+    both = table[["baseline", "change"]].dropna()
+    clinical = both[both["baseline"] < cutoff] if cutoff is not None else both
+    use, only = (clinical, True) if len(clinical) >= 10 else (both, False)
+    if len(use) < 10 or use["baseline"].std() == 0:
+        return {"withheld": "fewer than 10 clients with an intake and an end score"}
+    slope, intercept = np.polyfit(use["baseline"], use["change"], 1)
+    return {"intercept": float(intercept), "slope": float(slope),
+            "mean_change": float(use["change"].mean()), "sd": float(use["baseline"].std()),
+            "n": len(use), "clinical_only": only}
+
+
+def _change(table: pd.DataFrame, k: int, alliance_cutoff: float | None) -> dict[str, Any]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = change_of(table, pre="baseline", post="end_score", instrument="ors")
+    counts = result.counts.drop("missing", errors="ignore")
+    shown = suppress_counts(counts.rename("n"), k=k)
+    published = shown.values["n"]
+    both = int(counts.sum())
+    effects = {row.measure: {"estimate": row.estimate, "std_error": row.std_error,
+                             "ci_low": row.ci_low, "ci_high": row.ci_high, "n": int(row.n)}
+               for row in result.effect_sizes.itertuples()} if both >= k else {}
+    out = {"n": both, "counts": {c: None if pd.isna(published[c]) else int(published[c])
+                                 for c in counts.index},
+           "percentages": {c: published[c] / both if both else None for c in counts.index},
+           "effect_sizes": effects}
+    rating = table["session_rating"].dropna() if "session_rating" in table else pd.Series()
+    concern = int((rating < alliance_cutoff).sum()) if alliance_cutoff is not None else 0
+    out["alliance_concern"] = concern / len(rating) if len(rating) >= k and \
+        k <= concern <= len(rating) - k else None
+    return out
+
+
+def _shares(table: pd.DataFrame, k: int, n_boot: int, seed: Any) -> dict[str, Any]:
+    from outcomes.importance import decompose
+
+    factors = {name: [c for c in cols if c in table and table[c].notna().sum() >= k]
+               for name, cols in FACTORS.items()}
+    factors = {name: cols for name, cols in factors.items() if cols}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = decompose(table, "end_score", factors, covariates=["baseline"],
+                            n_boot=n_boot, cluster="coach_id" if n_boot else None, seed=seed)
+    except OutcomesError as error:
+        return {"withheld": f"the factor shares could not be estimated: {error}"}
+    if fit.n < k:
+        return {"withheld": f"fewer than {k} clients with every factor measured"}
+    shares = {}
+    for name in fit.shares.index:
+        entry = {"columns": list(fit.factors[name]), "share": fit.shares[name],
+                 "relative": fit.relative[name]}
+        if fit.ci is not None:
+            row = fit.ci[(fit.ci.factor == name) & (fit.ci.quantity == "relative")].iloc[0]
+            entry.update(ci_low=row.ci_low, ci_high=row.ci_high)
+        shares[name] = entry
+    return {"outcome": "end_score", "method": fit.method, "covariates": ["baseline"],
+            "n": fit.n, "r2": fit.r2, "r2_covariates": fit.r2_covariates,
+            "ci_level": fit.ci_level, "n_boot": fit.n_boot, "shares": shares}
+
+
+def _trajectories(study: Study, consenting: set, k: int) -> dict[str, Any]:
+    from outcomes.trajectories import expected_trajectories, session_scores
+
+    scores = study.scores()
+    scores = scores[scores["engagement_id"].isin(consenting)]
+    try:
+        sessions = session_scores(scores)
+        fit = expected_trajectories(sessions, outcome="ors", intake="intake")
+    except OutcomesError as error:
+        return {"withheld": f"the expected course could not be fitted: {error}"}
+    quartiles = [float(q) if quantile_allowed(fit.n_clients, p, k=k) else None
+                 for q, p in zip(fit.intake_quartiles, (0.25, 0.5, 0.75), strict=True)]
+    return {"outcome": fit.outcome, "coverage": fit.coverage,
+            "terms": list(fit.coefficients.columns),
+            "coefficients": {str(i): [float(v) for v in row]
+                             for i, row in fit.coefficients.iterrows()},
+            "sessions": [int(s) for s in fit.sessions], "intake_quartiles": quartiles,
+            "n_clients": fit.n_clients, "n_observations": fit.n_observations}
+
+
+def build_norms(study: Study, *, k: int = DEFAULT_K, bands: int = 4, n_boot: int = 200,
+                seed: int | np.random.Generator | None = None, title: str | None = None
+                ) -> Norms:
+    """Aggregate a study into norms that hold no client's data.
+
+    Parameters
+    ----------
+    study : Study
+        The body's study (valid rows are used; engagements without consent are left out).
+    k : int, default 5
+        Fewest clients behind any number (and coaches behind coach-level numbers); >= 3.
+    bands : int, default 4
+        Intake bands (cut at the quantiles of the intake score, rounded to 0.1).
+    n_boot : int, default 200
+        Cluster-bootstrap replicates (coaches resampled) for the factor-share intervals.
+    seed : int or Generator, optional
+        Seed of the bootstrap and of the coach-effect draws.
+    title : str, optional
+        The body's name for its norms (default: the study folder's name).
+
+    Returns
+    -------
+    Norms
+    """
+    k = check_k(k)
+    table = study.analysis_table()
+    if len(table) < k:
+        raise DataError(f"the study has {len(table)} consenting engagements; norms need at "
+                        f"least k = {k}", file=study.source,
+                        fix="Norms come from a body's many engagements, not a handful.")
+    ors, srs = registry.get("ors"), registry.get("srs")
+    figure = {name: (f.value if f is not None else None) for name, f in
+              (("rc", ors.figure("reliable_change")), ("cut", ors.figure("clinical_cutoff")),
+               ("alpha", ors.figure("alpha")), ("concern", srs.figure("concern_below")))}
+    edges, labels = _bands(table["baseline"], bands)
+    band = np.searchsorted(np.asarray(edges), table["baseline"].to_numpy(dtype=float),
+                           side="right")
+    distributions = []
+    for label_index, label in [(-1, "all"), *enumerate(labels)]:
+        rows = table if label_index < 0 else table[(band == label_index)
+                                                   & table["baseline"].notna()]
+        for measure, column in MEASURES.items():
+            if column in rows:
+                distributions.append({"band": label, "measure": measure,
+                                      **_distribution(rows[column], k)})
+    try:
+        case_mix, effects = _case_mix(table, k, seed)
+    except ModelError as error:
+        case_mix = effects = {"withheld": str(error)}
+    coaches = table["coach_id"].astype(str).value_counts()
+    document = {
+        "format": FORMAT, "version": VERSION, "created": _dt.date.today().isoformat(),
+        "generator": f"outcomes {_version()}", "k": k,
+        "source": {"title": title or Path(study.source or "study").stem,
+                   "digest": input_digest(study.source)},
+        "instrument": {"outcome": "ors", "alliance": "srs", "reliable_change": figure["rc"],
+                       "clinical_cutoff": figure["cut"], "reliability": figure["alpha"],
+                       "higher_is_better": bool(ors.higher_is_better),
+                       "alliance_cutoff": figure["concern"],
+                       "early_sessions": list(study.early_sessions)},
+        "sample": {"engagements": len(table), "coaches": int(coaches.size),
+                   "coaches_with_k_clients": int((coaches >= k).sum()),
+                   "with_end_score": int(table["end_score"].notna().sum()),
+                   "excluded_no_consent": int(table.attrs.get("excluded_no_consent", 0))},
+        "bands": {"measure": "intake", "edges": edges, "labels": labels},
+        "distributions": distributions, "case_mix": case_mix,
+        "severity_reference": _severity(table, figure["cut"]), "coach_effects": effects,
+        "change": _change(table, k, figure["concern"]),
+        "factor_shares": _shares(table, k, n_boot, seed),
+        "trajectories": _trajectories(study, set(table["engagement_id"]), k),
+    }  # fmt: skip
+    document = jsonable(document)
+    check_norms(document)
+    return Norms(document)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("outcomes")
+    except PackageNotFoundError:  # pragma: no cover
+        return "unknown"
+
+
+def read_norms(path: str | Path) -> Norms:
+    """Read a norms file, refusing another format version or a file that breaks the schema."""
+    path = Path(path)
+    if not path.exists():
+        raise UsageError(f"{path} does not exist. Give the norms file made by `outcomes norms`.")
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise DataError(f"is not JSON ({error})", file=str(path),
+                        fix="Give the norms file made by `outcomes norms`.") from None
+    check_norms(document, source=str(path))
+    return Norms(document)
+
+
+@dataclass(frozen=True, eq=False)
+class Norms:
+    """A norms document (see the module text) with the arithmetic a benchmark needs."""
+
+    document: dict[str, Any]
+
+    @property
+    def k(self) -> int:
+        """The suppression threshold the norms were made with."""
+        return int(self.document["k"])
+
+    def section(self, name: str) -> dict[str, Any] | None:
+        """A section of the document, or None when it was withheld."""
+        part = self.document.get(name)
+        return None if not isinstance(part, dict) or "withheld" in part else part
+
+    def band_of(self, intake: Any) -> np.ndarray:
+        """The intake band label of each intake score."""
+        edges = np.asarray(self.document["bands"]["edges"], dtype=float)
+        labels = np.asarray(self.document["bands"]["labels"], dtype=object)
+        return labels[np.searchsorted(edges, np.asarray(intake, dtype=float), side="right")]
+
+    def expected_change(self, intake: Any, *, sponsor: Any = None) -> np.ndarray:
+        """Expected change for clients with these intake scores (and sponsors), from the
+        case-mix model; a sponsor the model does not know counts as its first level."""
+        model = self.section("case_mix")
+        if model is None:
+            raise ModelError("the norms hold no case-mix model: "
+                             + str(self.document["case_mix"].get("withheld")))
+        x = np.atleast_1d(np.asarray(intake, dtype=float))
+        terms = model["terms"]
+        out = terms["intercept"] + terms["baseline"] * x
+        if sponsor is not None:
+            given = np.atleast_1d(np.asarray(sponsor, dtype=object)).astype(str)
+            for name, value in terms.items():
+                if name.startswith("sponsor["):
+                    out = out + value * (given == name[len("sponsor["):-1])
+        return out
+
+    def table(self) -> pd.DataFrame:
+        """The distributions, tidy: band, measure, n, mean, sd and one column per quantile."""
+        rows = []
+        for entry in self.document["distributions"]:
+            quantiles = {f"q{float(q) * 100:g}": v for q, v in entry["quantiles"].items()}
+            rows.append({"band": entry["band"], "measure": entry["measure"], "n": entry["n"],
+                         "mean": entry["mean"], "sd": entry["sd"], **quantiles})
+        return pd.DataFrame(rows)
+
+    def summary(self) -> str:
+        """What the norms hold, in a few lines and the overall distributions."""
+        doc = self.document
+        sample = doc["sample"]
+        lines = [f"Norms of {doc['source']['title']} ({doc['generator']}, {doc['created']}; "
+                 f"format {doc['format']} version {doc['version']}, k = {doc['k']}).",
+                 f"{sample['engagements']} engagements of {sample['coaches']} coaches; "
+                 f"{sample['excluded_no_consent']} left out without research consent."]
+        effects = self.section("coach_effects")
+        if effects:
+            lines.append(f"Coach effects: tau = {effects['tau']:.2f} points, ICC = "
+                         f"{effects['icc']:.3f} (case-mix adjusted change).")
+        table = self.table()
+        lines += ["", text_table(table[table["band"] == "all"].drop(columns="band"),
+                                 digits=2)]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The document (a copy)."""
+        return copy.deepcopy(self.document)
+
+    def write(self, path: str | Path) -> Path:
+        """Check the document against the schema and write it as JSON."""
+        check_norms(self.document)
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.document, indent=2, allow_nan=False) + "\n",
+                        encoding="utf-8")
+        return path
+
+    def plot(self, ax=None, *, measure: str = "change"):
+        """Quantiles of a measure by intake band: median, quartile box and 10-90 whiskers."""
+        from matplotlib.patches import Rectangle
+
+        from outcomes._plotting import PALETTE, axes_or_new
+
+        ax = axes_or_new(ax)
+        table = self.table()
+        rows = table[(table["measure"] == measure) & (table["band"] != "all")]
+        for i, row in enumerate(rows.itertuples()):
+            q = {c: float(getattr(row, c, np.nan) or np.nan)
+                 for c in ("q10", "q25", "q50", "q75", "q90")}
+            if pd.notna(q["q25"]) and pd.notna(q["q75"]):
+                ax.add_patch(Rectangle((i - 0.3, q["q25"]), 0.6, q["q75"] - q["q25"],
+                                       color=PALETTE[4]))
+            if pd.notna(q["q10"]) and pd.notna(q["q90"]):
+                ax.plot([i, i], [q["q10"], q["q90"]], color="black", linewidth=1)
+            if pd.notna(q["q50"]):
+                ax.plot([i - 0.3, i + 0.3], [q["q50"]] * 2, color=PALETTE[0], linewidth=2.5)
+        ax.set_xticks(range(len(rows)), list(rows["band"]), fontsize=8)
+        ax.set_xlim(-0.6, len(rows) - 0.4)
+        ax.autoscale_view()
+        ax.set_xlabel("intake score band")
+        ax.set_ylabel(measure.replace("_", " "))
+        return ax
