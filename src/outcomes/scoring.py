@@ -32,7 +32,8 @@ from outcomes import instruments as registry
 from outcomes._errors import DataError, UsageError
 from outcomes.instruments import Instrument, Scale
 
-__all__ = ["score", "item_matrix", "reverse_key", "ADMINISTRATION", "COLUMNS"]
+__all__ = ["score", "score_with", "item_moments", "combine_item_moments", "item_matrix",
+           "reverse_key", "ADMINISTRATION", "COLUMNS"]
 
 #: The columns that identify one administration of an instrument.
 ADMINISTRATION = ("engagement_id", "occasion", "session", "rater")
@@ -126,14 +127,60 @@ def _keyed(matrix: np.ndarray, instrument: Instrument) -> np.ndarray:
     return out
 
 
-def _standardised(matrix: np.ndarray) -> np.ndarray:
-    """Each column as z-scores over its answered rows (sample SD)."""
+def _standardised(matrix: np.ndarray, standard: tuple | None = None) -> np.ndarray:
+    """Each column as z-scores over its answered rows (sample SD).
+
+    ``standard`` gives ``(count, mean, sum of squared deviations)`` per column gathered over
+    more responses than ``matrix`` holds (a partitioned table; see :func:`item_moments`).
+    """
     with np.errstate(invalid="ignore", divide="ignore"):
+        if standard is not None:
+            counts, means, squares = standard
+            return (matrix - means) / np.sqrt(squares / (counts - 1))
         counts = (~np.isnan(matrix)).sum(axis=0)
         means = np.nansum(matrix, axis=0) / counts
         centred = matrix - means
         variances = np.nansum(centred**2, axis=0) / (counts - 1)
         return centred / np.sqrt(variances)
+
+
+def item_moments(responses: pd.DataFrame, instrument: str | Instrument) -> tuple:
+    """``(count, mean, sum of squared deviations)`` of each reverse-keyed item's answers.
+
+    The statistics ``zsum`` scales standardise with; those of parts of a table combine
+    with :func:`combine_item_moments`, so a table scored part by part is standardised over
+    all of it.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"engagement_id": ["a", "b"], "occasion": "intake",
+    ...                      "session": pd.NA, "instrument": "ceq", "item": 1,
+    ...                      "value": [3.0, 5.0]})
+    >>> count, mean, squares = item_moments(rows, "ceq")
+    >>> int(count[0]), float(mean[0]), float(squares[0])
+    (2, 4.0, 2.0)
+    """
+    instrument = registry.get(instrument)
+    rows = responses[(responses["instrument"] == instrument.key).to_numpy()]
+    rows = rows[~pd.to_numeric(rows["item"], errors="coerce").isin(instrument.unscored)]
+    codes, keys = _administrations(rows)
+    matrix = _keyed(_matrix(rows, instrument, codes, len(keys)), instrument)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        counts = (~np.isnan(matrix)).sum(axis=0).astype(float)
+        means = np.where(counts > 0, np.nansum(matrix, axis=0) / counts, 0.0)
+        squares = np.nansum((matrix - means) ** 2, axis=0)
+    return counts, means, squares
+
+
+def combine_item_moments(a: tuple, b: tuple) -> tuple:
+    """Pool two :func:`item_moments` results (Chan, Golub & LeVeque 1983)."""
+    (na, ma, sa), (nb, mb, sb) = a, b
+    total = na + nb
+    with np.errstate(invalid="ignore", divide="ignore"):
+        delta = np.where(total > 0, mb - ma, 0.0)
+        mean = np.where(total > 0, ma + delta * nb / np.where(total > 0, total, 1), 0.0)
+        squares = sa + sb + delta**2 * na * nb / np.where(total > 0, total, 1)
+    return total, mean, squares
 
 
 def _scale(matrix: np.ndarray, scale: Scale, share: float) -> tuple[np.ndarray, np.ndarray]:
@@ -166,7 +213,8 @@ def _share(scale: Scale, instrument: Instrument,
 
 
 def _score_instrument(rows: pd.DataFrame, instrument: Instrument,
-                      min_answered: float | Mapping[str, float] | None) -> pd.DataFrame:
+                      min_answered: float | Mapping[str, float] | None,
+                      standard: tuple | None = None) -> pd.DataFrame:
     rows = rows[~pd.to_numeric(rows["item"], errors="coerce").isin(instrument.unscored)]
     codes, keys = _administrations(rows)
     matrix = _keyed(_matrix(rows, instrument, codes, len(keys)), instrument)
@@ -174,7 +222,7 @@ def _score_instrument(rows: pd.DataFrame, instrument: Instrument,
     for name, scale in instrument.scales.items():
         if scale.rule == "composite":
             continue
-        data = _standardised(matrix) if scale.rule == "zsum" else matrix
+        data = _standardised(matrix, standard) if scale.rule == "zsum" else matrix
         results[name] = _scale(data, scale, _share(scale, instrument, min_answered))
     for name, scale in instrument.scales.items():
         if scale.rule == "composite":
@@ -258,13 +306,26 @@ def score(responses: pd.DataFrame, *, instruments: Iterable[str | Instrument] | 
       instrument  scale  score  n_items
     0      lot-r  total   20.0        6
     """
+    return score_with(responses, instruments=instruments, min_answered=min_answered)
+
+
+def score_with(responses: pd.DataFrame, *,
+               instruments: Iterable[str | Instrument] | None = None,
+               min_answered: float | Mapping[str, float] | None = None,
+               standards: Mapping[str, tuple] | None = None) -> pd.DataFrame:
+    """:func:`score`, with ``zsum`` items standardised by given :func:`item_moments`.
+
+    ``standards`` maps an instrument key to the item moments of the whole table, for a
+    part of a table scored on its own (a partition); without it this is :func:`score`.
+    """
     _check_columns(responses)
     chosen = _resolve(responses, instruments)
     parts = []
     for key in sorted(chosen):
         rows = responses[(responses["instrument"] == key).to_numpy()]
         if len(rows):
-            parts.append(_score_instrument(rows, chosen[key], min_answered))
+            standard = None if standards is None else standards.get(key)
+            parts.append(_score_instrument(rows, chosen[key], min_answered, standard))
     if not parts:
         return _empty()
     scores = pd.concat(parts, ignore_index=True)
