@@ -174,3 +174,28 @@ def test_mixedlm_reports_failure_when_no_optimiser_converges(clients, monkeypatc
                       optimisers=("bfgs", "cg"))  # fmt: skip
     assert not sol.converged
     assert sol.attempts == ("bfgs", "cg")
+
+
+def test_a_gradient_fit_that_stops_short_is_caught_by_powell(clients, monkeypatch):
+    original = MixedLM.fit
+
+    def stops_short(self, *args, method=None, **kwargs):
+        if method == ["lbfgs"]:
+            kwargs["maxiter"] = 2
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result = original(self, *args, method=method, **kwargs)
+            result.converged = True  # claims convergence silently, as L-BFGS sometimes does
+            return result
+        return original(self, *args, method=method, **kwargs)
+
+    monkeypatch.setattr(MixedLM, "fit", stops_short)
+    X = np.column_stack([np.ones(len(clients)), clients[CWC]])
+    sol = fit_mixedlm(clients.end_score, X, clients.coach_id.to_numpy(), reml=False,
+                      optimisers=("lbfgs",))  # fmt: skip
+    stats = ClusterStats.from_arrays(clients[CWC].to_numpy(), clients.end_score,
+                                     clients.coach_id)  # fmt: skip
+    exact = fit_profiled(stats, range(len(CWC)), reml=False)
+    assert sol.optimizer == "lbfgs, then powell"
+    assert sol.loglik == pytest.approx(exact.loglik[0], abs=1e-4)
+    assert any("raised the log-likelihood" in m for m in sol.messages)

@@ -59,7 +59,9 @@ __all__ = [
 
 LOG_2PI = float(np.log(2 * np.pi))
 OPTIMISERS = ("bfgs", "lbfgs", "cg", "powell", "nm")
-_OPTIONS = {"bfgs": {"gtol": 1e-8}, "cg": {"gtol": 1e-8}}
+_OPTIONS = {"bfgs": {"gtol": 1e-8}, "cg": {"gtol": 1e-8}, "powell": {"ftol": 1e-12},
+            "nm": {"ftol": 1e-12}}
+_GRADIENT = frozenset({"bfgs", "lbfgs", "cg"})
 SINGULAR_TOLERANCE = 1e-4  # a random SD below this fraction of the residual SD is at zero
 _GRID = np.array([0.0, 1e-3, 0.01, 0.03, 0.06, 0.1, 0.15, 0.22, 0.3, 0.4, 0.55, 0.7, 0.85,
                   0.95, 0.99, 0.999])
@@ -354,8 +356,12 @@ def fit_mixedlm(
 
     ``exog_re`` holds the coach-level random-effect columns (intercept first); ``vc`` is a
     code per row of a random intercept nested in ``groups`` (unique within the data, such
-    as an engagement id). statsmodels' warnings are caught and kept in ``messages``; the
-    fixed-effect covariance is ``sigma² (X' H^-1 X)^-1`` as lme4 reports it.
+    as an engagement id). A gradient method that stalls at a variance of zero hands over to
+    the derivative-free ones; a gradient method's answer is checked by Powell's method
+    started from it (kept when it raises the log-likelihood by more than 1e-6, as happens
+    when L-BFGS reports convergence short of the optimum). statsmodels' warnings are caught
+    and kept in ``messages``; the fixed-effect covariance is ``sigma² (X' H^-1 X)^-1`` as
+    lme4 reports it.
     """
     from statsmodels.regression.mixed_linear_model import MixedLM, VCSpec
 
@@ -369,39 +375,32 @@ def fit_mixedlm(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = MixedLM(y, X, groups, exog_re=Z, **kwargs)
-    attempts: list[str] = []
     messages: list[str] = [f"model: {w.message}" for w in caught]
-    best = None
-    n_ok = 0
+    attempts: list[str] = []
+    best, n_ok, skip_gradient = None, 0, False
     for name in optimisers:
-        options = _OPTIONS.get(name, {})
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                result = model.fit(reml=reml, method=[name], maxiter=5000, **options)
-            except (np.linalg.LinAlgError, ValueError) as error:
-                attempts.append(name)
-                messages.append(f"{name}: {error}")
-                continue
+        if skip_gradient and name in _GRADIENT:
+            continue
         attempts.append(name)
-        notes = [f"{name}: {w.message}" for w in caught if "Retrying" not in str(w.message)]
-        messages.extend(notes)
-        ok = bool(result.converged) and np.isfinite(result.llf) and all(
-            np.all(np.isfinite(np.asarray(v, dtype=float)))
-            for v in (result.fe_params, result.cov_re, result.scale)
-        ) and not any("failed" in n for n in notes)
-        if not ok and not np.isfinite(result.llf):
-            messages.append(f"{name}: the fit ended without a finite likelihood.")
-        if np.isfinite(result.llf) and (best is None or (ok, result.llf) > (best[2], best[0].llf)):
+        result, ok, boundary = _attempt(model, name, reml, messages)
+        if result is not None and (best is None or (ok, result.llf) > (best[2], best[0].llf)):
             best = (result, name, ok)
         n_ok += ok
-        boundary = any("boundary" in n or "singular" in n for n in notes)
-        if ok and (not boundary or n_ok > 1):
-            break  # a boundary estimate is confirmed by a second optimiser
+        if ok and (not boundary or n_ok > 1 or name not in _GRADIENT):
+            break  # a boundary estimate of a gradient method is confirmed by a second one
+        # gradient methods stall at a variance of zero: go on to the derivative-free ones
+        skip_gradient = skip_gradient or (not ok and boundary and name in _GRADIENT)
     if best is None:
         raise ModelError("the mixed model could not be fitted with any optimiser "
                          f"({', '.join(optimisers)}): {'; '.join(messages)}")  # fmt: skip
     result, name, converged = best
+    if converged and name in _GRADIENT:
+        check, ok, _ = _attempt(model, "powell", reml, [], start=result.params_object)
+        if ok and check is not None and check.llf > result.llf + 1e-6:
+            messages.append(f"powell, started from the {name} estimate, raised the "
+                            f"log-likelihood by {check.llf - result.llf:.3g}; its estimate "
+                            "is kept.")  # fmt: skip
+            result, name = check, f"{name}, then powell"
     sigma2 = float(result.scale)
     random_cov = np.atleast_2d(np.asarray(result.cov_re, dtype=float))
     vcomp = np.asarray(result.vcomp, dtype=float)
@@ -410,6 +409,29 @@ def fit_mixedlm(
     return MixedSolution(np.asarray(result.fe_params, dtype=float), cov, random_cov, sigma2,
                          float(result.llf), converged, name, vcomp, tuple(attempts),
                          tuple(messages))  # fmt: skip
+
+
+def _attempt(model, name: str, reml: bool, messages: list[str], start=None):
+    """One MixedLM fit: ``(result or None, ok, on the boundary)``; notes go to messages."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = model.fit(reml=reml, method=[name], start_params=start, maxiter=5000,
+                               **_OPTIONS.get(name, {}))  # fmt: skip
+        except (np.linalg.LinAlgError, ValueError) as error:
+            messages.append(f"{name}: {error}")
+            return None, False, False
+    notes = [f"{name}: {w.message}" for w in caught if "Retrying" not in str(w.message)]
+    messages.extend(notes)
+    finite = np.isfinite(result.llf) and all(
+        np.all(np.isfinite(np.asarray(v, dtype=float)))
+        for v in (result.fe_params, result.cov_re, result.scale))  # fmt: skip
+    if not finite:
+        messages.append(f"{name}: the fit ended without a finite likelihood.")
+        return None, False, False
+    ok = bool(result.converged) and not any("failed" in n for n in notes)
+    boundary = any("boundary" in n or "singular" in n for n in notes)
+    return result, ok, boundary
 
 
 def _nested_spec(vc: np.ndarray, groups: np.ndarray, spec_class):

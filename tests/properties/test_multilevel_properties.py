@@ -53,7 +53,7 @@ def test_without_random_slopes_v_is_zero_and_m_is_the_coach_variance(seed):
     assert abs(fit.variances["m"] - fit.variance_components["intercept"]) < 1e-12
 
 
-@settings(max_examples=6, deadline=None)
+@settings(max_examples=4, deadline=None)
 @given(seeds)
 def test_random_slope_parts_still_sum_to_one(seed):
     fit = _quiet(multilevel, _frame(seed), "y", ["x0", "x1"], random_slopes=["x0"])
