@@ -71,3 +71,26 @@ def test_shares_and_cluster_sums_agree_over_any_partitioning(case, dask_client):
                                                   ours.n_units, size=5)
     np.testing.assert_allclose(ours.combine(counts), theirs.combine(counts), rtol=0,
                                atol=1e-9 * scale)
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(parts=st.integers(1, 4), buckets=st.integers(1, 5), seed=st.integers(0, 1000))
+def test_validation_over_partitions_equals_memory(parts, buckets, seed, dask_client,
+                                                  tmp_path_factory):
+    import dask
+
+    from outcomes import scale
+    from outcomes.validate import validate_tables
+    from tests.test_scale_validate import _faulty_study, _problems
+
+    rng = np.random.default_rng(seed)
+    tables = {k: v.iloc[rng.permutation(len(v))].reset_index(drop=True)
+              for k, v in _faulty_study().items()}  # rows in any order
+    memory = validate_tables(tables)
+    frames = {k: dd.from_pandas(v, npartitions=parts) for k, v in tables.items()}
+    with dask.config.set(scheduler=dask_client):
+        scaled = scale.validate_tables(frames, out=tmp_path_factory.mktemp("v"),
+                                       npartitions=buckets)
+    pd.testing.assert_frame_equal(scaled.counts, memory.counts)
+    pd.testing.assert_frame_equal(_problems(scaled.problems()), _problems(memory.problems),
+                                  check_dtype=False)

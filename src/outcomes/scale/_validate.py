@@ -217,7 +217,8 @@ class ScaledValidation:
 
     def rejected(self, kind: str) -> pd.DataFrame:
         """The rejected rows of one table with their reasons (read from ``rejected/``)."""
-        return _read_csvs(sorted((self.folder / "rejected" / kind).glob("part-*.csv")))
+        return _read_csvs(sorted((self.folder / "rejected" / kind).glob("part-*.csv")),
+                          columns=["file", "row", "reasons"])  # fmt: skip
 
     def problems(self) -> pd.DataFrame:
         """Every problem, one per row: ``table, file, row, column, value, rule, message, fix``."""

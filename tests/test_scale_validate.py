@@ -1,0 +1,120 @@
+"""Validation, scoring and the analysis table of Dask tables equal the in-memory results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import outcomes as oc
+from outcomes.study import read_study
+from outcomes.validate import validate_tables as validate_in_memory
+from tests import test_scale_cluster as cluster
+from tests.conftest import small_study
+
+dd = pytest.importorskip("dask.dataframe")
+scale = pytest.importorskip("outcomes.scale")
+dask_client = cluster.dask_client  # the shared two-worker cluster
+on_cluster = cluster.on_cluster
+
+MESSY = Path(__file__).resolve().parents[1] / "data" / "sample" / "messy"
+KEY = ["table", "file", "row", "column", "rule", "message", "value", "fix"]
+
+
+def _problems(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame[KEY].astype({"row": "int64"})
+    out["value"] = out["value"].astype(object).where(out["value"].notna(), None)
+    return out.sort_values(KEY[:6]).reset_index(drop=True)
+
+
+def _same_report(scaled, memory) -> None:
+    pd.testing.assert_frame_equal(scaled.counts, memory.counts)
+    pd.testing.assert_frame_equal(_problems(scaled.problems()), _problems(memory.problems),
+                                  check_dtype=False)
+    for kind in memory.rejected:
+        ours = scaled.rejected(kind).sort_values("row").reset_index(drop=True)
+        theirs = memory.rejected[kind].sort_values("row").reset_index(drop=True)
+        assert ours["row"].tolist() == theirs["row"].tolist()
+        assert ours["reasons"].tolist() == theirs["reasons"].tolist()
+
+
+def test_messy_files_give_the_in_memory_report(tmp_path, on_cluster):
+    memory = read_study(MESSY).validate()
+    tables = scale.read_study(MESSY)
+    scaled = scale.validate_tables(tables, out=tmp_path, npartitions=4)
+    assert not scaled.ok
+    _same_report(scaled, memory)
+    counts = scaled.counts
+    assert (counts["input"] == counts["valid"] + counts["rejected"]).all()
+    assert (tmp_path / "rejected" / "sessions").is_dir()
+    assert scaled.to_dict()["tables"]["sessions"]["rejected"] == 9
+
+
+def _faulty_study() -> dict[str, pd.DataFrame]:
+    """The small study with faults that need more than one partition's rows to see."""
+    tables = small_study()
+    sessions = tables["sessions"]
+    late = sessions.iloc[[0]].assign(session="4", date="2024-01-01")  # before session 1-3
+    repeat = sessions.iloc[[4]]  # the same engagement and session again
+    stray = sessions.iloc[[5]].assign(engagement_id="E99")  # an unknown engagement
+    tables["sessions"] = pd.concat([sessions, late, repeat, stray], ignore_index=True)
+    twin = tables["engagements"].iloc[[2]].assign(client_id="P77")  # E3 twice
+    tables["engagements"] = pd.concat([tables["engagements"], twin], ignore_index=True)
+    responses = tables["responses"]
+    lost = responses[responses["occasion"] == "session"].iloc[[0]].assign(session="9")
+    tables["responses"] = pd.concat([responses, lost], ignore_index=True)
+    return tables
+
+
+@pytest.mark.parametrize("npartitions", [1, 3])
+def test_rules_across_partitions_match_memory(tmp_path, npartitions, on_cluster):
+    tables = _faulty_study()
+    memory = validate_in_memory(tables)
+    assert set(memory.problems["rule"]) >= {"unique", "date_order", "unknown_reference",
+                                            "unknown_session"}
+    frames = {k: dd.from_pandas(v, npartitions=3) for k, v in tables.items()}
+    scaled = scale.validate_tables(frames, out=tmp_path, npartitions=npartitions)
+    _same_report(scaled, memory)
+    valid = scaled.valid("sessions").compute().sort_index()
+    pd.testing.assert_frame_equal(valid, memory.valid["sessions"].sort_index(),
+                                  check_dtype=False)
+
+
+def test_scores_and_analysis_table_match_memory(tmp_path, on_cluster):
+    simulated = oc.simulate_study(n_coaches=6, clients_per_coach=8, seed=3)  # CEQ included
+    study = oc.Study(tables=simulated.tables)
+    frames = {k: dd.from_pandas(v, npartitions=3) for k, v in study.tables.items()}
+    report = scale.validate_tables(frames, out=tmp_path)
+    pd.testing.assert_frame_equal(report.counts, study.validate().counts)
+    scores = scale.score(report.valid("responses"), grouped=True)
+    key = ["engagement_id", "occasion", "session", "instrument", "rater", "scale"]
+    ours = scores.compute().sort_values(key).reset_index(drop=True)
+    theirs = study.scores().sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(ours, theirs, check_dtype=False, atol=1e-10)
+    shuffled = scale.score(frames["responses"], npartitions=2).compute()
+    pd.testing.assert_frame_equal(shuffled.sort_values(key).reset_index(drop=True), theirs,
+                                  check_dtype=False, atol=1e-10)
+    table = scale.analysis_table(report.valid("engagements"), report.valid("sessions"),
+                                 scores, grouped=True).compute()
+    expected = study.analysis_table().sort_values("engagement_id").reset_index(drop=True)
+    got = table.sort_values("engagement_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False, atol=1e-10)
+    assert np.isfinite(got["end_score"]).sum() == np.isfinite(expected["end_score"]).sum()
+
+
+def test_parquet_parts_keep_file_and_record_numbers(tmp_path, on_cluster):
+    sessions = small_study()["sessions"]
+    sessions.loc[7, "adherence"] = "9"  # out of range, in the second file
+    folder = tmp_path / "study"
+    folder.mkdir()
+    sessions.iloc[:5].to_parquet(folder / "sessions-1.parquet", index=False)
+    sessions.iloc[5:].to_parquet(folder / "sessions-2.parquet", index=False)
+    tables = scale.read_study(folder)
+    assert tables["sessions"].npartitions == 2
+    report = scale.validate_tables(tables, out=tmp_path / "out")
+    problem = report.problems().iloc[0]
+    assert Path(problem["file"]).name == "sessions-2.parquet"
+    assert problem["row"] == 4  # the third record of the file, as a spreadsheet counts
+    assert problem["column"] == "adherence" and problem["rule"] == "range"
