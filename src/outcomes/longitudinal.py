@@ -347,6 +347,11 @@ class AllianceOutcome:
                      f"{self.loglik:.4f}.")  # fmt: skip
         if self.singular:
             lines.append("The fit is singular: a variance component is estimated at zero.")
+        if len(self.attempts) > 1:
+            lines.append(f"Optimisers tried: {', '.join(self.attempts)}.")
+        notes = list(dict.fromkeys(self.messages))
+        if notes:
+            lines += ["Optimiser notes:", *(f"  {m}" for m in notes)]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -364,7 +369,7 @@ class AllianceOutcome:
             "variance_components": self.variance_components, "loglik": self.loglik,
             "converged": self.converged, "singular": self.singular,
             "optimizer": self.optimizer, "attempts": list(self.attempts),
-            "ci_level": self.ci_level,
+            "optimizer_notes": list(dict.fromkeys(self.messages)), "ci_level": self.ci_level,
         })  # fmt: skip
 
     def plot(self, ax=None, *, kind: str = "both", max_clients: int = 60):

@@ -613,6 +613,7 @@ class MultilevelFit:
             "variances": self.variances, "loglik": self.loglik, "converged": self.converged,
             "singular": self.singular, "optimizer": self.optimizer,
             "attempts": list(self.attempts), "ci_level": self.ci_level,
+            "optimizer_notes": list(dict.fromkeys(self.messages)),
         }  # fmt: skip
         if self.ci is not None:
             out["n_boot"] = self.n_boot
