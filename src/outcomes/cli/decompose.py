@@ -50,10 +50,37 @@ def _flat_table(path: Path, used: list[str]):  # noqa: ANN202
     return table
 
 
+def _dask_study(folder: str) -> Any:
+    """The analysis table of a study folder of Parquet/CSV parts, built with Dask."""
+    import tempfile
+
+    from .. import scale
+
+    tables = scale.read_study(folder)
+    out = Path(tempfile.mkdtemp(prefix="outcomes-validate-"))
+    report = scale.validate_tables(tables, out=out)
+    if not report.ok:
+        click.echo(f"Note: {int(report.counts['rejected'].sum())} rows failed validation and "
+                   f"were left out; see {out}.", err=True)  # fmt: skip
+    scores = scale.score(report.valid("responses"), grouped=True)
+    return scale.analysis_table(report.valid("engagements"), report.valid("sessions"), scores,
+                                grouped=True)  # fmt: skip
+
+
 def _inputs(data: str, outcome: str | None, factor: tuple[str, ...], covariate: tuple[str, ...],
-            cluster: str | None, boot: int) -> dict[str, Any]:
+            cluster: str | None, boot: int, engine: str = "pandas") -> dict[str, Any]:
     target = Path(data)
     factors: dict[str, list[str]] | None = _factor_map(factor) if factor else None
+    if engine == "dask" and target.is_dir() and not (target / "study.toml").exists():
+        from ..analysis import FACTORS
+
+        return {
+            "data": _dask_study(data),
+            "outcome": outcome or "end_score",
+            "factors": factors or FACTORS,
+            "covariates": list(covariate) if covariate else ["baseline"],
+            "cluster": cluster or ("coach_id" if boot else None),
+        }
     if target.is_dir() or target.suffix.lower() == ".toml":
         from ..analysis import FACTORS
 
@@ -71,8 +98,14 @@ def _inputs(data: str, outcome: str | None, factor: tuple[str, ...], covariate: 
             "--outcome end_score --factor relationship=alliance --factor client=optimism"
         )
     used = [outcome, *covariate, *(c for cols in factors.values() for c in cols)]
+    if engine == "dask":
+        from .._engine import as_frame
+
+        table = as_frame(data, "dask", "decompose")
+    else:
+        table = _flat_table(target, used)
     return {
-        "data": _flat_table(target, used),
+        "data": table,
         "outcome": outcome,
         "factors": factors,
         "covariates": list(covariate),
@@ -80,8 +113,17 @@ def _inputs(data: str, outcome: str | None, factor: tuple[str, ...], covariate: 
     }
 
 
+def _existing(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A path that exists, or (for --engine dask) a glob that names files."""
+    import glob
+
+    if not Path(value).exists() and not glob.glob(value):
+        raise click.BadParameter(f"Path {value!r} does not exist.", ctx=ctx, param=param)
+    return value
+
+
 @main.command()
-@click.argument("data", type=click.Path(exists=True))
+@click.argument("data", callback=_existing)
 @click.option("--outcome", help="Outcome column [study folder: end_score].")
 @click.option("--factor", multiple=True, metavar="NAME=COL,COL",
               help="A factor and its columns; repeat for each factor "
@@ -103,17 +145,42 @@ def _inputs(data: str, outcome: str | None, factor: tuple[str, ...], covariate: 
               help="Reference split to compare with (see `outcomes references`).")
 @click.option("--plot", "plot_file", type=click.Path(), help="Write the share plot to this file "
                                                             "(.png, .svg or .pdf).")
+@click.option("--engine", type=click.Choice(["pandas", "dask"]), default="pandas",
+              show_default=True,
+              help="Read the data in memory (pandas) or partition by partition (dask).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="With --engine dask: a running dask.distributed scheduler "
+                   "(tcp://host:8786) [default: a local cluster of 2 workers].")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def decompose(data: str, outcome: str | None, factor: tuple[str, ...],
               covariate: tuple[str, ...], method: str, boot: int, cluster: str | None, ci: str,
               ci_level: float, seed: int | None, reference: str, plot_file: str | None,
-              as_json: bool) -> None:
+              engine: str, scheduler: str | None, as_json: bool) -> None:
     """Estimate each factor's share of the outcome's explained variance.
 
     DATA is a study folder (the analysis table and the default factor map are used) or a
     CSV/Excel/Parquet/SPSS file with one row per client. Shares are compared with a
-    reference split, Asay & Lambert's 40/30/15/15 by default.
+    reference split, Asay & Lambert's 40/30/15/15 by default. With --engine dask, DATA may
+    also be a glob of Parquet or CSV files (quote it), or a study folder of Parquet/CSV
+    parts, and is read partition by partition on a Dask cluster.
     """
+    if scheduler and engine != "dask":
+        raise UsageError("--scheduler needs --engine dask.")
+    if engine == "dask":
+        from ..scale import client
+
+        with client(scheduler):
+            _decompose(data, outcome, factor, covariate, method, boot, cluster, ci, ci_level,
+                       seed, reference, plot_file, engine, as_json)  # fmt: skip
+        return
+    _decompose(data, outcome, factor, covariate, method, boot, cluster, ci, ci_level, seed,
+               reference, plot_file, engine, as_json)  # fmt: skip
+
+
+def _decompose(data: str, outcome: str | None, factor: tuple[str, ...],
+               covariate: tuple[str, ...], method: str, boot: int, cluster: str | None,
+               ci: str, ci_level: float, seed: int | None, reference: str,
+               plot_file: str | None, engine: str, as_json: bool) -> None:
     import warnings
 
     from .._errors import DataWarning
@@ -123,7 +190,7 @@ def decompose(data: str, outcome: str | None, factor: tuple[str, ...],
     if reference not in REFERENCES:
         raise UsageError(f"--reference {reference!r} is not known; use one of "
                          f"{', '.join(REFERENCES)}.")
-    args = _inputs(data, outcome, factor, covariate, cluster, boot)
+    args = _inputs(data, outcome, factor, covariate, cluster, boot, engine)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataWarning)
         with _status(boot):
