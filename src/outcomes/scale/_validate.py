@@ -164,7 +164,7 @@ def validate_tables(tables: Mapping[str, Any], *, out: str | Path | None = None,
         parts = {k: v[i] for k, v in linked.items()}
         tasks.append(dask.delayed(_bucket_task)(i, parts, shared, str(folder)))
     results = dask.compute(*tasks)
-    return ScaledValidation.collect(results, folder, [k for k in TABLES if k in frames])
+    return ScaledValidation.collect(results, folder, [k for k in TABLES if k in frames], n)
 
 
 @dataclass(frozen=True)
@@ -186,9 +186,10 @@ class ScaledValidation:
     folder: Path
     n_problems: int
     metas: dict[str, pd.DataFrame]
+    npartitions: int = 1
 
     @classmethod
-    def collect(cls, results, folder: Path, kinds: list[str]) -> ScaledValidation:
+    def collect(cls, results, folder: Path, kinds: list[str], n: int) -> ScaledValidation:
         totals = {k: np.zeros(3, dtype=np.int64) for k in kinds}
         metas: dict[str, pd.DataFrame] = {}
         n_problems = 0
@@ -199,7 +200,7 @@ class ScaledValidation:
                 metas.setdefault(kind, entry["meta"])
         rows = [(k, *map(int, totals[k])) for k in kinds]
         return cls(pd.DataFrame(rows, columns=["table", "input", "valid", "rejected"]),
-                   folder, n_problems, metas)  # fmt: skip
+                   folder, n_problems, metas, n)  # fmt: skip
 
     @property
     def ok(self) -> bool:
@@ -207,13 +208,19 @@ class ScaledValidation:
         return bool(self.counts["rejected"].sum() == 0)
 
     def valid(self, kind: str) -> Any:
-        """The valid rows of one table (lazy Dask frame; partition ``i`` = bucket ``i``)."""
+        """The valid rows of one table (lazy Dask frame; partition ``i`` = bucket ``i``).
+
+        Partition ``i`` of every table holds the same engagements, so the valid tables can
+        be scored and joined partition by partition (``grouped=True``).
+        """
         import dask.dataframe as dd
 
-        parts = sorted((self.folder / "valid" / kind).glob("part-*.parquet"))
-        if not parts:
-            return dd.from_pandas(self.metas.get(kind, pd.DataFrame()), npartitions=1)
-        return dd.read_parquet([str(p) for p in parts])
+        meta = self.metas.get(kind, pd.DataFrame())
+        offset = self.npartitions if kind == "coaches" else 0
+        paths = [self.folder / "valid" / kind / f"part-{offset + i:05d}.parquet"
+                 for i in range(self.npartitions)]  # fmt: skip
+        return dd.from_map(_read_part, paths, meta=meta, enforce_metadata=False,
+                           meta_frame=meta)  # fmt: skip
 
     def rejected(self, kind: str) -> pd.DataFrame:
         """The rejected rows of one table with their reasons (read from ``rejected/``)."""
@@ -263,6 +270,11 @@ class ScaledValidation:
         valid = {k: self.valid(k).compute().sort_index() for k in self.counts["table"]}
         rejected = {k: self.rejected(k) for k in self.counts["table"]}
         return ValidationReport(valid, rejected, self.problems(), self.counts.copy())
+
+
+def _read_part(path: Path, meta_frame: pd.DataFrame) -> pd.DataFrame:
+    """One bucket's valid rows; an empty bucket wrote no file."""
+    return pd.read_parquet(path) if path.exists() else meta_frame
 
 
 def _read_csvs(paths: list[Path], columns: list[str] | None = None) -> pd.DataFrame:
