@@ -32,7 +32,8 @@ import pandas as pd
 
 from outcomes._mixed import fit_mixedlm, fit_profiled
 from outcomes.analysis import FACTORS
-from outcomes.multilevel import multilevel, multilevel_shares, prepare, variance_parts
+from outcomes.multilevel import multilevel, prepare, variance_parts
+from outcomes.multilevel_shares import multilevel_shares
 from outcomes.sample import load_sample
 
 N_BOOT = 500

@@ -16,7 +16,8 @@ LAYERS = [
     "analysis", "study", "mapping", "sample", "_generative", "_simulate_tables", "simulate",
     "scale",
     "subsets", "bootstrap", "_partitioned", "_design", "importance", "dominance",
-    "_mixed", "multilevel", "longitudinal", "change", "improvement", "trajectories",
+    "_mixed", "multilevel", "multilevel_shares", "longitudinal",
+    "change", "improvement", "trajectories",
     "monitor", "funnel", "plots", "norms", "benchmark", "report",
     "cli",
 ]

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from outcomes._errors import ConvergenceWarning, DataError, DataWarning, ModelError, UsageError
-from outcomes.multilevel import MultilevelFit, MultilevelShares, multilevel, multilevel_shares
+from outcomes.multilevel import MultilevelFit, multilevel
+from outcomes.multilevel_shares import MultilevelShares, multilevel_shares
 
 HERE = Path(__file__).resolve().parent / "reference" / "multilevel"
 FACTORS = {"client": ["baseline"], "relationship": ["alliance"], "expectancy": ["hope"]}

@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
 COMMANDS = ["validate", "score", "simulate", "instruments", "reliability", "decompose",
-            "references", "map", "change", "monitor", "improvement"]
+            "references", "map", "change", "monitor", "improvement", "multilevel", "alliance"]
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -35,7 +35,8 @@ def sample():
 
 def test_multilevel_on_the_sample_equals_the_api(sample):
     from outcomes.analysis import FACTORS
-    from outcomes.multilevel import multilevel, multilevel_shares
+    from outcomes.multilevel import multilevel
+    from outcomes.multilevel_shares import multilevel_shares
 
     result = run("multilevel", str(SAMPLE), "--json")
     assert result.returncode == 0, result.stderr
@@ -69,7 +70,7 @@ def test_alliance_on_the_sample_equals_the_api(sample):
 
 
 def test_multilevel_flat_file_and_text_output(tmp_path):
-    from outcomes.multilevel import multilevel_shares
+    from outcomes.multilevel_shares import multilevel_shares
 
     data = pd.read_csv(REFERENCE / "clients.csv")
     path = tmp_path / "clients.csv"

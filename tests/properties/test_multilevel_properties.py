@@ -9,7 +9,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outcomes.multilevel import multilevel, multilevel_shares
+from outcomes.multilevel import multilevel
+from outcomes.multilevel_shares import multilevel_shares
 
 SETTINGS = settings(max_examples=25, deadline=None)
 seeds = st.integers(0, 2**32 - 1)

@@ -122,7 +122,7 @@ def multilevel(data: str, outcome: str | None, factor: tuple[str, ...],
     coach's share and the unexplained rest.
     """
     from ..multilevel import multilevel as fit_model
-    from ..multilevel import multilevel_shares
+    from ..multilevel_shares import multilevel_shares
     from ..reference import REFERENCES
 
     if reference not in REFERENCES:
