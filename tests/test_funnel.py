@@ -57,6 +57,14 @@ def test_funnel_limits_known_values():
 def test_shrinkage_without_spread_is_total():
     out = shrink([3.0, -2.0], [10, 40], sigma=4.0, tau2=0.0)
     assert out["estimate"].tolist() == [0.0, 0.0] and out["weight"].tolist() == [0.0, 0.0]
+    # no spread between coaches: nothing tells them apart, so every rank is possible
+    rng = np.random.default_rng(0)
+    flat = pd.DataFrame({"coach_id": np.repeat(list("ABCDEF"), 10),
+                         "change": rng.normal(0, 5, 60)})
+    flat["change"] -= flat.groupby("coach_id")["change"].transform("mean")
+    fx = coach_effects(flat, outcome="change", winsor=0)
+    assert fx.tau2 == 0 and "cannot tell coaches apart" in fx.summary()
+    assert fx.table()["rank_low"].eq(1).all() and fx.table()["rank_high"].eq(6).all()
 
 
 def simulate(seed: int, *, coaches: int = 40, clients: int = 15, tau: float = 2.0,

@@ -378,8 +378,12 @@ def coach_effects(
     w = 1 / s2
     tau2 = max(0.0, (J * phi - (J - 1)) / (w.sum() - (w ** 2).sum() / w.sum()))
     post = shrink(raw, n_j, sigma=sigma, tau2=tau2, ci_level=ci_level)
-    rank_low, rank_high = _rank_intervals(post.estimate.to_numpy(), post.std_error.to_numpy(),
-                                          higher_is_better, ci_level, seed, n_draws)
+    if tau2 > 0:
+        rank_low, rank_high = _rank_intervals(post.estimate.to_numpy(),
+                                              post.std_error.to_numpy(), higher_is_better,
+                                              ci_level, seed, n_draws)
+    else:  # every coach is estimated at the average: any order is as likely as any other
+        rank_low, rank_high = np.ones(J), np.full(J, float(J))
     total = float(((y - y.mean()) ** 2).sum())
     coaches = pd.DataFrame({
         "group": labels, "n": n_j, "observed": np.bincount(codes, y) / n_j,

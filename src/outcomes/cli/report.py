@@ -1,0 +1,222 @@
+"""Commands for bodies and coaches: ``outcomes report``, ``norms``, ``template``, ``benchmark``."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import tomllib
+import warnings
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .._errors import DataError, UsageError
+from ._common import emit_json, load_study, main
+
+_CONFIG_KEYS = {"title", "subtitle", "reference", "k", "seed", "boot", "coach_names",
+                "round_counts", "salt_file", "outcome", "covariates", "factors", "pdf"}
+
+
+def _command_line() -> str:
+    return "outcomes " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def _config(path: str | None) -> dict[str, Any]:
+    if not path:
+        return {}
+    try:
+        config = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise DataError(f"is not valid TOML ({error})", file=path,
+                        fix="Check the quoting and brackets near that line.") from None
+    config = config.get("report", config)
+    unknown = sorted(set(config) - _CONFIG_KEYS)
+    if unknown:
+        raise DataError(f"unknown setting {unknown[0]!r}", file=path,
+                        fix=f"Use only: {', '.join(sorted(_CONFIG_KEYS))}.")
+    return config
+
+
+def _pick(given: Any, config: dict[str, Any], key: str, default: Any) -> Any:
+    return given if given is not None else config.get(key, default)
+
+
+@main.command("report")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--out", type=click.Path(), required=True,
+              help="Folder for report.html and report.pdf.")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),
+              help="TOML file with any of: title, subtitle, reference, k, seed, boot, "
+                   "coach_names, round_counts, salt_file, outcome, covariates, [factors], pdf.")
+@click.option("--title", help="Title at the top of the report [Coaching outcomes report].")
+@click.option("--subtitle", help="Line under the title [the study and its size].")
+@click.option("--reference", help="Reference split for the factor shares "
+                                  "[asay-lambert-1999]; see `outcomes references`.")
+@click.option("--k", "k", type=int, help="Suppression threshold: no number rests on fewer "
+                                         "clients [5; at least 3].")
+@click.option("--seed", type=int, help="Seed of the bootstrap and random draws.")
+@click.option("--boot", type=int, help="Bootstrap replicates for intervals [200].")
+@click.option("--salt-file", type=click.Path(dir_okay=False),
+              help="Secret key of the coach pseudonyms, created if missing; keep it outside "
+                   "the output folder [~/.outcomes/pseudonym.salt].")
+@click.option("--coach-names", is_flag=True, default=None,
+              help="Show coach ids instead of pseudonyms.")
+@click.option("--round-counts", is_flag=True, default=None,
+              help="Round published counts to the nearest 5.")
+@click.option("--no-pdf", is_flag=True, help="Write the HTML only.")
+@click.option("--json", "as_json", is_flag=True, help="Print files and key numbers as JSON.")
+def report_command(path: str, out: str, config_file: str | None, title: str | None,
+                   subtitle: str | None, reference: str | None, k: int | None,
+                   seed: int | None, boot: int | None, salt_file: str | None,
+                   coach_names: bool | None, round_counts: bool | None, no_pdf: bool,
+                   as_json: bool) -> None:
+    """A coaching body's report on a study: self-contained HTML and PDF.
+
+    PATH is a study folder or study.toml. The report covers who is in the data,
+    measurement quality, improvement, what drives outcome (factor shares beside reference
+    splits, dominance, the coach component and coach effects), alliance over sessions,
+    monitoring, methods and caveats, and a reproducibility footer. No number rests on fewer
+    than k clients; coaches appear under keyed-hash pseudonyms unless --coach-names is given;
+    no client or engagement identifier is written.
+    """
+    from ..report import ReportOptions, build_report
+
+    config = _config(config_file)
+    factors = config.get("factors")
+    options = ReportOptions(
+        title=_pick(title, config, "title", "Coaching outcomes report"),
+        subtitle=_pick(subtitle, config, "subtitle", ""),
+        reference=_pick(reference, config, "reference", "asay-lambert-1999"),
+        k=_pick(k, config, "k", 5), seed=_pick(seed, config, "seed", None),
+        n_boot=_pick(boot, config, "boot", 200),
+        coach_names=bool(_pick(coach_names, config, "coach_names", False)),
+        round_counts=bool(_pick(round_counts, config, "round_counts", False)),
+        outcome=config.get("outcome", "end_score"),
+        covariates=tuple(config.get("covariates", ("baseline",))),
+        factors={str(n): list(c) for n, c in factors.items()} if factors else None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = build_report(load_study(path), out=out, options=options,
+                              salt_file=_pick(salt_file, config, "salt_file", None),
+                              pdf=not no_pdf and config.get("pdf", True),
+                              command=_command_line())
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        click.echo(result.summary())
+
+
+@main.command("norms")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--out", type=click.Path(dir_okay=False), required=True,
+              help="The norms file to write (JSON), e.g. norms.json.")
+@click.option("--k", "k", type=int, default=5, show_default=True,
+              help="Fewest clients (and coaches) behind any number; at least 3.")
+@click.option("--bands", type=int, default=4, show_default=True, help="Intake score bands.")
+@click.option("--boot", type=int, default=200, show_default=True,
+              help="Bootstrap replicates for the factor-share intervals.")
+@click.option("--seed", type=int, help="Seed of the bootstrap.")
+@click.option("--title", help="The body's name for its norms [the study folder's name].")
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+def norms_command(path: str, out: str, k: int, bands: int, boot: int, seed: int | None,
+                  title: str | None, as_json: bool) -> None:
+    """A body's norms: aggregates a coach can benchmark a practice against.
+
+    PATH is a study folder or study.toml. The norms hold distributions by intake band, the
+    case-mix model of expected change, the spread of coach effects, change, factor shares
+    and the expected course of the ORS, with k applied and engagements without research
+    consent left out. The file is versioned and checked against its JSON Schema.
+    """
+    from ..norms import build_norms
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        norms = build_norms(load_study(path), k=k, bands=bands, n_boot=boot, seed=seed,
+                            title=title)
+    written = norms.write(out)
+    doc = norms.document
+    if as_json:
+        effects = norms.section("coach_effects") or {}
+        emit_json({"file": str(written), "format": doc["format"], "version": doc["version"],
+                   "k": doc["k"], "sample": doc["sample"], "bands": doc["bands"]["labels"],
+                   "tau": effects.get("tau"), "icc": effects.get("icc"),
+                   "withheld": sorted(name for name, part in doc.items()
+                                      if isinstance(part, dict) and "withheld" in part)})
+    else:
+        click.echo(norms.summary())
+        click.echo(f"\nWrote {written}.")
+
+
+@main.command("template")
+@click.option("--out", type=click.Path(dir_okay=False), required=True,
+              help="The workbook to write, e.g. my_practice.xlsx.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+def template_command(out: str, as_json: bool) -> None:
+    """The Excel workbook a coach fills in for `outcomes benchmark`.
+
+    Sheets: "read me"; "clients" (one row per client: client code, sponsor, status,
+    intake_ors, end_ors, sessions, early_srs); "sessions" (optional: client, session, ors,
+    srs). Every column has a note and a validation rule; the grey example rows are skipped.
+    """
+    from ..benchmark import CLIENT_COLUMNS, SESSION_COLUMNS, write_template
+
+    if not out.lower().endswith(".xlsx"):
+        raise UsageError(f"--out {out}: give a file name ending in .xlsx.")
+    written = write_template(out)
+    if as_json:
+        emit_json({"file": str(written), "sheets": {"clients": list(CLIENT_COLUMNS),
+                                                    "sessions": list(SESSION_COLUMNS)}})
+    else:
+        click.echo(f"Wrote {written}. Fill in the clients sheet (and the sessions sheet if you "
+                   "have session ratings), then run `outcomes benchmark`.")
+
+
+@main.command("benchmark")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--norms", "norms_file", type=click.Path(exists=True, dir_okay=False),
+              required=True, help="The body's norms file (from `outcomes norms`).")
+@click.option("--out", type=click.Path(), required=True,
+              help="Folder for benchmark.html and benchmark.pdf.")
+@click.option("--coach", help="With a study folder as PATH: the coach_id to benchmark.")
+@click.option("--title", help="Title of the report.")
+@click.option("--no-pdf", is_flag=True, help="Write the HTML only.")
+@click.option("--json", "as_json", is_flag=True, help="Print the benchmark as JSON.")
+def benchmark_command(path: str, norms_file: str, out: str, coach: str | None,
+                      title: str | None, no_pdf: bool, as_json: bool) -> None:
+    """A coach's practice against a body's norms, as HTML and PDF.
+
+    PATH is the workbook from `outcomes template`, filled in; or a study folder with --coach
+    ID. The report sets each client's change beside the change expected for clients like
+    them, estimates the coach's standing among coaches as an interval, compares the session
+    ratings with the body's, flags clients to look at, and says what the numbers can and
+    cannot say. Clients are referred to by workbook row.
+    """
+    from ..benchmark import benchmark, practice_from_study, read_practice
+    from ..norms import read_norms
+    from ..report import build_benchmark_report
+
+    norms = read_norms(norms_file)
+    target = Path(path)
+    if target.suffix.lower() in (".xlsx", ".xlsm") and coach is None:
+        practice = read_practice(target)
+    elif coach is not None:
+        practice = practice_from_study(load_study(path), coach)
+    else:
+        raise UsageError(f"{path}: give the workbook from `outcomes template`, or a study "
+                         "folder with --coach ID.")
+    if practice.clients.empty:
+        raise DataError("the clients sheet has no client rows", file=str(path),
+                        fix="Write one row per client below the headings (the grey example "
+                            "row does not count).")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = benchmark(practice, norms)
+        written = build_benchmark_report(result, out=out, title=title, pdf=not no_pdf,
+                                         identifiers=practice.clients["client"],
+                                         command=_command_line())
+    if as_json:
+        emit_json({**result.to_dict(), "files": written.to_dict()})
+    else:
+        click.echo(result.summary())
+        click.echo(f"\nWrote {written.html}" + (f" and {written.pdf}." if written.pdf else "."))
