@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import click
 
 from .._errors import DataError, OutcomesError, UsageError
 
-__all__ = ["main", "Commands", "emit_json", "print_table", "load_study", "parse_mapping"]
+__all__ = ["main", "Commands", "emit_json", "print_table", "load_study", "parse_mapping",
+           "is_study", "factor_map", "flat_table"]
 
 
 class Commands(click.Group):
@@ -78,3 +81,47 @@ def parse_mapping(text: str | None, option: str, example: str) -> dict[str, floa
                 f"{option}: {part!r} is not NAME=NUMBER. Write e.g. {option} {example}"
             )
     return out
+
+
+def is_study(path: str | Path) -> bool:
+    """Whether PATH names a study (a folder, a study.toml or a workbook of tables)."""
+    target = Path(path)
+    return target.is_dir() or target.suffix.lower() in (".toml", ".xlsx", ".xlsm")
+
+
+def factor_map(specs: tuple[str, ...]) -> dict[str, list[str]]:
+    """Parse repeated ``--factor NAME=COL,COL`` options into a factor map."""
+    factors: dict[str, list[str]] = {}
+    for spec in specs:
+        name, sep, columns = spec.partition("=")
+        cols = [c.strip() for c in columns.split(",") if c.strip()]
+        if not sep or not name.strip() or not cols:
+            raise UsageError(
+                f"--factor {spec!r} is not NAME=COL,COL. Write e.g. "
+                "--factor relationship=alliance,session_rating"
+            )
+        if name.strip() in factors:
+            raise UsageError(f"--factor {name.strip()!r} is given twice; give each factor once.")
+        factors[name.strip()] = cols
+    return factors
+
+
+def flat_table(path: str | Path, used: Iterable[str] | None = None):  # noqa: ANN201
+    """A one-table file, with columns turned into numbers where every value is one.
+
+    Only the ``used`` columns are converted when given (every column otherwise); a column
+    with any text left in it stays text, so a model can name it as categorical or say which
+    value is not a number.
+    """
+    import pandas as pd
+
+    from ..io import read_table
+
+    table = read_table(path)
+    for column in table.columns if used is None else used:
+        if column in table.columns:
+            values = table[column]
+            numbers = pd.to_numeric(values, errors="coerce")
+            if bool((numbers.notna() | values.isna()).all()):
+                table[column] = numbers.astype(float)
+    return table

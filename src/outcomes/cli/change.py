@@ -7,22 +7,15 @@ from pathlib import Path
 import click
 
 from .._errors import UsageError
-from ._common import emit_json, load_study, main
-
-_STUDY_SUFFIXES = (".toml", ".xlsx", ".xlsm")
+from ._common import emit_json, flat_table, is_study, load_study, main
 
 
 def _is_study(path: str, flat_columns_given: bool) -> bool:
+    """A folder or study.toml always; a workbook unless columns of a flat table are named."""
     target = Path(path)
     if target.is_dir() or target.suffix.lower() == ".toml":
         return True
-    return target.suffix.lower() in _STUDY_SUFFIXES and not flat_columns_given
-
-
-def _read_flat(path: str):  # noqa: ANN202
-    from ..io import read_table
-
-    return read_table(path)
+    return is_study(path) and not flat_columns_given
 
 
 @main.command("change")
@@ -59,7 +52,7 @@ def change_command(data: str, pre: str | None, post: str | None, instrument: str
     else:
         if not pre or not post:
             raise UsageError("outcomes change: a table needs --pre COL and --post COL.")
-        frame = _read_flat(data)
+        frame = flat_table(data, used=[pre, post])
     value: float | str | None = cutoff
     if cutoff is not None and cutoff not in ("a", "b", "c"):
         try:
@@ -75,7 +68,8 @@ def change_command(data: str, pre: str | None, post: str | None, instrument: str
         click.echo(result.summary())
 
 
-def _session_frame(path: str, outcome: str | None, alliance: str | None):  # noqa: ANN202
+def _session_frame(path: str, outcome: str | None, alliance: str | None,
+                   intake: str | None = None):  # noqa: ANN202
     from ..trajectories import session_scores
 
     if _is_study(path, bool(outcome)):
@@ -83,7 +77,8 @@ def _session_frame(path: str, outcome: str | None, alliance: str | None):  # noq
     if not outcome:
         raise UsageError("outcomes monitor: a table needs --outcome COL (and engagement_id, "
                          "session columns).")
-    return _read_flat(path), outcome, alliance, None
+    used = [c for c in (outcome, alliance, intake, "session") if c]
+    return flat_table(path, used=used), outcome, alliance, None
 
 
 @main.command("monitor")
@@ -114,7 +109,8 @@ def monitor_command(path: str, out: str, outcome: str | None, alliance: str | No
     from ..monitor import monitor
     from ..trajectories import expected_trajectories
 
-    frame, outcome_col, alliance_col, intake_col = _session_frame(path, outcome, alliance)
+    frame, outcome_col, alliance_col, intake_col = _session_frame(path, outcome, alliance,
+                                                                  intake)
     intake_col = intake or intake_col
     fit = expected_trajectories(frame, outcome=outcome_col, intake=intake_col,
                                 by_intake=by_intake)  # type: ignore[arg-type]
@@ -177,7 +173,8 @@ def improvement_command(data: str, arm: str, pre: str | None, post: str | None,
     """
     from ..improvement import improvement_split
 
-    frame = _read_flat(data)
+    numbers = [pre, post] if pre or post else ["mean_change", "mean", "sd", "sd_change", "n"]
+    frame = flat_table(data, used=[c for c in numbers if c])
     arms = _roles(roles)
     if pre or post:
         if not (pre and post):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import click
 
 from .._errors import UsageError
-from ._common import emit_json, load_study, main
+from ._common import emit_json, factor_map, flat_table, load_study, main
 
 if TYPE_CHECKING:
     from ..importance import Method
@@ -17,37 +17,8 @@ if TYPE_CHECKING:
 _METHODS = ["lmg", "dominance", "pratt", "relative_weights", "first", "last", "betasq", "car"]
 
 
-def _factor_map(specs: tuple[str, ...]) -> dict[str, list[str]]:
-    factors: dict[str, list[str]] = {}
-    for spec in specs:
-        name, sep, columns = spec.partition("=")
-        cols = [c.strip() for c in columns.split(",") if c.strip()]
-        if not sep or not name.strip() or not cols:
-            raise UsageError(
-                f"--factor {spec!r} is not NAME=COL,COL. Write e.g. "
-                "--factor relationship=alliance,session_rating"
-            )
-        if name.strip() in factors:
-            raise UsageError(f"--factor {name.strip()!r} is given twice; give each factor once.")
-        factors[name.strip()] = cols
-    return factors
 
 
-def _flat_table(path: Path, used: list[str]):  # noqa: ANN202
-    """A one-row-per-client file, with the columns in use converted to numbers."""
-    import pandas as pd
-
-    from ..io import read_table
-
-    table = read_table(path)
-    for column in used:
-        if column not in table.columns:
-            continue  # decompose names the missing column and the fix
-        values = table[column]
-        numbers = pd.to_numeric(values, errors="coerce")
-        if bool((numbers.notna() | values.isna()).all()):
-            table[column] = numbers.astype(float)
-    return table
 
 
 def _dask_study(folder: str) -> Any:
@@ -70,7 +41,7 @@ def _dask_study(folder: str) -> Any:
 def _inputs(data: str, outcome: str | None, factor: tuple[str, ...], covariate: tuple[str, ...],
             cluster: str | None, boot: int, engine: str = "pandas") -> dict[str, Any]:
     target = Path(data)
-    factors: dict[str, list[str]] | None = _factor_map(factor) if factor else None
+    factors: dict[str, list[str]] | None = factor_map(factor) if factor else None
     if engine == "dask" and target.is_dir() and not (target / "study.toml").exists():
         from ..analysis import FACTORS
 
@@ -103,7 +74,7 @@ def _inputs(data: str, outcome: str | None, factor: tuple[str, ...], covariate: 
 
         table = as_frame(data, "dask", "decompose")
     else:
-        table = _flat_table(target, used)
+        table = flat_table(target, used)
     return {
         "data": table,
         "outcome": outcome,

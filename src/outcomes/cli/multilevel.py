@@ -10,41 +10,7 @@ from typing import Any
 import click
 
 from .._errors import UsageError
-from ._common import emit_json, load_study, main
-
-
-def _factor_map(specs: tuple[str, ...]) -> dict[str, list[str]]:
-    factors: dict[str, list[str]] = {}
-    for spec in specs:
-        name, sep, columns = spec.partition("=")
-        cols = [c.strip() for c in columns.split(",") if c.strip()]
-        if not sep or not name.strip() or not cols:
-            raise UsageError(f"--factor {spec!r} is not NAME=COL,COL. Write e.g. "
-                             "--factor relationship=alliance,session_rating")  # fmt: skip
-        if name.strip() in factors:
-            raise UsageError(f"--factor {name.strip()!r} is given twice; give each factor once.")
-        factors[name.strip()] = cols
-    return factors
-
-
-def _flat_table(path: Path, used: list[str]):  # noqa: ANN202
-    """A flat file, with the named columns converted to numbers where every value is one."""
-    import pandas as pd
-
-    from ..io import read_table
-
-    table = read_table(path)
-    for column in used:
-        if column in table.columns:
-            values = table[column]
-            numbers = pd.to_numeric(values, errors="coerce")
-            if bool((numbers.notna() | values.isna()).all()):
-                table[column] = numbers.astype(float)
-    return table
-
-
-def _is_study(target: Path) -> bool:
-    return target.is_dir() or target.suffix.lower() in (".toml", ".xlsx", ".xlsm")
+from ._common import emit_json, factor_map, flat_table, is_study, load_study, main
 
 
 def _notes(caught) -> list[str]:  # noqa: ANN001
@@ -68,8 +34,8 @@ def multilevel_inputs(data: str, outcome: str | None, factor: tuple[str, ...],
                       covariate: tuple[str, ...], group: str) -> dict[str, Any]:  # fmt: skip
     """The table and model arguments for a study folder or a flat file."""
     target = Path(data)
-    factors = _factor_map(factor) if factor else None
-    if _is_study(target):
+    factors = factor_map(factor) if factor else None
+    if is_study(target):
         from ..analysis import FACTORS
 
         return {"data": load_study(data).analysis_table(), "outcome": outcome or "end_score",
@@ -80,7 +46,7 @@ def multilevel_inputs(data: str, outcome: str | None, factor: tuple[str, ...],
         raise UsageError(f"{target.name} is a single table: name the outcome, e.g. --outcome "
                          "end_score --factor relationship=alliance --group coach_id")
     used = [outcome, *covariate, *(c for cols in (factors or {}).values() for c in cols)]
-    return {"data": _flat_table(target, used), "outcome": outcome, "factors": factors or [],
+    return {"data": flat_table(target, used), "outcome": outcome, "factors": factors or [],
             "covariates": list(covariate), "group": group}  # fmt: skip
 
 
@@ -165,7 +131,7 @@ def alliance_inputs(data: str, alliance: str | None, outcome: str | None, client
                     group: str) -> dict[str, Any]:  # fmt: skip
     """The session table and column names for a study folder or a flat session file."""
     target = Path(data)
-    if _is_study(target):
+    if is_study(target):
         from ..longitudinal import session_table
 
         study = load_study(data)
@@ -175,7 +141,7 @@ def alliance_inputs(data: str, alliance: str | None, outcome: str | None, client
         return {"sessions": table, "alliance": "alliance", "outcome": "outcome",
                 "client": "engagement_id", "group": "coach_id"}  # fmt: skip
     alliance, outcome = alliance or "alliance", outcome or "outcome"
-    table = _flat_table(target, [alliance, outcome, "session"])
+    table = flat_table(target, [alliance, outcome, "session"])
     return {"sessions": table, "alliance": alliance, "outcome": outcome, "client": client,
             "group": group or None}  # fmt: skip
 
