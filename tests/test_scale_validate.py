@@ -77,9 +77,10 @@ def test_rules_across_partitions_match_memory(tmp_path, npartitions, on_cluster)
     frames = {k: dd.from_pandas(v, npartitions=3) for k, v in tables.items()}
     scaled = scale.validate_tables(frames, out=tmp_path, npartitions=npartitions)
     _same_report(scaled, memory)
-    valid = scaled.valid("sessions").compute().sort_index()
-    pd.testing.assert_frame_equal(valid, memory.valid["sessions"].sort_index(),
-                                  check_dtype=False)
+    for kind in ("coaches", "sessions"):
+        valid = scaled.valid(kind).compute().sort_index()
+        pd.testing.assert_frame_equal(valid, memory.valid[kind].sort_index(),
+                                      check_dtype=False)
 
 
 def test_scores_and_analysis_table_match_memory(tmp_path, on_cluster):

@@ -172,25 +172,55 @@ def numbered(frame: Any, kind: str) -> Any:
     return dd.from_delayed(parts, meta=meta, verify_meta=False)
 
 
-def _with_bucket(part: pd.DataFrame, column: str, n: int) -> pd.DataFrame:
+def _hashes(part: pd.DataFrame, column: str) -> np.ndarray:
+    """A 64-bit hash of each row's parsed id (missing ids hash as the empty text)."""
+    if column not in part.columns:
+        return np.zeros(len(part), dtype=np.uint64)
+    ids, _ = parse_column(part[column], _ID)
+    text = ids.astype(object).where(ids.notna(), "").to_numpy(dtype=object)
+    return pd.util.hash_array(text.astype(str).astype(object), categorize=False)
+
+
+def _with_bucket(part: pd.DataFrame, column: str, n: int,
+                 layout: pd.Series | None = None) -> pd.DataFrame:
     out = part.copy()
-    if column in part.columns:
-        ids, _ = parse_column(part[column], _ID)
-        text = ids.astype(object).where(ids.notna(), "").to_numpy(dtype=object)
-        hashed = pd.util.hash_array(text.astype(str).astype(object), categorize=False)
-        out[BUCKET] = (hashed % np.uint64(n)).astype(np.int64)
-    else:
-        out[BUCKET] = np.zeros(len(part), dtype=np.int64)
+    hashed = _hashes(part, column)
+    buckets = (hashed % np.uint64(n)).astype(np.int64)
+    if layout is not None and len(layout):
+        placed = layout.reindex(hashed).to_numpy()
+        buckets = np.where(np.isnan(placed), buckets, np.nan_to_num(placed)).astype(np.int64)
+    out[BUCKET] = buckets
     return out
 
 
-def bucket(frame: Any, column: str, n: int) -> Any:
+def bucket(frame: Any, column: str, n: int, layout: Any = None) -> Any:
     """Partition ``frame`` into ``n`` partitions by a hash of its (parsed) ``column``.
 
     Partition ``i`` of every table bucketed with the same ``n`` holds the same ids, so
-    partitions of different tables can be checked and joined side by side.
+    partitions of different tables can be checked and joined side by side. ``layout``
+    (from :func:`layout`) sends the ids it knows to their partition of another table.
     """
     meta = _with_bucket(frame._meta, column, n)
-    tagged = frame.map_partitions(_with_bucket, column, n, meta=meta)
+    tagged = frame.map_partitions(_with_bucket, column, n, layout, meta=meta)
     divisions = [*range(n), n - 1] if n > 1 else [0, 0]
     return tagged.set_index(BUCKET, divisions=divisions)
+
+
+def _unique_hashes(part: pd.DataFrame, column: str) -> np.ndarray:
+    return np.unique(_hashes(part, column))
+
+
+def layout(frame: Any, column: str) -> pd.Series | None:
+    """Partition of each id when every id's rows sit in one partition of ``frame``, else None.
+
+    A table exported engagement by engagement (or site by site) need not be shuffled: the
+    other tables are sent to its partitions instead (one extra read of ``frame``).
+    """
+    import dask
+
+    found = dask.compute(*[dask.delayed(_unique_hashes)(p, column) for p in frame.to_delayed()])
+    every = np.concatenate(found) if found else np.zeros(0, dtype=np.uint64)
+    if len(np.unique(every)) != len(every):
+        return None
+    where = np.repeat(np.arange(len(found)), [len(f) for f in found]).astype(float)
+    return pd.Series(where, index=every)

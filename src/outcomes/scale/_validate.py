@@ -26,7 +26,7 @@ from .._results import jsonable, text_table
 from .._validation import PROBLEM_COLUMNS, TableCheck, ValidationReport, _rejected_rows
 from ..schema import TABLES, ColumnSpec
 from ..validate import _check_links, _check_table
-from ._read import FILE, ROW, bucket, numbered
+from ._read import FILE, ROW, bucket, layout, numbered
 
 __all__ = ["validate_tables", "ScaledValidation"]
 
@@ -116,6 +116,25 @@ def _bucket_task(index: int, parts: dict[str, pd.DataFrame], coach_ids: set[str]
     return _write(results, Path(folder), index)
 
 
+def _linked(frames: dict[str, Any], n: int, may_anchor: bool) -> dict[str, list]:
+    """Partitions of the engagement tables, partition ``i`` of each holding the same
+    engagements: the largest table stays as it is when each engagement's rows already sit
+    in one of its partitions, and the others are sent there; otherwise all are hashed."""
+    import dask
+
+    if not frames:
+        return {}
+    anchor = "responses" if "responses" in frames else max(
+        frames, key=lambda k: frames[k].npartitions)
+    found = layout(frames[anchor], "engagement_id") if may_anchor else None
+    if found is None:
+        return {k: bucket(f, "engagement_id", n).to_delayed() for k, f in frames.items()}
+    n = frames[anchor].npartitions
+    placed = dask.delayed(found)
+    return {k: f.to_delayed() if k == anchor else
+            bucket(f, "engagement_id", n, placed).to_delayed() for k, f in frames.items()}
+
+
 def validate_tables(tables: Mapping[str, Any], *, out: str | Path | None = None,
                     npartitions: int | None = None) -> ScaledValidation:
     """Validate Dask tables partition by partition; ``valid + rejected = input`` per table.
@@ -130,7 +149,11 @@ def validate_tables(tables: Mapping[str, Any], *, out: str | Path | None = None,
         ``row``), ``rejected/<table>/part-*.csv`` (rows as given, with ``file``, ``row`` and
         ``reasons``) and ``problems/*.csv``. Default: a new temporary folder.
     npartitions : int, optional
-        Buckets per table (default: the most partitions of any table given).
+        Buckets per table. By default, when each engagement's responses already sit in one
+        partition (a table exported engagement by engagement or site by site), the
+        responses are not moved and the other tables are sent to their partitions;
+        otherwise every table is hashed into as many buckets as the most partitions of
+        any table given.
 
     Returns
     -------
@@ -148,6 +171,9 @@ def validate_tables(tables: Mapping[str, Any], *, out: str | Path | None = None,
     folder.mkdir(parents=True, exist_ok=True)
     frames = {k: numbered(tables[k], k) for k in TABLES if k in tables}
     n = int(npartitions or max(f.npartitions for f in frames.values()))
+    linked = _linked({k: frames[k] for k in _ENGAGEMENT_TABLES if k in frames}, n,
+                     npartitions is None)  # fmt: skip
+    n = len(next(iter(linked.values()))) if linked else n
     coach_ids = None
     tasks = []
     if "coaches" in frames:
@@ -157,8 +183,6 @@ def validate_tables(tables: Mapping[str, Any], *, out: str | Path | None = None,
             coach_ids = set().union(*found)
         tasks += [dask.delayed(_bucket_task)(n + i, {"coaches": p}, None, str(folder))
                   for i, p in enumerate(coaches.to_delayed())]  # fmt: skip
-    linked = {k: bucket(frames[k], "engagement_id", n).to_delayed()
-              for k in _ENGAGEMENT_TABLES if k in frames}  # fmt: skip
     shared = dask.delayed(coach_ids)
     for i in range(n if linked else 0):
         parts = {k: v[i] for k, v in linked.items()}
