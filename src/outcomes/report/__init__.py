@@ -265,8 +265,8 @@ def _write(out: Path, stem: str, context: dict[str, Any], identifiers: dict[str,
     pdf_path = None
     if pdf:
         pdf_path = out / f"{stem}.pdf"
-        paragraphs = [blk.get("text", "") for s in context["sections"] for blk in s["blocks"]
-                      if blk["kind"] in ("text", "warning", "note")]
+        paragraphs = [text for s in context["sections"] for text in [s["title"].upper()] + [
+            blk["text"] for blk in s["blocks"] if blk["kind"] in ("text", "warning", "note")]]
         engine = write_pdf(html, pdf_path, fallback={"title": context["title"],
                                                      "paragraphs": paragraphs,
                                                      "figures": run.figures})

@@ -34,7 +34,7 @@ def missing_counts(run: Run, columns: list[str]) -> str:
     table = run.table
     parts = [f"{c} {b.count(int(table[c].isna().sum()), run.k)}" for c in columns
              if c in table and table[c].isna().any()]
-    return "; ".join(parts) if parts else "none"
+    return ", ".join(parts) if parts else "none"
 
 
 def _factors(run: Run) -> dict[str, list[str]]:

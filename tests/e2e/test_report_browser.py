@@ -1,0 +1,105 @@
+"""The report as a reader sees it: a real headless browser, and the PDF's pages as images.
+
+The browser is Debian's chromium (``apt-get install -y chromium``); without it these tests
+skip and say so. The page is loaded from disk with networking off; a small script added to a
+copy of the page records every image (loaded, with alt text) and every element wider than
+the window, so a figure or table that spills over fails the test.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from outcomes.report import ReportOptions, build_report
+from outcomes.simulate import simulate_study
+from outcomes.study import Study
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or (
+    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+needs_browser = pytest.mark.skipif(
+    CHROMIUM is None, reason="no headless chromium here (Debian: apt-get install -y chromium); "
+                             "CI installs it")
+
+PROBE = """
+<pre id="probe"></pre>
+<script>
+window.addEventListener("load", function () {
+  var width = window.innerWidth, wide = [];
+  document.querySelectorAll("body *").forEach(function (el) {
+    var box = el.getBoundingClientRect();
+    if (box.width > 0 && box.right > width + 1) { wide.push(el.tagName + "." + el.className); }
+  });
+  var scrolled = [];
+  document.querySelectorAll(".table-wrap").forEach(function (el) {
+    if (el.scrollWidth > el.clientWidth + 1) { scrolled.push(el.textContent.slice(0, 60)); }
+  });
+  var images = Array.prototype.map.call(document.images, function (img) {
+    return {alt: img.getAttribute("alt") || "", loaded: img.complete && img.naturalWidth > 0,
+            width: img.getBoundingClientRect().width};
+  });
+  document.getElementById("probe").textContent = JSON.stringify({
+    width: width, page: document.documentElement.scrollWidth, wide: wide,
+    scrolled: scrolled, images: images});
+});
+</script>
+"""
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    sim = simulate_study(n_coaches=8, clients_per_coach=10, seed=11)
+    out = tmp_path_factory.mktemp("report")
+    return build_report(Study(tables=sim.tables, source=str(out / "study")), out=out,
+                        options=ReportOptions(title="A <b>body</b>'s report", n_boot=0, seed=1),
+                        salt=b"s" * 32)
+
+
+def _probe(html: Path, tmp_path: Path, width: int) -> dict:
+    page = tmp_path / f"probe-{width}.html"
+    page.write_text(html.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"),
+                    encoding="utf-8")
+    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+               "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", "--no-first-run", "--disable-extensions",
+               f"--user-data-dir={tmp_path / 'profile'}", f"--window-size={width},900",
+               "--virtual-time-budget=5000", "--dump-dom", page.as_uri()]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    found = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.S)
+    assert found and found.group(1), f"the probe did not run: {done.stderr[-500:]}"
+    return json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+
+
+@needs_browser
+@pytest.mark.parametrize("width", [1280, 1024])
+def test_every_figure_shows_and_nothing_spills_over(report, tmp_path, width):
+    seen = _probe(report.html, tmp_path, width)
+    figures = report.html.read_text(encoding="utf-8").count("<figure>")
+    assert len(seen["images"]) == figures >= 6
+    assert all(img["loaded"] for img in seen["images"])
+    assert all(len(img["alt"]) > 20 for img in seen["images"])
+    assert all(0 < img["width"] <= width for img in seen["images"])
+    assert seen["page"] <= seen["width"], seen["wide"]
+    assert seen["wide"] == [] and seen["scrolled"] == []
+
+
+@needs_browser
+def test_a_narrow_window_scrolls_tables_inside_their_box(report, tmp_path):
+    seen = _probe(report.html, tmp_path, 480)
+    assert seen["page"] <= seen["width"], seen["wide"]  # only the table boxes scroll
+    assert all(img["width"] <= 480 for img in seen["images"])
+
+
+def test_pdf_pages_render(report, tmp_path):
+    pdfium = pytest.importorskip("pypdfium2", reason="pypdfium2 renders the PDF pages")
+    document = pdfium.PdfDocument(str(report.pdf))
+    assert 5 <= len(document) <= 30
+    for index in range(len(document)):
+        image = document[index].render(scale=0.5).to_pil().convert("L")
+        assert image.size[0] < image.size[1]  # A4 portrait
+        assert image.getextrema()[0] < 100  # something dark is printed on every page

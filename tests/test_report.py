@@ -1,0 +1,210 @@
+"""A body's report: privacy (k, suppression, pseudonyms, no identifiers), escaping,
+self-containment, sections, figures and the reproducibility footer."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from outcomes._errors import UsageError
+from outcomes.norms import input_digest
+from outcomes.privacy import pseudonym
+from outcomes.report import ReportOptions, build_report
+from outcomes.report import _render as render
+from outcomes.report._render import visible_text
+from outcomes.simulate import simulate_study
+from outcomes.study import Study
+
+SALT = b"k" * 32
+
+
+def study_with_a_coach_of_three(folder: Path) -> tuple[Study, str]:
+    """A simulated study in which one coach keeps only three clients."""
+    sim = simulate_study(n_coaches=9, clients_per_coach=11, seed=5)
+    tables = {kind: frame.copy() for kind, frame in sim.tables.items()}
+    engagements = tables["engagements"]
+    small = engagements["coach_id"].iloc[0]
+    mine = engagements.loc[engagements["coach_id"] == small, "engagement_id"]
+    dropped = set(mine.iloc[3:])
+    for kind in ("engagements", "sessions", "responses"):
+        tables[kind] = tables[kind][~tables[kind]["engagement_id"].isin(dropped)]
+    folder.mkdir(parents=True, exist_ok=True)
+    study = Study(tables=tables, source=str(folder))
+    study.write(folder)
+    return study, small
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("report")
+    study, small = study_with_a_coach_of_three(root / "study")
+    options = ReportOptions(title="Outcomes <script>alert(1)</script> & more", n_boot=20,
+                            seed=7, factors={"<i>client</i>": ["optimism", "self_efficacy"],
+                                             "relationship": ["alliance"]})
+    report = build_report(study, out=root / "out", options=options, salt=SALT)
+    return study, small, report
+
+
+class Cells(HTMLParser):
+    """Table cells, row by row, of every table in a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):  # noqa: ANN001
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):  # noqa: ANN001
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):  # noqa: ANN001
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def tables_of(html: str) -> list[list[list[str]]]:
+    parser = Cells()
+    parser.feed(html)
+    return parser.tables
+
+
+def pdf_text(path: Path) -> str:
+    pypdf = pytest.importorskip("pypdf", reason="pypdf extracts the PDF's text")
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(str(path)).pages)
+
+
+def test_no_client_engagement_or_coach_id_anywhere(built):
+    study, _, report = built
+    engagements = study.tables["engagements"]
+    html = visible_text(report.html.read_text(encoding="utf-8"))
+    text = pdf_text(report.pdf)
+    for column in ("client_id", "engagement_id", "coach_id"):
+        for identifier in engagements[column].astype(str).unique():
+            assert identifier not in html, (column, identifier)
+            assert identifier not in text, (column, identifier)
+
+
+def test_the_coach_of_three_is_suppressed_with_the_reason(built):
+    _, small, report = built
+    html = report.html.read_text(encoding="utf-8")
+    name = pseudonym(small, SALT)
+    coach_table = next(t for t in tables_of(html) if t[0][:2] == ["coach", "clients"])
+    row = next(r for r in coach_table if r[0] == name)
+    assert row[1] == "fewer than 5" and row[-1] == "fewer than 5 clients: not published"
+    assert all(cell in ("–", "fewer than 5", "fewer than 5 clients: not published")
+               for cell in row[1:])
+    assert "1 coach(es) with fewer than 5 clients" in html
+    assert name in pdf_text(report.pdf)
+    assert report.facts["coaches_withheld"] == 1
+
+
+def test_no_count_between_one_and_k_is_shown(built):
+    _, _, report = built
+    html = report.html.read_text(encoding="utf-8")
+    counted = 0
+    for table in tables_of(html):
+        header = table[0]
+        for i, column in enumerate(header):
+            if column in ("clients", "engagements ever flagged", "organisation", "self",
+                          "total"):
+                for row in table[1:]:
+                    cell = row[i].replace(",", "")
+                    if cell.isdigit():
+                        counted += 1
+                        assert int(cell) == 0 or int(cell) >= 5, (column, row)
+    assert counted > 10
+    for sentence in re.findall(r"<p>(.*?)</p>", html):
+        for number in re.findall(r"(?<![\d.,−])(\d+) (?:clients|engagements)", sentence):
+            assert not 0 < int(number) < 5, sentence
+
+
+def test_everything_user_supplied_is_escaped(built):
+    _, _, report = built
+    html = report.html.read_text(encoding="utf-8")
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in html
+    assert "<i>client</i>" not in html and "&lt;i&gt;client&lt;/i&gt;" in html
+
+
+def test_self_contained_and_printable(built):
+    _, _, report = built
+    html = report.html.read_text(encoding="utf-8")
+    for attribute in re.findall(r'(?:src|href)="([^"]*)"', html):
+        assert attribute.startswith(("data:image/png;base64,", "#")), attribute
+    assert "<link" not in html and "<script" not in html and "@import" not in html
+    assert "@media print" in html and "@page" in html
+    assert report.pdf.read_bytes()[:5] == b"%PDF-"
+
+
+def test_sections_figures_and_alt_text(built):
+    _, _, report = built
+    html = report.html.read_text(encoding="utf-8")
+    titles = ["Who is in the data", "Measurement quality", "Did clients improve?",
+              "What drives outcome", "Alliance over sessions", "Monitoring summary",
+              "Methods and caveats"]
+    assert list(report.sections) == titles
+    for title in titles:
+        assert f"{title}</h2>" in html
+    images = re.findall(r"<img [^>]*>", html)
+    assert len(images) == 7
+    for image in images:
+        alt = re.search(r'alt="([^"]*)"', image).group(1)
+        assert len(alt) > 30
+    assert "Asay &amp; Lambert" in html and "Norcross" in html  # the other presets
+    assert "Dominance:" in html and "intra-class correlation" in html
+
+
+def test_methods_and_footer_say_what_was_run(built):
+    study, _, report = built
+    html = report.html.read_text(encoding="utf-8")
+    methods = html[html.index('id="methods"'):]
+    for phrase in ("LMG shares", "bootstrap replicates", "Jacobson-Truax", "REML",
+                   "Spiegelhalter", "observational", "nothing was imputed"):
+        assert phrase in methods, phrase
+    assert input_digest(study.source) in html
+    assert "<dt>Seed</dt><dd>7</dd>" in html
+    for package in ("numpy", "pandas", "statsmodels", "matplotlib", "jinja2"):
+        assert package in methods
+    # the estimation's own messages count missing values per column; they are not shown
+    assert "missing values and were left out" not in methods
+    missing = re.search(r"missing: (.*?); ", methods).group(1)
+    for entry in missing.split(", "):
+        count = entry.split(" ", 1)[1]
+        assert count == "fewer than 5" or int(count.replace(",", "")) >= 5, entry
+
+
+def test_options_are_checked(tmp_path):
+    with pytest.raises(UsageError, match="k = 2"):
+        ReportOptions(k=2)
+    with pytest.raises(UsageError, match="not known"):
+        ReportOptions(reference="forty-thirty")
+    study, _ = study_with_a_coach_of_three(tmp_path / "s")
+    with pytest.raises(UsageError, match="inside the output folder"):
+        build_report(study, out=tmp_path / "out", salt_file=tmp_path / "out" / "salt",
+                     options=ReportOptions(n_boot=0))
+
+
+def test_names_rounding_and_the_plain_pdf(tmp_path, monkeypatch):
+    study, small = study_with_a_coach_of_three(tmp_path / "s")
+    monkeypatch.setattr(render, "pdf_engine", lambda: "matplotlib")
+    report = build_report(study, out=tmp_path / "out", salt=SALT, options=ReportOptions(
+        n_boot=0, coach_names=True, round_counts=True))
+    html = report.html.read_text(encoding="utf-8")
+    assert small in html and "Coaches are named." in html
+    status = next(t for t in tables_of(html) if t[0][0] == "status")
+    numbers = [int(c) for row in status[1:] for c in row[1:] if c.isdigit()]
+    assert numbers and all(n % 5 == 0 for n in numbers)
+    assert report.engine == "matplotlib"
+    text = pdf_text(report.pdf)
+    assert "WHO IS IN THE DATA" in text and "engagements" in text
