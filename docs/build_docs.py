@@ -55,7 +55,7 @@ def references_markdown() -> str:
         "split with `Decomposition.compare(key)`, `MultilevelShares.compare(key)` and",
         "`outcomes decompose --reference KEY` (list them with `outcomes references`). The",
         "splits answer different questions: what is split (the *denominator*) decides how an",
-        "estimate is matched to a split — see [methods.md](methods.md#comparing-with-a-reference).",
+        "estimate is matched to a split — see [methods.md](methods.md#4-comparing-with-a-reference).",
         "Figures marked *from memory* come from secondary sources in the project's science",
         "notes and should be checked against the original before being relied on.",
         "",
