@@ -38,7 +38,7 @@ import warnings
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -46,11 +46,10 @@ import pandas as pd
 from outcomes import instruments as registry
 from outcomes._errors import DataError, ModelError, OutcomesError, UsageError
 from outcomes._results import jsonable, text_table
-from outcomes.analysis import FACTORS
-from outcomes.change import change as change_of
-from outcomes.funnel import coach_effects
 from outcomes.privacy import DEFAULT_K, check_k, quantile_allowed, suppress_counts
-from outcomes.study import Study
+
+if TYPE_CHECKING:  # pragma: no cover
+    from outcomes.study import Study
 
 __all__ = ["FORMAT", "VERSION", "QUANTILES", "MEASURES", "Norms", "build_norms", "read_norms",
            "check_norms", "input_digest", "schema"]
@@ -141,6 +140,8 @@ def _bands(intake: pd.Series, n_bands: int) -> tuple[list[float], list[str]]:
 
 
 def _case_mix(table: pd.DataFrame, k: int, seed: Any) -> tuple[dict, dict]:
+    from outcomes.funnel import coach_effects
+
     covariates = ["baseline"]
     sponsor = table.loc[table["change"].notna(), "sponsor"].astype(str).value_counts() \
         if "sponsor" in table else pd.Series(dtype=int)
@@ -204,6 +205,8 @@ def _severity(table: pd.DataFrame, cutoff: float | None) -> dict[str, Any]:
 
 
 def _change(table: pd.DataFrame, k: int, alliance_cutoff: float | None) -> dict[str, Any]:
+    from outcomes.change import change as change_of
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = change_of(table, pre="baseline", post="end_score", instrument="ors")
@@ -226,6 +229,7 @@ def _change(table: pd.DataFrame, k: int, alliance_cutoff: float | None) -> dict[
 
 
 def _shares(table: pd.DataFrame, k: int, n_boot: int, seed: Any) -> dict[str, Any]:
+    from outcomes.analysis import FACTORS
     from outcomes.importance import decompose
 
     factors = {name: [c for c in cols if c in table and table[c].notna().sum() >= k]

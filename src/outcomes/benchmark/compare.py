@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -13,10 +13,11 @@ from scipy.special import ndtr, ndtri
 from outcomes._errors import OutcomesError, UsageError
 from outcomes._results import jsonable, text_table
 from outcomes.benchmark.practice import Practice
-from outcomes.change import Change
-from outcomes.change import change as change_of
 from outcomes.funnel import draw_funnel, position_of, shrink
 from outcomes.norms import Norms
+
+if TYPE_CHECKING:  # pragma: no cover
+    from outcomes.change import Change
 
 __all__ = ["benchmark", "Benchmark", "ordinal"]
 
@@ -331,6 +332,8 @@ def benchmark(practice: Practice, norms: Norms, *, ci_level: float = 0.95,
     standing = _standing(clients, norms, ci_level)
     change = None
     if clients["change"].notna().sum() >= 2:
+        from outcomes.change import change as change_of
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             change = change_of(clients, pre="intake_ors", post="end_ors", instrument="ors",

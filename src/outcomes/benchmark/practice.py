@@ -19,13 +19,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from outcomes._errors import DataError, UsageError
-from outcomes.study import Study
+
+if TYPE_CHECKING:  # pragma: no cover
+    from outcomes.study import Study
 
 __all__ = ["CLIENT_COLUMNS", "SESSION_COLUMNS", "Practice", "write_template", "read_practice",
            "practice_from_study"]

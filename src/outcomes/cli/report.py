@@ -95,10 +95,13 @@ def report_command(path: str, out: str, config_file: str | None, title: str | No
         outcome=config.get("outcome", "end_score"),
         covariates=tuple(config.get("covariates", ("baseline",))),
         factors={str(n): list(c) for n, c in factors.items()} if factors else None)
+    salt = _pick(salt_file, config, "salt_file", None)
+    if salt and Path(salt).resolve().is_relative_to(Path(out).resolve()):
+        raise UsageError(f"--salt-file {salt} lies inside the output folder {out}; keep the "
+                         "key elsewhere, away from the report.")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = build_report(load_study(path), out=out, options=options,
-                              salt_file=_pick(salt_file, config, "salt_file", None),
+        result = build_report(load_study(path), out=out, options=options, salt_file=salt,
                               pdf=not no_pdf and config.get("pdf", True),
                               command=_command_line())
     if as_json:
