@@ -252,7 +252,8 @@ def benchmark_figure(result):  # noqa: ANN001
     ax.invert_yaxis()
     ax.set_xlabel("change in ORS points")
     ax.set_ylabel("intake score band")
-    ax.legend(frameon=False, fontsize=7, loc="lower right")
+    ax.legend(frameon=False, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2),
+              ncol=2)
     ax.set_title("Change by intake band", fontsize=9, loc="left")
     tidy(ax)
     figure.tight_layout()

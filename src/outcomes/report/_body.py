@@ -180,7 +180,8 @@ def measurement(run: Run) -> dict[str, Any]:
                          f"{b.number(r.alpha)} {b.interval(r.alpha_ci_low, r.alpha_ci_high)}",
                          f"{b.number(r.omega)} {b.interval(r.omega_ci_low, r.omega_ci_high)}",
                          _judgement(r.alpha)])
-        frames.append(scales.assign(label=[f"{key} {s}" for s in scales["scale"]]))
+        frames.append(scales.assign(label=[f"{key.upper()} {s.replace('_', ' ')}"
+                                           for s in scales["scale"]]))
     blocks = [b.text("Reliability says how consistently a questionnaire's items measure one "
                      "thing. Cronbach's alpha and McDonald's omega run from 0 to 1; .70 is "
                      "usually called acceptable and .80 good. Low values make every result "
