@@ -8,9 +8,10 @@ labelled or hatched).
 
 Examples
 --------
->>> import outcomes as oc
->>> table = oc.load_sample().analysis_table()
->>> figure = change_figure(oc.change(table, pre="baseline", post="end_score", instrument="ors"))
+>>> from outcomes.change import change
+>>> from outcomes.sample import load_sample
+>>> table = load_sample().analysis_table()
+>>> figure = change_figure(change(table, pre="baseline", post="end_score", instrument="ors"))
 >>> len(figure.axes)
 2
 """
