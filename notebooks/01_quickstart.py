@@ -62,6 +62,10 @@ shares = oc.decompose(table, "end_score", oc.FACTORS, covariates=["baseline"],
 print(shares.summary())
 
 # %% [markdown]
+# The warning says who was left out and why: 259 clients have no end score (they dropped
+# out, were referred on or are still in coaching) and a few more lack one questionnaire. The
+# shares describe the completers, which is worth saying when you report them.
+#
 # ## 4. Beside Asay & Lambert's 40/30/15/15
 #
 # Asay & Lambert's split is a judgement about average improvement, not a split of variance,
@@ -73,7 +77,7 @@ comparison = shares.compare("asay-lambert-1999")
 comparison.table()[["part", "estimate", "ci_low", "ci_high", "reference", "inside"]]
 
 # %%
-shares.plot(reference="asay-lambert-1999");
+ax = shares.plot(reference="asay-lambert-1999")
 
 # %% [markdown]
 # ## 5. What the sample was built to show

@@ -91,7 +91,7 @@ dom.designations().query("kind == 'complete'")[["factor", "other", "p_factor", "
 # technique dominates expectancy is much less certain: a third of the replicates disagree.
 
 # %%
-dom.plot();
+ax = dom.plot()
 
 # %% [markdown]
 # ## 3. What a covariate changes

@@ -56,7 +56,7 @@ fit.rights_sterba.round(3)
 {"R² marginal": round(fit.r2_marginal, 3), "R² conditional": round(fit.r2_conditional, 3)}
 
 # %%
-fit.plot();
+ax = fit.plot()
 
 # %% [markdown]
 # ## 3. Factor shares with the coach beside them
@@ -116,4 +116,4 @@ print(allied.summary())
 # the one that observational designs find hardest to estimate.
 
 # %%
-allied.plot();
+ax = allied.plot()
