@@ -368,6 +368,8 @@ class Power:
                 ax.errorbar(line.n, line.estimate, yerr=2 * line.std_error.fillna(0),
                             color=PALETTE[i % len(PALETTE)], linestyle=styles[j % 4],
                             marker="o", capsize=3, label=label)  # fmt: skip
+        if quantity in ("coverage", "coverage_population", "power"):
+            ax.set_ylim(0, 1.02)
         if quantity in ("coverage", "coverage_population"):
             ax.axhline(self.ci_level, color="black", linewidth=0.8)
         ax.set_xlabel("clients (coaches × clients per coach)")
