@@ -23,9 +23,9 @@ diagonal; ``b``, the coach variance ``τ² = icc·V`` and the residual variance 
 that the population Shapley shares are ``shares`` and the latent R² is ``r2``; V = 36). Each
 factor is measured with error: ``X_k = √ρ_k F_k + √(1 − ρ_k) ε_k``, where ``ρ_k`` is the
 squared correlation of the measured score with its factor, and the outcome is
-``Y + δ`` with ``Var(δ) = V (1/ρ_y − 1)``. Measurement error pulls the measured shares
-toward each other, so the estimator's large-sample value (``population_share``) differs from
-the latent truth whenever ``ρ`` differs between factors or the factors correlate; the default
+``Y + δ`` with ``Var(δ) = V (1/ρ_y − 1)``. A factor measured less reliably than the others
+loses share to them, so the estimator's large-sample value (``population_share``) differs
+from the latent truth whenever ``ρ`` differs between factors; the default
 ``ρ`` are those of the instruments of the sample study (:data:`SIMULATED_RELIABILITY`).
 Dropout, rounding of item responses and the intake covariate are left out.
 
