@@ -16,7 +16,7 @@ LAYERS = [
     "analysis", "study", "mapping", "sample", "_generative", "_simulate_tables", "simulate",
     "scale",
     "subsets", "bootstrap", "_partitioned", "_design", "importance", "dominance",
-    "_mixed", "multilevel", "multilevel_shares", "longitudinal", "power",
+    "_mixed", "multilevel", "multilevel_shares", "longitudinal", "_power", "power",
     "change", "improvement", "trajectories",
     "monitor", "funnel", "plots", "norms", "benchmark", "report",
     "cli",

@@ -77,6 +77,8 @@ _EXPORTS = {
     "alliance_outcome": "longitudinal",
     "AllianceOutcome": "longitudinal",
     "session_table": "longitudinal",
+    "power": "power",
+    "Power": "power",
     "map_export": "mapping",
     "read_mapping": "mapping",
     "suggest_mapping": "mapping",

@@ -14,7 +14,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
 COMMANDS = ["validate", "score", "simulate", "instruments", "reliability", "decompose",
-            "references", "map", "change", "monitor", "improvement", "multilevel", "alliance"]
+            "references", "map", "change", "monitor", "improvement", "multilevel", "alliance",
+            "power"]
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
