@@ -214,6 +214,15 @@ def measurement(run: Run) -> dict[str, Any]:
     return b.section("measurement", "Measurement quality", blocks)
 
 
+def _share(published: pd.Series, names: tuple[str, ...], total: int) -> str:
+    """The share of clients in some categories, unless one of them is suppressed (a sum
+    with a published part would reveal the suppressed one)."""
+    values = [published.get(name) for name in names]
+    if any(v is None or pd.isna(v) for v in values):
+        return "a share not shown (small counts)"
+    return b.percent(sum(values) / total)
+
+
 def improvement(run: Run) -> tuple[dict[str, Any], Change | None]:
     """Did clients improve: reliable change, recovery and effect sizes on the ORS."""
     from outcomes.change import change
@@ -239,8 +248,6 @@ def improvement(run: Run) -> tuple[dict[str, Any], Change | None]:
                                                 for c in ("estimate", "ci_low", "ci_high")}})
     missing = int(result.counts.get("missing", 0))
     run.facts.update(with_both_scores=both, missing_end=missing)
-    reliable = sum(published[c] for c in ("recovered", "improved")
-                   if pd.notna(published.get(c)))
     blocks = [b.text(
         f"{b.count(both, k)} clients have an ORS score at intake and at the end. A change of "
         f"more than {b.number(result.reliable_change, 1)} points counts as reliable (more than "
@@ -248,10 +255,9 @@ def improvement(run: Run) -> tuple[dict[str, Any], Change | None]:
         f"reliable and the score crossed the cutoff of {b.number(result.cutoff)} from below.")]
     if both >= k:
         blocks.append(b.text(
-            f"{b.percent(reliable / both)} of them improved reliably (recovered or improved) and "
-            + (f"{b.percent(published['deteriorated'] / both)}"
-               if pd.notna(published.get("deteriorated")) else "a suppressed share")
-            + " deteriorated reliably."))
+            f"{_share(published, ('recovered', 'improved'), both)} of them improved reliably "
+            f"(recovered or improved), {_share(published, ('recovered',), both)} recovered and "
+            f"{_share(published, ('deteriorated',), both)} deteriorated reliably."))
     if missing:
         blocks.append(b.warning(
             f"{b.count(missing, k)} engagements ({b.percent(missing / len(table))}) have no "
