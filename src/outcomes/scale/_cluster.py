@@ -29,6 +29,15 @@ def client(scheduler: str | None = None, *, n_workers: int = 2,
     Yields
     ------
     distributed.Client
+
+    Examples
+    --------
+    A local cluster starts worker processes, so the example is not run here::
+
+        with client() as running:                 # two local workers
+            report = validate_tables(read_study("study/"), out="validated/")
+        with client("tcp://scheduler:8786"):      # a cluster that is already running
+            d = oc.decompose("analysis/*.parquet", "end_score", FACTORS, engine="dask")
     """
     require_dask("outcomes.scale.client")
     try:

@@ -69,6 +69,16 @@ def score(responses: Any, *, instruments: Iterable[str] | None = None,
     dask.dataframe.DataFrame
         The canonical scores table, sorted within each partition; identical, row for row,
         to the in-memory scores once both are sorted by their key.
+
+    Examples
+    --------
+    >>> import dask, dask.dataframe as dd, outcomes as oc
+    >>> responses = oc.simulate_study(n_coaches=2, clients_per_coach=3,
+    ...                               seed=1).tables["responses"]
+    >>> with dask.config.set(scheduler="synchronous"):
+    ...     scores = score(dd.from_pandas(responses, npartitions=2)).compute()
+    >>> len(scores) == len(oc.score(responses))
+    True
     """
     import dask
 
@@ -116,6 +126,17 @@ def analysis_table(engagements: Any, sessions: Any, scores: Any, *,
     -------
     dask.dataframe.DataFrame
         The analysis table, partition by partition (rows in engagement order within each).
+
+    Examples
+    --------
+    >>> import dask, dask.dataframe as dd, outcomes as oc
+    >>> tables = oc.simulate_study(n_coaches=2, clients_per_coach=3, seed=1).tables
+    >>> parts = {k: dd.from_pandas(v, npartitions=2) for k, v in tables.items()}
+    >>> with dask.config.set(scheduler="synchronous"):
+    ...     table = analysis_table(parts["engagements"], parts["sessions"],
+    ...                            score(parts["responses"])).compute()
+    >>> sorted(table["engagement_id"]) == sorted(tables["engagements"]["engagement_id"])
+    True
     """
     import dask.dataframe as dd
 

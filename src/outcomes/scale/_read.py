@@ -26,15 +26,22 @@ _ID = ColumnSpec("id")
 _ROWS_PER_PARTITION = 1_000_000
 
 
-def _parquet_piece(piece: tuple[str, tuple[int, ...], int]) -> pd.DataFrame:
-    """Row groups of one Parquet file, read as :func:`outcomes.io.read_table` reads it."""
+def _parquet_piece(piece: tuple[str, tuple[int, ...], int],
+                   columns: list[str] | None = None) -> pd.DataFrame:
+    """Row groups of one Parquet file, read as :func:`outcomes.io.read_table` reads it.
+
+    ``columns`` (set by Dask's optimizer when fewer are needed) limits what is read.
+    """
     import pyarrow.parquet as pq
 
     from ..io._common import clean_header, id_to_text, is_id_column, tidy_text
 
     path, groups, start = piece
-    frame = pq.ParquetFile(path).read_row_groups(list(groups)).to_pandas()
-    if not isinstance(frame.index, pd.RangeIndex):
+    handle = pq.ParquetFile(path)
+    stored = handle.schema_arrow.names
+    wanted = None if columns is None else [c for c in stored if c.strip() in columns]
+    frame = handle.read_row_groups(list(groups), columns=wanted).to_pandas()
+    if not isinstance(frame.index, pd.RangeIndex) and columns is None:
         frame = frame.reset_index()
     frame.columns = clean_header(list(frame.columns), file=path, row=1)
     frame = tidy_text(frame)
@@ -44,10 +51,10 @@ def _parquet_piece(piece: tuple[str, tuple[int, ...], int]) -> pd.DataFrame:
     frame = frame.reset_index(drop=True)
     frame[ROW] = np.arange(start + 2, start + 2 + len(frame), dtype=np.int64)
     frame[FILE] = pd.array([path] * len(frame), dtype="str")
-    return frame
+    return frame if columns is None else frame[list(columns)]
 
 
-def _csv_piece(path: str, kind: str | None) -> pd.DataFrame:
+def _csv_piece(path: str, kind: str | None, columns: list[str] | None = None) -> pd.DataFrame:
     from ..io import read_table as read_one
 
     frame = read_one(path, kind=kind)
@@ -55,7 +62,7 @@ def _csv_piece(path: str, kind: str | None) -> pd.DataFrame:
     frame = frame.reset_index(drop=True)
     frame[ROW] = rows
     frame[FILE] = pd.array([path] * len(frame), dtype="str")
-    return frame
+    return frame if columns is None else frame[list(columns)]
 
 
 def _parquet_pieces(files: list[str], rows_per_partition: int) -> list[tuple]:
@@ -97,6 +104,17 @@ def read_table(path: str | Path, *, kind: str | None = None,
         The columns of the files, plus ``_row`` (line of a CSV record; record number + 1 in
         a Parquet file) and ``_file``; cells are read as :func:`outcomes.io.read_table`
         reads them.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> for i in (1, 2):
+    ...     pd.DataFrame({"coach_id": [f"C{i}a", f"C{i}b"]}).to_parquet(
+    ...         folder / f"coaches-{i}.parquet", index=False)
+    >>> frame = read_table(folder / "coaches-*.parquet")
+    >>> frame.npartitions, frame.compute()["_row"].tolist()
+    (2, [2, 3, 2, 3])
     """
     dd = require_dask("outcomes.scale.read_table")
     files = expand(path)
@@ -218,7 +236,8 @@ def layout(frame: Any, column: str) -> pd.Series | None:
     """
     import dask
 
-    found = dask.compute(*[dask.delayed(_unique_hashes)(p, column) for p in frame.to_delayed()])
+    ids = frame[[column]] if column in frame.columns else frame[[ROW]]
+    found = dask.compute(*[dask.delayed(_unique_hashes)(p, column) for p in ids.to_delayed()])
     every = np.concatenate(found) if found else np.zeros(0, dtype=np.uint64)
     if len(np.unique(every)) != len(every):
         return None

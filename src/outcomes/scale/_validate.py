@@ -40,15 +40,15 @@ def _coach_ids(part: pd.DataFrame) -> set[str]:
     return set(ids.dropna().astype(str))
 
 
-def _check(part: pd.DataFrame, kind: str) -> TableCheck:
+def _check(part: pd.DataFrame, kind: str) -> tuple[TableCheck, np.ndarray]:
+    """The in-memory checks of one table's bucket, and the file of each row."""
     part = part.sort_values([FILE, ROW], kind="stable")
     files = part[FILE].astype(str).to_numpy()
     raw = part.drop(columns=[ROW, FILE]).reset_index(drop=True)
     raw.attrs = {"source_file": files[0]} if len(set(files)) == 1 else {}
     check = _check_table(raw, kind)
     check.rows = part[ROW].to_numpy(dtype=np.int64)
-    check.raw.attrs["_files"] = files  # one file per row, for the problems
-    return check
+    return check, files
 
 
 class _Parent:
@@ -60,9 +60,9 @@ class _Parent:
         self.missing_columns: list[str] = []
 
 
-def _outputs(check: TableCheck) -> dict[str, Any]:
+def _outputs(check: TableCheck, files: np.ndarray) -> dict[str, Any]:
     found = check.problems()
-    files = np.asarray(check.raw.attrs["_files"], dtype=object)
+    files = np.asarray(files, dtype=object)
     is_bad = np.zeros(len(check.raw), bool)
     is_bad[found["_pos"].to_numpy(dtype=int)] = True
     valid = check.typed.loc[~is_bad].copy()
@@ -108,11 +108,12 @@ def _write(results: dict[str, dict[str, Any]], folder: Path, index: int) -> dict
 def _bucket_task(index: int, parts: dict[str, pd.DataFrame], coach_ids: set[str] | None,
                  folder: str) -> dict[str, Any]:
     """Check one bucket of every table, write its valid and rejected rows."""
-    checks: dict[str, Any] = {kind: _check(part, kind) for kind, part in parts.items()}
+    done = {kind: _check(part, kind) for kind, part in parts.items()}
+    checks: dict[str, Any] = {kind: check for kind, (check, _) in done.items()}
     if coach_ids is not None and "coaches" not in checks:
         checks["coaches"] = _Parent(coach_ids)
     _check_links(checks)
-    results = {kind: _outputs(c) for kind, c in checks.items() if isinstance(c, TableCheck)}
+    results = {kind: _outputs(check, files) for kind, (check, files) in done.items()}
     return _write(results, Path(folder), index)
 
 
