@@ -18,6 +18,8 @@ True
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -79,6 +81,20 @@ _EXPORTS = {
     "session_table": "longitudinal",
     "power": "power",
     "Power": "power",
+    "coach_effects": "funnel",
+    "CoachEffects": "funnel",
+    "build_norms": "norms",
+    "read_norms": "norms",
+    "Norms": "norms",
+    "benchmark": "benchmark",
+    "Benchmark": "benchmark",
+    "write_template": "benchmark",
+    "read_practice": "benchmark",
+    "build_report": "report",
+    "build_benchmark_report": "report",
+    "ReportOptions": "report",
+    "suppress_counts": "privacy",
+    "pseudonyms": "privacy",
     "map_export": "mapping",
     "read_mapping": "mapping",
     "suggest_mapping": "mapping",
@@ -107,3 +123,24 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+class _Package(types.ModuleType):
+    """The package keeps a function under its name when its same-named module is imported.
+
+    Importing ``outcomes.change`` would otherwise set ``outcomes.change`` to the module and
+    hide the function ``change`` (likewise ``validate``, ``dominance``, ``monitor``, ...).
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if (
+            isinstance(value, types.ModuleType)
+            and value.__name__ == f"{__name__}.{name}"
+            and _EXPORTS.get(name) == name
+            and name != "instruments"
+        ):
+            return  # the module stays reachable as sys.modules["outcomes.<name>"]
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

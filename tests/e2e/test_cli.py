@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
 COMMANDS = ["validate", "score", "simulate", "instruments", "reliability", "decompose",
             "references", "map", "change", "monitor", "improvement", "multilevel", "alliance",
-            "power"]
+            "power", "report", "norms", "template", "benchmark"]
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
