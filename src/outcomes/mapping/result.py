@@ -241,8 +241,8 @@ def rejected_frame(data: pd.DataFrame, rejected: dict[int, list[tuple[str, str]]
     cells = data.loc[data.index.isin(rows)]
     out = pd.DataFrame({
         "row": np.asarray(rows, dtype=np.int64),
-        "reason": [rejected[r][0][0] for r in rows],
-        "message": ["; ".join(m for _, m in rejected[r]) for r in rows],
+        "reason": pd.Series([rejected[r][0][0] for r in rows], dtype="str"),
+        "message": pd.Series(["; ".join(m for _, m in rejected[r]) for r in rows], dtype="str"),
     })
     body = cells.reindex(rows).reset_index(drop=True)
     return pd.concat([out, body], axis=1) if len(body.columns) else out
