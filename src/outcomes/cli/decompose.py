@@ -21,32 +21,41 @@ _METHODS = ["lmg", "dominance", "pratt", "relative_weights", "first", "last", "b
 
 
 
-def _dask_study(folder: str) -> Any:
-    """The analysis table of a study folder of Parquet/CSV parts, built with Dask."""
+def _dask_study(folder: str, work: Path) -> Any:
+    """The analysis table of a study folder of Parquet/CSV parts, built with Dask.
+
+    The valid rows go to ``work`` (deleted after the command); rejected rows and problems,
+    if any, are copied to a folder that is kept and named on stderr.
+    """
+    import shutil
     import tempfile
 
     from .. import scale
 
     tables = scale.read_study(folder)
-    out = Path(tempfile.mkdtemp(prefix="outcomes-validate-"))
-    report = scale.validate_tables(tables, out=out)
+    report = scale.validate_tables(tables, out=work)
     if not report.ok:
+        kept = Path(tempfile.mkdtemp(prefix="outcomes-rejected-"))
+        for part in ("rejected", "problems"):
+            if (work / part).exists():
+                shutil.copytree(work / part, kept / part)
         click.echo(f"Note: {int(report.counts['rejected'].sum())} rows failed validation and "
-                   f"were left out; see {out}.", err=True)  # fmt: skip
+                   f"were left out; see {kept}.", err=True)  # fmt: skip
     scores = scale.score(report.valid("responses"), grouped=True)
     return scale.analysis_table(report.valid("engagements"), report.valid("sessions"), scores,
                                 grouped=True)  # fmt: skip
 
 
 def _inputs(data: str, outcome: str | None, factor: tuple[str, ...], covariate: tuple[str, ...],
-            cluster: str | None, boot: int, engine: str = "pandas") -> dict[str, Any]:
+            cluster: str | None, boot: int, engine: str = "pandas",
+            work: Path | None = None) -> dict[str, Any]:
     target = Path(data)
     factors: dict[str, list[str]] | None = factor_map(factor) if factor else None
     if engine == "dask" and target.is_dir() and not (target / "study.toml").exists():
         from ..analysis import FACTORS
 
         return {
-            "data": _dask_study(data),
+            "data": _dask_study(data, work or Path(data) / ".outcomes-validated"),
             "outcome": outcome or "end_score",
             "factors": factors or FACTORS,
             "covariates": list(covariate) if covariate else ["baseline"],
@@ -138,11 +147,13 @@ def decompose(data: str, outcome: str | None, factor: tuple[str, ...],
     if scheduler and engine != "dask":
         raise UsageError("--scheduler needs --engine dask.")
     if engine == "dask":
+        import tempfile
+
         from ..scale import client
 
-        with client(scheduler):
+        with client(scheduler), tempfile.TemporaryDirectory(prefix="outcomes-") as work:
             _decompose(data, outcome, factor, covariate, method, boot, cluster, ci, ci_level,
-                       seed, reference, plot_file, engine, as_json)  # fmt: skip
+                       seed, reference, plot_file, engine, as_json, Path(work))  # fmt: skip
         return
     _decompose(data, outcome, factor, covariate, method, boot, cluster, ci, ci_level, seed,
                reference, plot_file, engine, as_json)  # fmt: skip
@@ -151,7 +162,8 @@ def decompose(data: str, outcome: str | None, factor: tuple[str, ...],
 def _decompose(data: str, outcome: str | None, factor: tuple[str, ...],
                covariate: tuple[str, ...], method: str, boot: int, cluster: str | None,
                ci: str, ci_level: float, seed: int | None, reference: str,
-               plot_file: str | None, engine: str, as_json: bool) -> None:
+               plot_file: str | None, engine: str, as_json: bool,
+               work: Path | None = None) -> None:
     import warnings
 
     from .._errors import DataWarning
@@ -161,7 +173,7 @@ def _decompose(data: str, outcome: str | None, factor: tuple[str, ...],
     if reference not in REFERENCES:
         raise UsageError(f"--reference {reference!r} is not known; use one of "
                          f"{', '.join(REFERENCES)}.")
-    args = _inputs(data, outcome, factor, covariate, cluster, boot, engine)
+    args = _inputs(data, outcome, factor, covariate, cluster, boot, engine, work)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataWarning)
         with _status(boot):
