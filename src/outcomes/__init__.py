@@ -95,6 +95,8 @@ _EXPORTS = {
     "ReportOptions": "report",
     "suppress_counts": "privacy",
     "pseudonyms": "privacy",
+    "scale": "scale",
+    "ScaledValidation": "scale",
     "map_export": "mapping",
     "read_mapping": "mapping",
     "suggest_mapping": "mapping",
