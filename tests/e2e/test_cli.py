@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from ._outcomes_cli import run
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
@@ -18,11 +19,6 @@ COMMANDS = ["validate", "score", "simulate", "instruments", "reliability", "deco
             "power", "report", "norms", "template", "benchmark"]
 
 
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).with_name("outcomes")
-    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "outcomes.cli"]
-    return subprocess.run(command + list(args), capture_output=True, text=True, timeout=120,
-                          cwd=cwd)
 
 
 def no_traceback(result: subprocess.CompletedProcess) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from ._outcomes_cli import run
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
@@ -18,12 +18,6 @@ DIAGNOSTIC = re.compile(r"\b(?:diagnos\w*|disorder\w*|depress\w*|ill|illness\w*|
                         r"patient\w*|clinical\w*|treatment\w*)\b", re.IGNORECASE)
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).with_name("outcomes")
-    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "outcomes.cli"]
-    result = subprocess.run(command + list(args), capture_output=True, text=True, timeout=180)
-    assert "Traceback" not in result.stdout + result.stderr, result.stderr
-    return result
 
 
 @pytest.mark.parametrize("command", ["change", "monitor", "improvement"])

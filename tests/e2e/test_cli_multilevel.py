@@ -4,8 +4,6 @@ equal to the Python API's numbers."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -13,17 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ._outcomes_cli import run
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
 REFERENCE = ROOT / "tests" / "reference" / "multilevel"
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).with_name("outcomes")
-    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "outcomes.cli"]
-    result = subprocess.run(command + list(args), capture_output=True, text=True, timeout=300)
-    assert "Traceback" not in result.stdout + result.stderr
-    return result
 
 
 @pytest.fixture(scope="module")

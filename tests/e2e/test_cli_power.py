@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-
-def run(*args: str) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).with_name("outcomes")
-    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "outcomes.cli"]
-    result = subprocess.run(command + list(args), capture_output=True, text=True, timeout=300)
-    assert "Traceback" not in result.stdout + result.stderr
-    return result
+from ._outcomes_cli import run
 
 
 def test_json_equals_the_api_and_the_plot_is_written(tmp_path):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -15,16 +13,12 @@ from outcomes.privacy import find_identifiers, pseudonym
 from outcomes.report._render import visible_text
 from outcomes.simulate import simulate_study
 
+from ._outcomes_cli import run
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).with_name("outcomes")
-    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "outcomes.cli"]
-    result = subprocess.run(command + list(args), capture_output=True, text=True, timeout=300)
-    assert "Traceback" not in result.stdout + result.stderr, result.stderr
-    return result
 
 
 @pytest.fixture(scope="module")
