@@ -116,12 +116,13 @@ def test_coach_with_fewer_than_k_clients_is_withheld_everywhere():
     numbers = ["n", "observed", "expected", "raw", "z", "estimate", "ci_low", "rank_low"]
     assert row[numbers].isna().all() and pd.isna(row["position"])
     assert "SMALL" not in fx.summary().split("within limits", 1)[-1]
-    assert fx.n_suppressed == 1 and fx.n_groups == 13
+    # one more coach is withheld so that the total cannot give the small count away
+    assert fx.n_suppressed == 2 and fx.n_groups == 13
     payload = json.loads(json.dumps(fx.to_dict(), allow_nan=False))
     entry = next(c for c in payload["coaches"] if c["group"] == "SMALL")
     assert entry["raw"] is None and entry["n"] is None
     ax = fx.plot()
-    assert len(ax.collections[0].get_offsets()) == 12  # the small coach is not drawn
+    assert len(ax.collections[0].get_offsets()) == 11  # neither withheld coach is drawn
 
 
 def test_faces_and_ranks():
@@ -170,3 +171,16 @@ def test_errors_name_the_fix():
         coach_effects(data, outcome="change", winsor=0.5)
     with pytest.raises(UsageError):
         coach_effects(data, outcome="change", k=2)
+
+
+def test_a_withheld_count_cannot_be_worked_out_from_the_total():
+    rng = np.random.default_rng(11)
+    sizes = [3, 20, 15, 12, 30, 9]
+    coach = np.repeat(np.arange(len(sizes)), sizes)
+    data = pd.DataFrame({"coach_id": coach.astype(str), "change": rng.normal(size=coach.size)})
+    table = coach_effects(data, outcome="change").table()
+    shown = table.loc[~table["suppressed"], "n"]
+    # the total is published, so what is shown must leave at least two coaches' counts unknown
+    assert table["suppressed"].sum() >= 2
+    assert table.loc[table["suppressed"], "n"].isna().all()
+    assert coach.size - shown.sum() >= 3 + min(s for s in sizes if s >= 5)

@@ -62,7 +62,7 @@ from scipy.special import ndtri
 
 from outcomes._errors import DataError, ModelError, UsageError
 from outcomes._results import jsonable, text_table
-from outcomes.privacy import DEFAULT_K, check_k
+from outcomes.privacy import DEFAULT_K, check_k, suppress_counts
 
 __all__ = ["coach_effects", "CoachEffects", "funnel_limits", "shrink", "draw_funnel",
            "position_of", "POSITIONS"]
@@ -392,12 +392,21 @@ def coach_effects(
         "rank_low": rank_low, "rank_high": rank_high,
         "position": position_of(raw, n_j, sigma=sigma, tau2=tau2),
     })  # fmt: skip
-    hidden = n_j < k
+    small = n_j < k
+    # With the total number of clients published, the other coaches' counts would give a
+    # withheld count away by subtraction: complementary suppression withholds more.
+    masked = suppress_counts(pd.Series(n_j, dtype=float), k=k, totals="columns").mask
+    hidden = masked.iloc[: len(n_j), 0].to_numpy(bool) | small
     numeric = [c for c in coaches.columns if c not in ("group", "position")]
     coaches.loc[hidden, numeric] = np.nan
     coaches["position"] = coaches["position"].where(~hidden, None)
     coaches["suppressed"] = hidden
-    coaches["reason"] = np.where(hidden, f"fewer than {k} clients: not published", "")
+    coaches["reason"] = np.select(
+        [small, hidden],
+        [f"fewer than {k} clients: not published",
+         "withheld so that a smaller coach's count cannot be worked out from the total"],
+        "",
+    )
     notes = []
     if tau2 == 0:
         notes.append("The coaches differ no more than chance would make them (tau = 0): every "

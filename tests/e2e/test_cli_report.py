@@ -58,7 +58,7 @@ def test_report_of_a_study_with_a_coach_of_three(tmp_path):
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     assert payload["html"] == str(out / "report.html") and payload["pdf_engine"]
-    assert payload["facts"]["coaches_withheld"] == 1 and payload["k"] == 5
+    assert payload["facts"]["coaches_withheld"] == 2 and payload["k"] == 5  # small + one more
     assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.pdf"]
     assert salt_file.exists()
     name = pseudonym(small, bytes.fromhex(salt_file.read_text().strip()))

@@ -228,9 +228,10 @@ def _coach_blocks(run: Run, coaches_figure) -> list[dict[str, Any]]:  # noqa: AN
         "cannot order coaches more finely than that.")]
     blocks += [b.note(text) for text in effects.notes if "left out" not in text]
     if effects.n_suppressed:
-        blocks.append(b.note(f"{effects.n_suppressed} coach(es) with fewer than {k} clients "
-                             "with both scores: their numbers are not published (they still "
-                             "inform the spread between coaches)."))
+        blocks.append(b.note(f"{effects.n_suppressed} coach(es) not published: fewer than {k} "
+                             "clients with both scores, or withheld so that such a coach's "
+                             "count cannot be worked out from the total (they still inform "
+                             "the spread between coaches)."))
     blocks.append(b.table(["coach", "clients", "effect (points)", "95 % interval",
                            "rank interval", "funnel position"], rows,
                           caption="Coach effects on change, case-mix adjusted (not a league "
