@@ -323,3 +323,15 @@ def test_table_and_plot_faces():
     ax = d.plot()
     assert len(ax.patches) == len(PREDICTORS)
     assert "percentile" in d.summary()
+
+
+def test_a_typo_in_a_number_column_is_named_not_turned_into_categories():
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame(rng.normal(size=(40, 2)), columns=["alliance", "hope"])
+    df["end"] = df.alliance + rng.normal(size=40)
+    df = df.astype({"hope": object})
+    df.loc[7, "hope"] = "high"
+    with pytest.raises(DataError, match=r'column "hope": \'high\' in the row with index 7'):
+        decompose(df, "end", ["alliance", "hope"])
+    words = df.assign(hope=np.where(df.index % 2, "low", "high"))  # real categories still work
+    assert list(decompose(words, "end", ["alliance", "hope"]).shares.index) == ["alliance", "hope"]

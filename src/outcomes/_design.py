@@ -266,6 +266,7 @@ def _encode(values: pd.Series, name: str) -> tuple[np.ndarray, list[str]]:
     if is_category:
         levels = [c for c in values.cat.categories if (values == c).any()]
     else:
+        _refuse_numbers_with_text(values, name)
         levels = sorted(values.astype(str).unique())
         values = values.astype(str)
     if len(levels) < 2:
@@ -275,6 +276,23 @@ def _encode(values: pd.Series, name: str) -> tuple[np.ndarray, list[str]]:
         )
     dummies = np.column_stack([(values == lev).to_numpy(dtype=float) for lev in levels[1:]])
     return dummies, [f"{name}[{lev}]" for lev in levels[1:]]
+
+
+def _refuse_numbers_with_text(values: pd.Series, name: str) -> None:
+    """A text column that is mostly numbers is a number column with a typo, not categories."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    if numbers.notna().mean() < 0.5:
+        return
+    label = values.index[numbers.isna().to_numpy()][0]
+    row = int(label) if isinstance(label, int | np.integer) else label
+    where = f"row {row}" if values.index.name == "row" else f"the row with index {row!r}"
+    raise DataError(
+        f"{values[label]!r} in {where} is not a number, though most of the column is",
+        file=values.attrs.get("source_file"),
+        column=name,
+        fix="Correct or empty that cell (empty cells are left out), or make the column a "
+            "pandas category if it really holds categories.",
+    )
 
 
 def _check_weights(w) -> np.ndarray:
