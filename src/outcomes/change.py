@@ -55,6 +55,12 @@ _CITATION = {
     "hsu-linn-lord": "Hsu 1989; Linn & Slinde 1977",
 }
 
+#: How Hedges' g_av is computed, said once for every path that reports it.
+G_AV_NOTE = ("Hedges' g_av: mean change over the root mean square of the pre and post SDs, "
+             "sqrt((SD_pre² + SD_post²) / 2) (an average-SD standardiser, Cumming 2012), "
+             "times J = 1 - 3/(8n - 9), as pingouin computes it; interval from the "
+             "matched-groups variance (Borenstein et al. 2009).")
+
 
 def wilson_interval(k: float, n: float, *, ci_level: float = 0.95) -> tuple[float, float]:
     """Wilson score interval of a proportion k / n (Wilson 1927, JASA 22:209-212).
@@ -514,9 +520,7 @@ def _change_partitioned(data, pre, post, client, rule, reference, notes, method,
     corr = float(var[0, 1] / (s_pre * s_post)) if s_pre > 0 and s_post > 0 else 0.0
     effects = _effect_rows(n_ok, direction * ok.mean[2], s_pre, s_post, corr, saes_mean, se,
                            ci_level)  # fmt: skip
-    notes.append("Hedges' g_av: mean change over the average of the pre and post SDs "
-                 "(Cumming 2012), times J = 1 - 3/(8n - 9), as pingouin computes it; interval "
-                 "from the matched-groups variance (Borenstein et al. 2009).")
+    notes.append(G_AV_NOTE)
     meta = _with_severity(data._meta, pre, post, client, rule, line, direction)
     clients = data.map_partitions(_with_severity, pre, post, client, rule, line, direction,
                                   meta=meta)  # fmt: skip
@@ -662,9 +666,7 @@ def change(
     counts = frame["category"].value_counts().reindex(order, fill_value=0).astype(int)
     percentages = _percentages(counts, len(frame), int(ok.sum()), ci_level)
     effects = _effect_sizes(pre_ok, post_ok, direction, saes, se_saes, ci_level)
-    notes.append("Hedges' g_av: mean change over the average of the pre and post SDs "
-                 "(Cumming 2012), times J = 1 - 3/(8n - 9), as pingouin computes it; interval "
-                 "from the matched-groups variance (Borenstein et al. 2009).")
+    notes.append(G_AV_NOTE)
     return Change(frame, counts, percentages, effects, method, r, float(denominator),
                   float(slope), float(intercept), float(critical), bool(higher_is_better),
                   value, ci_level, instrument, tuple(notes))  # fmt: skip

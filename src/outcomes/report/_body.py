@@ -273,9 +273,9 @@ def improvement(run: Run) -> tuple[dict[str, Any], Change | None]:
     blocks.append(b.table(["effect size", "estimate", "95 % interval", "clients"], sizes,
                           caption="Pre-post effect sizes (positive = improvement)",
                           note="pre post d: mean change over the intake SD; hedges g av: over "
-                               "the average of intake and end SDs; severity adjusted: change "
-                               "adjusted for intake among clients who started below the cutoff "
-                               "(SAES)."))
+                               "the root mean square of intake and end SDs; severity adjusted: "
+                               "change adjusted for intake among clients who started below the "
+                               "cutoff (SAES)."))
     from outcomes.plots import change_figure
 
     fig = change_figure(result, categories=pd.DataFrame(categories))
