@@ -264,3 +264,10 @@ def test_item_matrix_is_keyed_and_wide():
 
 def test_reverse_key():
     np.testing.assert_array_equal(reverse_key(np.array([1.0, 5.0, 3.0]), 1, 5), [5, 1, 3])
+
+
+def test_gas_tscore_refuses_a_level_outside_minus_two_to_two():
+    from outcomes._errors import DataError
+
+    with pytest.raises(DataError, match="3 is not a goal attainment level"):
+        gas_tscore([1, 3])

@@ -40,6 +40,10 @@ def gas_tscore(ratings: Iterable[float], *, weights: Iterable[float] | None = No
     w = np.ones_like(x) if weights is None else np.asarray(list(weights), dtype=float)
     if w.shape != x.shape:
         raise UsageError("gas_tscore: give one weight per rating")
+    outside = x[~np.isnan(x) & ((x < -2) | (x > 2))]
+    if outside.size:
+        raise DataError(f"{outside[0]:g} is not a goal attainment level",
+                        fix="Rate each goal -2, -1, 0, +1 or +2 (0 = the expected level).")
     keep = ~(np.isnan(x) | np.isnan(w))
     x, w = x[keep], w[keep]
     if x.size == 0:
