@@ -144,3 +144,14 @@ def test_faces(norms):
     assert sum(s["relative"] for s in shares.values()) == pytest.approx(1.0)
     assert all(s["ci_low"] <= s["relative"] <= s["ci_high"] for s in shares.values())
     assert norms.section("missing") is None
+
+
+def test_the_session_range_stops_where_fewer_than_k_clients_remain(sample, norms):
+    from outcomes.trajectories import session_scores
+
+    first, last = norms.to_dict()["trajectories"]["sessions"]
+    sessions = session_scores(sample.scores())
+    reached = sessions.groupby("session")["engagement_id"].nunique()
+    assert reached[last] >= 5
+    assert (reached[reached.index > last] < 5).all()
+    assert first == 1

@@ -273,8 +273,17 @@ def _trajectories(study: Study, consenting: set, k: int) -> dict[str, Any]:
             "terms": list(fit.coefficients.columns),
             "coefficients": {str(i): [float(v) for v in row]
                              for i, row in fit.coefficients.iterrows()},
-            "sessions": [int(s) for s in fit.sessions], "intake_quartiles": quartiles,
+            "sessions": _sessions_reached(sessions, fit.sessions, k),
+            "intake_quartiles": quartiles,
             "n_clients": fit.n_clients, "n_observations": fit.n_observations}
+
+
+def _sessions_reached(sessions: pd.DataFrame, span, k: int) -> list[int]:
+    """The session range to publish: up to the last session that at least k clients reached."""
+    per_session = sessions.groupby("session")["engagement_id"].nunique()
+    reached = per_session.index[per_session.to_numpy() >= k]
+    last = int(min(span[1], reached.max())) if len(reached) else int(span[0])
+    return [int(span[0]), last]
 
 
 def build_norms(study: Study, *, k: int = DEFAULT_K, bands: int = 4, n_boot: int = 200,
