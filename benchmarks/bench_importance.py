@@ -27,8 +27,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from outcomes.dominance import dominance
-from outcomes.importance import decompose
+from outcomes.shares.decomposition import decompose
+from outcomes.shares.dominance import dominance
 
 LIMIT = 60.0
 N = 2000
@@ -151,7 +151,7 @@ def main(argv=None) -> int:
         "dominance-analysis": (lambda df, p: dominance_analysis_lmg(da_module, df, p))
         if da_module is not None else None,
         "naive OLS refits": naive_lmg,
-    }  # fmt: skip
+    }
     stopped = {name: fn is None for name, fn in peers.items()}
     rows = []
     for p in sizes:
@@ -190,7 +190,7 @@ def main(argv=None) -> int:
     run()
     t_boot, _ = best_of(run, 3)
     print(f"2,000-replicate cluster bootstrap with BCa (4 groups of 3 columns, 1,200 clients "
-          f"in 60 coaches): {t_boot:.3f} s; peak {peak_mib(run):.1f} MiB")  # fmt: skip
+          f"in 60 coaches): {t_boot:.3f} s; peak {peak_mib(run):.1f} MiB")
     if not args.quick:
         df12 = frame(12)
         diff = np.max(np.abs(pingouin_lmg(df12, 12) - ours(df12, 12)))

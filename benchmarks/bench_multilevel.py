@@ -9,8 +9,8 @@ Run from the project's root:
 On the bundled sample study (end_score, the default factor map, baseline always in) it
 prints, for each of the 16 sub-models of the Shapley split, the time of one fit by the
 profiled likelihood and by statsmodels' MixedLM (with the optimiser retries of
-``outcomes._mixed.fit_mixedlm``) and the largest difference between their fixed effects and
-marginal R²; then the largest difference between the shares of the two paths; then the wall
+``outcomes.mixed.likelihood.fit_mixedlm``) and the largest difference between their fixed
+effects and marginal R²; then the largest difference between the shares of the two paths; then the wall
 time of the whole cluster bootstrap (coaches resampled whole, every sub-model refitted in
 every replicate) on all cores and on one.
 
@@ -30,10 +30,10 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from outcomes._mixed import fit_mixedlm, fit_profiled
 from outcomes.analysis import FACTORS
-from outcomes.multilevel import multilevel, prepare, variance_parts
-from outcomes.multilevel_shares import multilevel_shares
+from outcomes.mixed.fit import multilevel, prepare, variance_parts
+from outcomes.mixed.likelihood import fit_mixedlm, fit_profiled
+from outcomes.mixed.shares import multilevel_shares
 from outcomes.sample import load_sample
 
 N_BOOT = 500
@@ -70,7 +70,7 @@ def per_fit_table(table: pd.DataFrame) -> tuple[pd.DataFrame, float]:
             "max|d coef|": float(np.abs(fast.coef[0] - slow.coef).max()),
             "|d r2m|": abs(float(fast.r2_marginal()[0]) - slow_r2),
             "d loglik": float(fast.loglik[0] - slow.loglik),
-        })  # fmt: skip
+        })
     frame = pd.DataFrame(rows)
     return frame, float(frame.mixedlm_ms.sum() / 1000)
 
@@ -91,7 +91,7 @@ def coverage(n_studies: int = 100) -> pd.DataFrame:
             widths.append(high - low)
         rows.append({"true_icc": icc, "studies": n_studies, "covered": hits,
                      "coverage": hits / n_studies, "mean_width": float(np.mean(widths)),
-                     "seconds": time.perf_counter() - start})  # fmt: skip
+                     "seconds": time.perf_counter() - start})
     return pd.DataFrame(rows)
 
 
@@ -104,7 +104,7 @@ def main() -> None:
     pd.set_option("display.width", 160)
     table = load_sample().analysis_table()
     print(f"Sample study: {len(table)} engagements, {table.coach_id.nunique()} coaches; "
-          f"{os.cpu_count()} cores.\n")  # fmt: skip
+          f"{os.cpu_count()} cores.\n")
     frame, mixedlm_total = per_fit_table(table)
     print("One fit per sub-model (profiled: mean of 5 runs; MixedLM: one run):")
     print(frame.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
@@ -112,7 +112,7 @@ def main() -> None:
         warnings.simplefilter("ignore")
         fast = multilevel_shares(table, "end_score", FACTORS, covariates=["baseline"])
         slow = multilevel_shares(table, "end_score", FACTORS, covariates=["baseline"],
-                                 engine="statsmodels")  # fmt: skip
+                                 engine="statsmodels")
         both = pd.DataFrame({"profiled": fast.shares, "mixedlm": slow.shares})
         both["difference"] = both.profiled - both.mixedlm
         print("\nShares, profiled likelihood vs MixedLM for every sub-model:")
@@ -123,7 +123,7 @@ def main() -> None:
         for n_jobs in (None, 1):
             start = time.perf_counter()
             boot = multilevel_shares(table, "end_score", FACTORS, covariates=["baseline"],
-                                     n_boot=args.boot, seed=1, n_jobs=n_jobs)  # fmt: skip
+                                     n_boot=args.boot, seed=1, n_jobs=n_jobs)
             timings.append(time.perf_counter() - start)
     label = {0: f"all cores ({os.cpu_count()})", 1: "one core"}
     print(f"\nCluster bootstrap, {args.boot} replicates x 16 sub-models "
@@ -131,7 +131,7 @@ def main() -> None:
     for i, seconds in enumerate(timings):
         verdict = "within" if seconds <= TARGET else "ABOVE"
         print(f"  profiled likelihood, {label[i]}: {seconds:6.1f} s ({verdict} the "
-              f"{TARGET:.0f} s target)")  # fmt: skip
+              f"{TARGET:.0f} s target)")
     print(f"  MixedLM, estimated from the fits above: {mixedlm_total * args.boot:6.0f} s "
           f"({mixedlm_total:.2f} s per replicate)")
     print("\n" + boot.summary())

@@ -10,7 +10,7 @@ resident memory of the child and all its descendants (the Dask workers) every 0.
 
 - pandas: read every part into memory, :func:`outcomes.validate_tables`, :func:`score`,
   :func:`build_analysis_table`, :func:`decompose` with a 2,000-replicate coach bootstrap;
-- dask: :mod:`outcomes.scale` on a local cluster of two worker processes (1.5 GiB each):
+- dask: :mod:`outcomes.partitioned` on a local cluster of two worker processes (1.5 GiB each):
   validate (valid rows to Parquet), score, analysis table, the same decomposition.
 
 A second table compares the coach bootstrap from per-coach sums with resampling the rows of a
@@ -105,12 +105,12 @@ def run_pandas(study: Path) -> dict:
 
     import outcomes as oc
     from outcomes.analysis import build_analysis_table
-    from outcomes.validate import validate_tables
+    from outcomes.validation.rules import validate_tables
 
     warnings.simplefilter("ignore")
     times: dict = {}
 
-    def read():  # the reader the study layer uses, as outcomes.scale.read_table does
+    def read():  # the reader the study layer uses, as outcomes.partitioned.read_table does
         from outcomes.io import read_table
 
         return {n: pd.concat([read_table(p, kind=n) for p in sorted((study / n).iterdir())],
@@ -147,7 +147,7 @@ def run_dask(study: Path, work: Path) -> dict:
     import dask.dataframe as dd
 
     import outcomes as oc
-    from outcomes import scale
+    from outcomes import partitioned as scale
 
     warnings.simplefilter("ignore")
     times: dict = {}
@@ -182,10 +182,10 @@ def run_dask(study: Path, work: Path) -> dict:
 def bootstrap_comparison(n_rows: int = 1_000_000, n_coaches: int = 5_000,
                          timed_rows: int = 100) -> dict:
     """Coach bootstrap of LMG shares from per-coach sums vs from resampled rows."""
-    from outcomes._design import prepare
-    from outcomes.bootstrap import bootstrap
-    from outcomes.importance import _statistic
-    from outcomes.subsets import Moments
+    from outcomes.shares.bootstrap import bootstrap
+    from outcomes.shares.decomposition import _statistic
+    from outcomes.shares.design import prepare
+    from outcomes.shares.subsets import Moments
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(n_rows, 6))

@@ -48,10 +48,10 @@ import numpy as np
 import pandas as pd
 
 import outcomes as oc
-from outcomes._generative import FACTORS, draw_latent, generative_model
-from outcomes.bootstrap import Draws
-from outcomes.power import power
-from outcomes.subsets import complete_dominance, subset_r2
+from outcomes.shares.bootstrap import Draws
+from outcomes.shares.power import power
+from outcomes.shares.subsets import complete_dominance, subset_r2
+from outcomes.simulate.generative import FACTORS, draw_latent, generative_model
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "recovery.md"
@@ -247,7 +247,7 @@ def calibrate(seed: int = 7, n_coaches: int = 150) -> pd.DataFrame:
     """R² of each latent factor on its group's analysis-table columns (outcomes.power)."""
     import statsmodels.api as sm
 
-    from outcomes._simulate_tables import _coaches
+    from outcomes.simulate.tables import _coaches
 
     warnings.simplefilter("ignore")
     study = oc.simulate_study(n_coaches=n_coaches, clients_per_coach=PER_COACH, seed=seed)

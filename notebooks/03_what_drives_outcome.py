@@ -24,7 +24,7 @@ import warnings
 import pandas as pd
 
 import outcomes as oc
-from outcomes.importance import METHODS
+from outcomes.shares.decomposition import METHODS
 
 warnings.simplefilter("ignore", oc.DataWarning)  # completers only: 842 of 1,140 clients
 table = oc.load_sample().analysis_table()

@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 import outcomes as oc
-from outcomes.benchmark import benchmark, practice_from_study
+from outcomes.benchmarking import benchmark, practice_from_study
 from outcomes.norms import build_norms
 
 warnings.simplefilter("ignore", oc.DataWarning)
@@ -124,7 +124,7 @@ print(norms.summary())
 # %% [markdown]
 # ## 4. One coach's practice
 #
-# A coach fills in the workbook from `outcomes.benchmark.write_template` (or the body
+# A coach fills in the workbook from `outcomes.benchmarking.write_template` (or the body
 # extracts the coach's engagements, as here for coach C007). The benchmark sets each
 # client's change against the change expected for clients who started alike, places the
 # coach among the body's coaches with an interval that says how little twenty clients can

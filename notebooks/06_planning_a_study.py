@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import Markdown
 
-from outcomes.power import power
+from outcomes.shares.power import power
 
 SPLIT = {"client": 0.40, "relationship": 0.30, "expectancy": 0.15, "technique": 0.15}
 

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 import outcomes as oc
 from outcomes._errors import DataError, UsageError
-from outcomes.benchmark import (
+from outcomes.benchmarking import (
     CLIENT_COLUMNS,
     SESSION_COLUMNS,
     Practice,
@@ -19,9 +19,9 @@ from outcomes.benchmark import (
     read_practice,
     write_template,
 )
-from outcomes.benchmark.compare import ordinal
+from outcomes.benchmarking.compare import ordinal
 from outcomes.norms import Norms, build_norms
-from outcomes.privacy import find_identifiers
+from outcomes.privacy.suppression import find_identifiers
 from outcomes.report import build_benchmark_report
 from outcomes.report._render import visible_text
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from outcomes.bootstrap import (
+from outcomes.shares.bootstrap import (
     Draws,
     bca_interval,
     bootstrap,
@@ -15,8 +15,8 @@ from outcomes.bootstrap import (
     rank_probabilities,
     resample_counts,
 )
-from outcomes.importance import decompose
-from outcomes.subsets import Moments, UnitMoments, shapley, subset_r2
+from outcomes.shares.decomposition import decompose
+from outcomes.shares.subsets import Moments, UnitMoments, shapley, subset_r2
 
 
 def test_replicate_moments_equal_resampled_rows():
@@ -44,7 +44,7 @@ def test_cluster_moments_and_leave_one_out():
         np.testing.assert_allclose(loo[k], expected, atol=1e-12)
     counts = np.array([[2, 0, 1, 1]])  # cluster "a" twice, "b" never
     rows = np.concatenate([np.flatnonzero(cluster == codes[k]).repeat(1)
-                           for k, c in enumerate(counts[0]) for _ in range(c)])  # fmt: skip
+                           for k, c in enumerate(counts[0]) for _ in range(c)])
     expected = Moments.from_arrays(x[rows], w[rows]).cross
     np.testing.assert_allclose(units.combine(counts)[0], expected, atol=1e-12)
 

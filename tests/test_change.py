@@ -14,8 +14,8 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from outcomes._errors import DataError, UsageError
-from outcomes.change import change, wilson_interval
-from outcomes.goals import gas_scores
+from outcomes.measures.goals import gas_scores
+from outcomes.practice.change import change, wilson_interval
 
 HERE = Path(__file__).resolve().parent
 REAL = HERE / "data" / "real"

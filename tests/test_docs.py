@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from outcomes.analysis import describe_columns
-from outcomes.validate import RULES
+from outcomes.validation.rules import RULES
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "data.md"
 

@@ -9,14 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from outcomes.dominance import dominance
-from outcomes.importance import decompose
+from outcomes.shares.decomposition import decompose
+from outcomes.shares.dominance import dominance
 
 HERE = Path(__file__).parent
 SWISS = pd.read_csv(HERE / "data" / "swiss.csv")
 PREDICTORS = ["Agriculture", "Examination", "Education", "Catholic", "Infant.Mortality"]
 SWISS_LMG = [0.0570912207680913, 0.171173028900234, 0.260134678624385,
-             0.105570150373494, 0.112765922926522]  # fmt: skip
+             0.105570150373494, 0.112765922926522]
 
 
 def _r2(x, y):

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from outcomes._errors import DataError, ModelError, UsageError
-from outcomes.funnel import coach_effects, funnel_limits, position_of, shrink
+from outcomes.practice.coach_effects import coach_effects, funnel_limits, position_of, shrink
 
 
 def four_coaches() -> pd.DataFrame:

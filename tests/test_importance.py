@@ -12,14 +12,14 @@ import pandas as pd
 import pytest
 
 from outcomes._errors import DataError, DataWarning, ModelError, UsageError
-from outcomes.importance import METHODS, decompose
+from outcomes.shares.decomposition import METHODS, decompose
 
 HERE = Path(__file__).parent
 SWISS = pd.read_csv(HERE / "data" / "swiss.csv")
 PREDICTORS = ["Agriculture", "Examination", "Education", "Catholic", "Infant.Mortality"]
 # Groemping (2006), J Stat Softw 17(1); relaimpo's lmg for lm(Fertility ~ ., swiss)
 SWISS_LMG = [0.0570912207680913, 0.171173028900234, 0.260134678624385,
-             0.105570150373494, 0.112765922926522]  # fmt: skip
+             0.105570150373494, 0.112765922926522]
 # peers.md section 1 (relaimpo 2.2-7 on swiss, 4 decimals)
 SWISS_OTHER = {
     "first": [0.1247, 0.4172, 0.4406, 0.2150, 0.1735],
@@ -30,7 +30,7 @@ SWISS_OTHER = {
 REFERENCE = pd.read_csv(
     HERE / "reference" / "importance" / "swiss_reference.csv", comment="#",
     skipinitialspace=True,
-)  # fmt: skip
+)
 CASES = {
     "plain": dict(factors=PREDICTORS),
     "grouped": dict(factors={"Agriculture": ["Agriculture"],
@@ -41,7 +41,7 @@ CASES = {
                                     "other": ["Agriculture", "Catholic"]},
                            covariates=["Infant.Mortality"]),
     "weighted": dict(factors=PREDICTORS, weights=SWISS.Agriculture / 10 + 1),
-}  # fmt: skip
+}
 
 
 def test_swiss_lmg_equals_published_values():
@@ -82,7 +82,7 @@ def test_against_base_r_refits(case):
 def test_covariate_shares_sum_to_remaining_r2():
     for method in ("lmg", "pratt", "relative_weights", "car"):
         d = decompose(SWISS, "Fertility", PREDICTORS[:4], covariates=["Infant.Mortality"],
-                      method=method)  # fmt: skip
+                      method=method)
         assert d.shares.sum() == pytest.approx(d.r2 - d.r2_covariates, abs=1e-12)
 
 
@@ -165,9 +165,9 @@ def test_single_columns_equal_brute_force(seed):
         np.testing.assert_allclose(d.shares.to_numpy(), expected[method], atol=1e-10)
     betasq, pratt = _brute_coefficients(x, y, range(6))
     np.testing.assert_allclose(decompose(df, "y", cols, method="betasq").shares, betasq,
-                               atol=1e-10)  # fmt: skip
+                               atol=1e-10)
     np.testing.assert_allclose(decompose(df, "y", cols, method="pratt").shares, pratt,
-                               atol=1e-10)  # fmt: skip
+                               atol=1e-10)
 
 
 @pytest.mark.parametrize("seed", [3, 4])
@@ -206,9 +206,9 @@ def test_relative_weights_and_car_by_hand():
     eps = (root**2) @ beta_star**2
     cols = ["x0", "x1", "x2", "x3"]
     np.testing.assert_allclose(decompose(df, "y", cols, method="relative_weights").shares,
-                               eps, atol=1e-12)  # fmt: skip
+                               eps, atol=1e-12)
     np.testing.assert_allclose(decompose(df, "y", cols, method="car").shares, beta_star**2,
-                               atol=1e-12)  # fmt: skip
+                               atol=1e-12)
     assert eps.sum() == pytest.approx(rxy @ np.linalg.solve(rxx, rxy), abs=1e-12)
 
 
@@ -225,7 +225,7 @@ def test_categorical_column_is_one_player():
     np.testing.assert_allclose(d.shares.to_numpy(), expected["lmg"], atol=1e-10)
     cat = df.assign(region=df.region.astype("category"))
     np.testing.assert_allclose(decompose(cat, "y", ["x", "region"]).shares, expected["lmg"],
-                               atol=1e-10)  # fmt: skip
+                               atol=1e-10)
 
 
 def test_missing_rows_dropped_and_counted():
@@ -288,7 +288,7 @@ def test_weights_and_cluster_by_column_name():
     df.loc[3, "w"] = np.nan
     with pytest.warns(DataWarning, match='"w" \\(1\\)'):
         d = decompose(df, "Fertility", PREDICTORS, weights="w", cluster="region", n_boot=50,
-                      seed=0)  # fmt: skip
+                      seed=0)
     assert d.n == 46 and d.cluster_count == 6
 
 
@@ -316,7 +316,7 @@ def test_table_and_plot_faces():
     d = decompose(SWISS, "Fertility", PREDICTORS, n_boot=60, seed=1, ci="percentile")
     t = d.table()
     assert list(t.columns) == ["factor", "quantity", "estimate", "std_error", "ci_low",
-                               "ci_high", "n"]  # fmt: skip
+                               "ci_high", "n"]
     assert len(t) == 2 * len(PREDICTORS) + 1
     share_rows = t[t.quantity == "share"]
     np.testing.assert_allclose(share_rows.estimate, d.shares.to_numpy())

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from outcomes._errors import DataError, UsageError
-from outcomes.improvement import improvement_split
+from outcomes.practice.improvement import improvement_split
 
 REAL = Path(__file__).resolve().parent / "data" / "real"
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "change.md"

@@ -148,7 +148,7 @@ def test_column_mapping(tmp_path):
     t = read_table(path, columns={"value": "score", "item": "question"})
     assert list(t.columns) == [
         "engagement_id", "occasion", "session", "instrument", "question", "score",
-    ]  # fmt: skip
+    ]
     with pytest.raises(DataError, match='"Value"'):
         read_table(path, columns={"Value": "score"})
     with pytest.raises(UsageError, match="same"):

@@ -38,7 +38,7 @@ def test_semicolon_export_with_decimal_commas_blank_line_and_trailing_separator(
     t = read_table(FIXTURES / "sessions_semicolon.csv")
     assert list(t.columns) == [
         "engagement_id", "session", "date", "duration_min", "techniques", "adherence",
-    ]  # fmt: skip
+    ]
     assert t.index.name == "row"
     assert t.index.tolist() == [2, 3, 5]  # line 4 is blank
     assert t["duration_min"].tolist() == ["45.5", "60", "1234.5"]
@@ -212,7 +212,7 @@ def test_large_file_keeps_every_row_number(tmp_path):
 # --- properties -----------------------------------------------------------------------
 
 NAMES = st.lists(st.from_regex(r"[a-z][a-z_]{0,6}", fullmatch=True), min_size=2, max_size=5,
-                 unique=True)  # fmt: skip
+                 unique=True)
 CELL = st.text(alphabet="ab7 0.,;\t\"'-xé", max_size=6)
 FIXTURE_OK = [HealthCheck.function_scoped_fixture]  # tmp_path is only a folder to write into
 LOOKS_DECIMAL = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d*),\d+")
@@ -240,7 +240,7 @@ def tables(draw, newlines: bool = False):
         cell = cell.filter(lambda c: not LOOKS_DECIMAL.fullmatch(c.strip()))
     n = draw(st.integers(0, 6))
     rows = [[f"r{i}"] + draw(st.lists(cell, min_size=len(names) - 1,
-                                      max_size=len(names) - 1)) for i in range(n)]  # fmt: skip
+                                      max_size=len(names) - 1)) for i in range(n)]
     terminator = draw(st.sampled_from(["\n", "\r\n"]))
     return names, rows, sep, terminator
 

@@ -38,7 +38,7 @@ SESSIONS = {
     # row 6 blank, row 7 holds data, rows 8-9 blank but formatted
     "A7": 12, "B7": 3, "C7": dt.datetime(2024, 1, 22, 9, 30), "D7": "  ",
     "A9": ("", "General"),
-}  # fmt: skip
+}
 
 
 def test_cells_become_text_with_true_sheet_rows(tmp_path):
@@ -59,7 +59,7 @@ def test_booleans_errors_and_missing_markers(tmp_path):
         "A1": "engagement_id", "B1": "research_consent", "C1": "value",
         "A2": "E1", "B2": True, "C2": "#N/A",
         "A3": "E2", "B3": False, "C3": "#DIV/0!",
-    }})  # fmt: skip
+    }})
     t = read_table(path)
     assert t["research_consent"].tolist() == ["true", "false"]
     assert pd.isna(t.loc[2, "value"]) and t.loc[3, "value"] == "#DIV/0!"
@@ -69,7 +69,7 @@ def test_sheet_is_chosen_by_name_or_position(tmp_path):
     path = book_with(tmp_path / "b.xlsx", {
         "Coaches": {"A1": "coach_id", "A2": "C1"},
         " Sessions ": {"A1": "engagement_id", "A2": "E1", "A5": "E2"},
-    })  # fmt: skip
+    })
     assert read_table(path, sheet="sessions").index.tolist() == [2, 5]
     assert read_table(path, sheet=1)["engagement_id"].tolist() == ["E1", "E2"]
     assert read_table(path)["coach_id"].tolist() == ["C1"]
@@ -82,7 +82,7 @@ def test_read_workbook_keys_every_sheet(tmp_path):
         "Coaches": {"A1": "coach_id", "B1": "years_experience", "A2": 7, "B2": 3.0},
         "SESSIONS ": SESSIONS,
         "Empty": {},
-    })  # fmt: skip
+    })
     tables = read_workbook(path)
     assert sorted(tables) == ["coaches", "empty", "sessions"]
     assert tables["coaches"]["coach_id"].tolist() == ["7"]
@@ -102,7 +102,7 @@ def test_duplicate_header_and_empty_sheet(tmp_path):
     path = book_with(tmp_path / "b.xlsx", {
         "Dup": {"B2": "value", "C2": "item", "D2": "Value", "E2": "value ", "B3": 1},
         "Empty": {},
-    })  # fmt: skip
+    })
     with pytest.raises(DataError) as caught:
         read_table(path)
     assert caught.value.row == 2 and "columns 2 and 5 (B and E)" in str(caught.value)
@@ -113,7 +113,7 @@ def test_duplicate_header_and_empty_sheet(tmp_path):
 def test_trailing_empty_columns_are_dropped_and_unnamed_data_kept(tmp_path):
     path = book_with(tmp_path / "b.xlsx", {"S": {
         "A1": "a", "B1": "b", "A2": 1, "B2": 2, "D2": ("", "General"), "D3": "note",
-    }})  # fmt: skip
+    }})
     t = read_table(path)
     assert list(t.columns) == ["a", "b", "unnamed_4"]
     assert t.index.tolist() == [2, 3]

@@ -9,16 +9,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "outcomes"
 
 # The flow, top to bottom. A package (io, instruments, report) counts as one module.
 LAYERS = [
-    "_errors", "_engine", "_results", "_plotting", "privacy", "reference",
-    "io", "instruments", "goals",
-    "schema", "_parsing", "_validation", "validate",
-    "scoring", "_factor", "reliability",
-    "analysis", "study", "mapping", "sample", "_generative", "_simulate_tables", "simulate",
-    "scale",
-    "subsets", "bootstrap", "_partitioned", "_design", "importance", "dominance",
-    "_mixed", "multilevel", "multilevel_shares", "longitudinal", "_power", "power",
-    "change", "improvement", "trajectories",
-    "monitor", "funnel", "plots", "norms", "benchmark", "report",
+    "_errors", "_engine", "_results", "_checks", "_plotting", "privacy", "reference",
+    "io", "instruments",
+    "schema", "validation",
+    "measures",
+    "analysis", "study", "mapping", "sample", "simulate",
+    "shares", "mixed", "practice",
+    "plots", "norms", "benchmarking", "report",
+    "partitioned",
     "cli",
 ]
 

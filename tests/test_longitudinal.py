@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from outcomes._errors import DataError, UsageError
-from outcomes.longitudinal import AllianceOutcome, alliance_outcome, session_table
+from outcomes.mixed.sessions import AllianceOutcome, alliance_outcome, session_table
 
 HERE = Path(__file__).resolve().parent / "reference" / "multilevel"
 TERMS = {"(Intercept)": "intercept", "outcome": "outcome_t", "session": "session",
@@ -28,7 +28,7 @@ def sessions():
 @pytest.fixture(scope="module")
 def lme4():
     table = pd.read_csv(HERE / "lme4_reference.csv", comment="#", keep_default_na=False,
-                        na_values=[""])  # fmt: skip
+                        na_values=[""])
     return table[table.model == "alliance"]
 
 
@@ -40,12 +40,12 @@ def test_alliance_model_equals_lme4(sessions, lme4, reml):
         expected = ref[ref.quantity == quantity].set_index("term").value.rename(TERMS)
         got = res.fixed_effects[quantity][expected.index]
         np.testing.assert_allclose(got, expected, rtol=1e-4 if quantity == "std_error" else 0,
-                                   atol=1e-4 if quantity == "estimate" else 0)  # fmt: skip
+                                   atol=1e-4 if quantity == "estimate" else 0)
     variance = ref[ref.quantity == "variance"].set_index("term").value
     vc = res.variance_components
     assert vc["coach"] == pytest.approx(variance["coach_id:(Intercept)"], rel=1e-3)
     assert vc["client"] == pytest.approx(variance["engagement_id:coach_id:(Intercept)"],
-                                         rel=1e-3)  # fmt: skip
+                                         rel=1e-3)
     assert vc["residual"] == pytest.approx(variance["residual"], rel=1e-3)
     assert res.loglik == pytest.approx(ref[ref.quantity == "loglik"].value.iloc[0], abs=1e-4)
     assert res.converged and not res.singular
@@ -76,7 +76,7 @@ def test_lag_pairs_sessions_that_many_apart(sessions):
 
 def test_within_part_has_client_mean_zero_and_coach_level_can_be_dropped(sessions):
     res = alliance_outcome(sessions, alliance="alliance", outcome="outcome", group=None,
-                           trend=False)  # fmt: skip
+                           trend=False)
     means = res.pairs.groupby("engagement_id").alliance_within.mean()
     assert np.abs(means).max() < 1e-10
     assert list(res.variance_components.index) == ["client", "residual"]
@@ -98,7 +98,7 @@ def test_session_table_from_canonical_scores():
                                 "research_consent": [True, True, False]})
     table = session_table(scores, engagements)
     assert list(table.columns) == ["engagement_id", "coach_id", "session", "alliance",
-                                   "outcome"]  # fmt: skip
+                                   "outcome"]
     assert table.engagement_id.tolist() == ["E2", "E1", "E1"]  # sorted by coach
     assert table.alliance.tolist() == [38.0, 35.0, 36.0]  # the coach's ratings left out
     assert table.outcome.tolist() == [10.0, 20.0, 22.0]  # the intake ORS left out

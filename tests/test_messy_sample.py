@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from outcomes.study import read_study
-from outcomes.validate import RULES
+from outcomes.validation.rules import RULES
 
 MESSY = Path(__file__).resolve().parents[1] / "data" / "sample" / "messy"
 

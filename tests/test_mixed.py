@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from statsmodels.regression.mixed_linear_model import MixedLM
 
-from outcomes._mixed import ClusterStats, fit_mixedlm, fit_profiled, profile_interval
+from outcomes.mixed.likelihood import ClusterStats, fit_mixedlm, fit_profiled, profile_interval
 
 HERE = Path(__file__).resolve().parent / "reference" / "multilevel"
 CWC = ["baseline_within", "baseline_between", "alliance_within", "alliance_between",
-       "hope_within", "hope_between"]  # fmt: skip
+       "hope_within", "hope_between"]
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def clients():
 @pytest.fixture(scope="module")
 def lme4():
     return pd.read_csv(HERE / "lme4_reference.csv", comment="#", keep_default_na=False,
-                       na_values=[""])  # fmt: skip
+                       na_values=[""])
 
 
 def _ref(lme4, model, method, quantity):
@@ -45,7 +45,7 @@ def _ref(lme4, model, method, quantity):
 def test_profiled_fit_equals_lme4(clients, lme4, model, columns, reml):
     method = "REML" if reml else "ML"
     stats = ClusterStats.from_arrays(clients[columns].to_numpy(), clients.end_score,
-                                     clients.coach_id)  # fmt: skip
+                                     clients.coach_id)
     fit = fit_profiled(stats, range(len(columns)), reml=reml)
     estimate = _ref(lme4, model, method, "estimate")
     np.testing.assert_allclose(fit.coef[0], estimate.to_numpy(), rtol=0, atol=1e-4)
@@ -62,7 +62,7 @@ def test_profiled_fit_equals_lme4(clients, lme4, model, columns, reml):
 @pytest.mark.parametrize("reml", [True, False])
 def test_profiled_fit_equals_mixedlm(clients, reml):
     stats = ClusterStats.from_arrays(clients[CWC].to_numpy(), clients.end_score,
-                                     clients.coach_id)  # fmt: skip
+                                     clients.coach_id)
     fit = fit_profiled(stats, range(len(CWC)), reml=reml)
     X = np.column_stack([np.ones(len(clients)), clients[CWC]])
     ref = fit_mixedlm(clients.end_score, X, clients.coach_id.to_numpy(), reml=reml)
@@ -83,7 +83,7 @@ def test_statsmodels_alone_can_stop_short(clients):
         ml = model.fit(reml=False, method=["bfgs"])
         reml = model.fit(reml=True, method=["lbfgs"])
     stats = ClusterStats.from_arrays(clients[CWC].to_numpy(), clients.end_score,
-                                     clients.coach_id)  # fmt: skip
+                                     clients.coach_id)
     best = fit_profiled(stats, range(len(CWC)), reml=False).loglik[0]
     assert (not ml.converged and ml.llf < best - 1e-3) or not np.isfinite(reml.llf)
 
@@ -130,7 +130,7 @@ def test_boundary_fit_is_at_zero_and_no_worse_than_mixedlm():
 
 def test_profile_interval_brackets_the_estimate_and_widens_with_level(clients):
     stats = ClusterStats.from_arrays(np.zeros((len(clients), 0)), clients.end_score,
-                                     clients.coach_id)  # fmt: skip
+                                     clients.coach_id)
     fit = fit_profiled(stats, [])
     rho = fit.ratio[0] / (1 + fit.ratio[0])
     low, high = profile_interval(stats, [], ci_level=0.95)
@@ -171,7 +171,7 @@ def test_mixedlm_reports_failure_when_no_optimiser_converges(clients, monkeypatc
     monkeypatch.setattr(MixedLM, "fit", never)
     X = np.column_stack([np.ones(len(clients)), clients[CWC]])
     sol = fit_mixedlm(clients.end_score, X, clients.coach_id.to_numpy(),
-                      optimisers=("bfgs", "cg"))  # fmt: skip
+                      optimisers=("bfgs", "cg"))
     assert not sol.converged
     assert sol.attempts == ("bfgs", "cg")
 
@@ -192,9 +192,9 @@ def test_a_gradient_fit_that_stops_short_is_caught_by_powell(clients, monkeypatc
     monkeypatch.setattr(MixedLM, "fit", stops_short)
     X = np.column_stack([np.ones(len(clients)), clients[CWC]])
     sol = fit_mixedlm(clients.end_score, X, clients.coach_id.to_numpy(), reml=False,
-                      optimisers=("lbfgs",))  # fmt: skip
+                      optimisers=("lbfgs",))
     stats = ClusterStats.from_arrays(clients[CWC].to_numpy(), clients.end_score,
-                                     clients.coach_id)  # fmt: skip
+                                     clients.coach_id)
     exact = fit_profiled(stats, range(len(CWC)), reml=False)
     assert sol.optimizer == "lbfgs, then powell"
     assert sol.loglik == pytest.approx(exact.loglik[0], abs=1e-4)

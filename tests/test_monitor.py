@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from outcomes._errors import DataError, UsageError
-from outcomes.monitor import FLAGS, monitor
-from outcomes.scoring import score
-from outcomes.simulate import simulate_study
-from outcomes.trajectories import expected_trajectories, session_scores
+from outcomes.measures.scoring import score
+from outcomes.practice.monitoring import FLAGS, monitor
+from outcomes.practice.trajectories import expected_trajectories, session_scores
+from outcomes.simulate.synthetic import simulate_study
 
 # Words a flag must never use: it prompts a conversation, it does not judge health.
 DIAGNOSTIC = re.compile(r"\b(diagnos\w*|disorder\w*|depress\w*|ill|illness\w*|sick\w*|"

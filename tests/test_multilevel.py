@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from outcomes._errors import ConvergenceWarning, DataError, DataWarning, ModelError, UsageError
-from outcomes.multilevel import MultilevelFit, multilevel
-from outcomes.multilevel_shares import MultilevelShares, multilevel_shares
+from outcomes.mixed.fit import MultilevelFit, multilevel
+from outcomes.mixed.shares import MultilevelShares, multilevel_shares
 
 HERE = Path(__file__).resolve().parent / "reference" / "multilevel"
 FACTORS = {"client": ["baseline"], "relationship": ["alliance"], "expectancy": ["hope"]}
@@ -34,7 +34,7 @@ def clients():
 @pytest.fixture(scope="module")
 def lme4():
     return pd.read_csv(HERE / "lme4_reference.csv", comment="#", keep_default_na=False,
-                       na_values=[""])  # fmt: skip
+                       na_values=[""])
 
 
 def _ref(lme4, model, method, quantity):
@@ -48,28 +48,28 @@ def test_fit_equals_lme4_and_performance(clients, lme4, model, reml):
     factors, slopes, centring = MODELS[model]
     method = "REML" if reml else "ML"
     fit = multilevel(clients, "end_score", factors, random_slopes=slopes, centring=centring,
-                     reml=reml)  # fmt: skip
+                     reml=reml)
     estimate = _ref(lme4, model, method, "estimate")
     fe = fit.fixed_effects
     assert len(fe) == len(estimate)
     np.testing.assert_allclose(fe.estimate, estimate.to_numpy(), rtol=0, atol=1e-4)
     np.testing.assert_allclose(fe.std_error, _ref(lme4, model, method, "std_error").to_numpy(),
-                               rtol=1e-4)  # fmt: skip
+                               rtol=1e-4)
     variance = _ref(lme4, model, method, "variance")
     vc = fit.variance_components
     assert vc["intercept"] == pytest.approx(variance["coach_id:(Intercept)"], rel=1e-3)
     assert vc["residual"] == pytest.approx(variance["residual"], rel=1e-3)
     if slopes:
         assert vc["alliance_within"] == pytest.approx(variance["coach_id:alliance_within"],
-                                                      rel=1e-3)  # fmt: skip
+                                                      rel=1e-3)
         cov = fit.random_covariance.loc["intercept", "alliance_within"]
         assert cov == pytest.approx(variance["coach_id:(Intercept),alliance_within"], rel=1e-3)
     assert fit.loglik == pytest.approx(_ref(lme4, model, method, "loglik").iloc[0], abs=1e-4)
     assert fit.r2_marginal == pytest.approx(_ref(lme4, model, method, "r2_marginal").iloc[0],
-                                            abs=1e-4)  # fmt: skip
+                                            abs=1e-4)
     if model == "null":
         assert fit.icc == pytest.approx(_ref(lme4, model, method, "icc_adjusted").iloc[0],
-                                        abs=1e-4)  # fmt: skip
+                                        abs=1e-4)
     else:
         assert fit.r2_conditional == pytest.approx(
             _ref(lme4, model, method, "r2_conditional").iloc[0], abs=1e-4)
@@ -77,7 +77,7 @@ def test_fit_equals_lme4_and_performance(clients, lme4, model, reml):
         v = fit.variances
         adjusted = (v.v + v.m) / (v.v + v.m + v.residual)
         assert adjusted == pytest.approx(_ref(lme4, model, method, "icc_adjusted").iloc[0],
-                                         abs=1e-4)  # fmt: skip
+                                         abs=1e-4)
     assert fit.converged and not fit.singular
     assert fit.rights_sterba.sum() == pytest.approx(1.0, abs=1e-12)
 
@@ -86,7 +86,7 @@ def test_statsmodels_engine_agrees_with_the_profiled_likelihood(clients):
     fast = multilevel(clients, "end_score", FACTORS)
     slow = multilevel(clients, "end_score", FACTORS, engine="statsmodels")
     np.testing.assert_allclose(fast.fixed_effects.estimate, slow.fixed_effects.estimate,
-                               atol=1e-6)  # fmt: skip
+                               atol=1e-6)
     np.testing.assert_allclose(fast.rights_sterba, slow.rights_sterba, atol=1e-6)
     assert fast.icc == pytest.approx(slow.icc, abs=1e-6)
     assert fast.optimizer.startswith("profiled") and slow.optimizer in ("bfgs", "lbfgs", "cg")
@@ -111,9 +111,9 @@ def test_shares_equal_the_mixedlm_path(clients):
 def test_covariates_get_their_own_line_and_everything_sums_to_one(clients):
     s = multilevel_shares(clients, "end_score", {"relationship": ["alliance"],
                                                  "expectancy": ["hope"]},
-                          covariates=["baseline"])  # fmt: skip
+                          covariates=["baseline"])
     assert list(s.shares.index) == ["relationship", "expectancy", "covariates", "coach",
-                                    "unexplained"]  # fmt: skip
+                                    "unexplained"]
     assert s.shares.sum() == pytest.approx(1.0, abs=1e-12)
     alone = multilevel(clients, "end_score", {"c": ["baseline"]})
     assert s.shares["covariates"] == pytest.approx(alone.r2_marginal, abs=1e-10)
@@ -131,7 +131,7 @@ def test_bootstrap_is_seeded_and_independent_of_workers(clients):
 def test_fit_bootstrap_intervals(clients):
     fit = multilevel(clients, "end_score", FACTORS, n_boot=60, seed=1, n_jobs=1)
     assert set(fit.ci.quantity) == {"r2_marginal", "r2_conditional", "f1", "f2", "v", "m",
-                                    "residual", "icc"}  # fmt: skip
+                                    "residual", "icc"}
     row = fit.ci.set_index("quantity").loc["r2_marginal"]
     assert row.ci_low < fit.r2_marginal < row.ci_high
     assert (fit.ci.set_index("quantity").loc["v", ["ci_low", "ci_high"]] == 0).all()
@@ -156,7 +156,7 @@ def test_icc_interval_covers_the_truth_in_most_studies():
 def test_centring_within_splits_and_none_keeps(clients):
     within = multilevel(clients, "end_score", ["alliance"])
     assert list(within.fixed_effects.index) == ["intercept", "alliance_within",
-                                                "alliance_between"]  # fmt: skip
+                                                "alliance_between"]
     none = multilevel(clients, "end_score", ["alliance"], centring="none")
     assert list(none.fixed_effects.index) == ["intercept", "alliance"]
     coach_level = clients.assign(size=clients.groupby("coach_id").alliance.transform("size"))
@@ -169,7 +169,7 @@ def test_four_faces(clients):
     assert isinstance(fit, MultilevelFit)
     table = fit.table()
     assert list(table.columns) == ["kind", "term", "estimate", "std_error", "ci_low",
-                                   "ci_high", "p_value", "n"]  # fmt: skip
+                                   "ci_high", "p_value", "n"]
     assert set(table.kind) == {"fixed", "variance", "share", "r2", "icc"}
     text = fit.summary()
     assert "Rights & Sterba" in text and "alliance_within" in text and "converged" in text
@@ -180,7 +180,7 @@ def test_four_faces(clients):
     shares = multilevel_shares(clients, "end_score", FACTORS, n_boot=30, seed=1, n_jobs=1)
     assert isinstance(shares, MultilevelShares)
     assert list(shares.table().columns) == ["part", "estimate", "std_error", "ci_low",
-                                            "ci_high", "n"]  # fmt: skip
+                                            "ci_high", "n"]
     assert "coach" in shares.summary()
     payload = json.loads(json.dumps(shares.to_dict(), allow_nan=False))
     assert payload["parts"]["relationship"]["columns"] == ["alliance"]
@@ -212,7 +212,7 @@ def test_errors_say_what_to_do(clients):
         multilevel(clients[clients.coach_id.isin(["K01", "K02"])], "end_score", FACTORS)
     with pytest.warns(DataWarning, match="missing values"):
         multilevel(clients.assign(hope=clients.hope.where(clients.index > 5)), "end_score",
-                   FACTORS)  # fmt: skip
+                   FACTORS)
 
 
 def test_non_convergence_is_reported_plainly(clients, monkeypatch):
@@ -242,7 +242,7 @@ def test_singular_fit_is_reported():
     noise = rng.normal(size=coach.size)
     y = noise - (np.bincount(coach, noise) / 10)[coach]
     fit = multilevel(pd.DataFrame({"coach_id": coach, "y": y, "x": rng.normal(size=200)}),
-                     "y", ["x"], centring="none")  # fmt: skip
+                     "y", ["x"], centring="none")
     assert fit.singular and fit.variance_components["intercept"] == 0
     assert "singular" in fit.summary()
 
@@ -255,8 +255,8 @@ def test_replicates_that_cannot_be_fitted_are_left_out_and_counted():
     df["y"] = df.x + rng.normal(size=8)[coach] + rng.normal(size=80)
     with pytest.warns(DataWarning, match="could not be fitted"):
         s = multilevel_shares(df, "y", {"a": ["x"], "b": ["special"]}, n_boot=100, seed=1,
-                              n_jobs=1)  # fmt: skip
-    from outcomes.bootstrap import resample_counts
+                              n_jobs=1)
+    from outcomes.shares.bootstrap import resample_counts
 
     counts = resample_counts(8, 100, np.random.default_rng(1))
     draws_without_coach_0 = int((counts[:, 0] == 0).sum())

@@ -147,7 +147,7 @@ def test_faces(norms):
 
 
 def test_the_session_range_stops_where_fewer_than_k_clients_remain(sample, norms):
-    from outcomes.trajectories import session_scores
+    from outcomes.practice.trajectories import session_scores
 
     first, last = norms.to_dict()["trajectories"]["sessions"]
     sessions = session_scores(sample.scores())

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from outcomes._errors import UsageError
-from outcomes._generative import ITEM_MODELS, expected_reliability, item_structure
-from outcomes.power import QUANTITIES, SIMULATED_RELIABILITY, Power, power
+from outcomes.shares.power import QUANTITIES, SIMULATED_RELIABILITY, Power, power
+from outcomes.simulate.generative import ITEM_MODELS, expected_reliability, item_structure
 
 FACTORS = ["client", "relationship", "expectancy", "technique"]
 SPLIT = {"client": 0.4, "relationship": 0.3, "expectancy": 0.15, "technique": 0.15}

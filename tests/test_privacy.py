@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from outcomes._errors import DataError, UsageError
-from outcomes.privacy import (
+from outcomes.privacy.suppression import (
     check_k,
     check_no_identifiers,
     drop_identifiers,

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from outcomes._errors import UsageError
-from outcomes.importance import decompose
 from outcomes.reference import REFERENCES, ReferenceSplit, aitchison_distance, compare
+from outcomes.shares.decomposition import decompose
 
 FOUR = {"client": 0.2, "relationship": 0.15, "expectancy": 0.075, "technique": 0.075}
 
@@ -23,7 +23,7 @@ def test_presets_from_the_science_notes():
                                   "therapist": 7, "other": 3, "unexplained": 40},
         "wampold-2001": {"client": 87, "treatment": 13},
         "duncan-2014": {"client": 86, "treatment": 14},
-    }  # fmt: skip
+    }
     for key, parts in expected.items():
         ref = REFERENCES[key]
         assert ref.key == key
@@ -55,14 +55,14 @@ def test_identical_composition_is_at_distance_zero():
 
 def test_total_variance_reference_uses_absolute_shares_and_residual():
     c = compare({"client": 0.2, "relationship": 0.1, "technique": 0.05}, "norcross-lambert-2011",
-                r2=0.4)  # fmt: skip
+                r2=0.4)
     assert c.scale == "total"
     got = dict(zip(c.parts.part, c.parts.estimate, strict=True))
     assert got == pytest.approx({"client": 0.2, "relationship": 0.1, "technique": 0.05,
-                                 "unexplained": 0.6})  # fmt: skip
+                                 "unexplained": 0.6})
     assert "1 - R²" in c.summary()
     w = compare({"client": 0.1, "a": 0.05, "b": 0.05}, "wampold-2001", r2=0.2,
-                mapping={"treatment": ["a", "b"]})  # fmt: skip
+                mapping={"treatment": ["a", "b"]})
     got = dict(zip(w.parts.part, w.parts.estimate, strict=True))
     assert got == pytest.approx({"client": 0.9, "treatment": 0.1})
 

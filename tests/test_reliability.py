@@ -12,7 +12,7 @@ import pytest
 
 from outcomes import instruments
 from outcomes._errors import DataWarning, UsageError
-from outcomes.reliability import (
+from outcomes.measures.reliability import (
     Reliability,
     cronbach_alpha,
     feldt_interval,
@@ -279,7 +279,7 @@ def test_result_faces(answered):
 
 
 def test_batched_bootstrap_fit_equals_the_optimiser():
-    from outcomes._factor import one_factor_batch
+    from outcomes.measures._factor_analysis import one_factor_batch
 
     rng = np.random.default_rng(11)
     lam = np.array([0.8, 0.6, 0.5, 0.4, 0.3])

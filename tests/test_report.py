@@ -11,11 +11,11 @@ import pytest
 
 from outcomes._errors import UsageError
 from outcomes.norms import input_digest
-from outcomes.privacy import pseudonym
+from outcomes.privacy.suppression import pseudonym
 from outcomes.report import ReportOptions, build_report
 from outcomes.report import _render as render
 from outcomes.report._render import visible_text
-from outcomes.simulate import simulate_study
+from outcomes.simulate.synthetic import simulate_study
 from outcomes.study import Study
 
 SALT = b"k" * 32

@@ -19,7 +19,7 @@ distributed = pytest.importorskip("distributed")
 def _client():
     # threads, not processes: starts in a fraction of a second on a two-core machine
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                       dashboard_address=None)  # fmt: skip
+                                       dashboard_address=None)
     client = distributed.Client(cluster, set_as_default=False)
     atexit.register(cluster.close)
     atexit.register(client.close)

@@ -10,7 +10,7 @@ import pytest
 
 import outcomes as oc
 from outcomes.study import read_study
-from outcomes.validate import validate_tables as validate_in_memory
+from outcomes.validation.rules import validate_tables as validate_in_memory
 from tests import test_scale_cluster as cluster
 from tests.conftest import small_study
 

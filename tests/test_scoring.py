@@ -10,8 +10,8 @@ import pytest
 
 from outcomes import instruments
 from outcomes._errors import DataError, UsageError
-from outcomes.goals import gas_tscore
-from outcomes.scoring import COLUMNS, item_matrix, reverse_key, score
+from outcomes.measures.goals import gas_tscore
+from outcomes.measures.scoring import COLUMNS, item_matrix, reverse_key, score
 
 
 def answers(instrument, values, *, engagement="e1", occasion="intake", session=None,

@@ -13,13 +13,13 @@ from hypothesis import strategies as st
 
 from outcomes import instruments
 from outcomes._errors import UsageError
-from outcomes._generative import (
+from outcomes.simulate.generative import (
     FACTORS,
     draw_latent,
     generative_model,
     shapley_r2,
 )
-from outcomes.simulate import SimulatedStudy, simulate_study
+from outcomes.simulate.synthetic import SimulatedStudy, simulate_study
 
 SEED = 20261129
 
@@ -193,7 +193,7 @@ def test_canonical_columns_and_types(study):
 
 
 def test_the_study_passes_the_project_validation(study):
-    from outcomes.validate import validate_tables
+    from outcomes.validation.rules import validate_tables
 
     assert validate_tables(study.tables).ok
 

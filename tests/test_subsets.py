@@ -8,9 +8,9 @@ from math import factorial
 import numpy as np
 import pytest
 
-import outcomes.subsets as subsets
+import outcomes.shares.subsets as subsets
 from outcomes._errors import ModelError
-from outcomes.subsets import (
+from outcomes.shares.subsets import (
     Moments,
     check_estimable,
     complete_dominance,
@@ -107,7 +107,7 @@ def test_badly_scaled_columns_give_the_same_r2():
     scaled = x * [1e6, 1e-6, 1.0, 1e3] + [1e8, 0.0, -5.0, 1e4]
     a = subset_r2(Moments.from_arrays(np.column_stack([x, y])).correlation(), [[0], [1], [2], [3]])
     b = subset_r2(Moments.from_arrays(np.column_stack([scaled, y * 1e5])).correlation(),
-                  [[0], [1], [2], [3]])  # fmt: skip
+                  [[0], [1], [2], [3]])
     np.testing.assert_allclose(a, b, atol=1e-10)
 
 
@@ -119,7 +119,7 @@ def test_partial_correlation_by_regression():
     res = [v - z @ np.linalg.lstsq(z, v, rcond=None)[0] for v in (x[:, 0], x[:, 1], y)]
     np.testing.assert_allclose(matrix, np.corrcoef(np.array(res)), atol=1e-12)
     expected = [r @ r / np.sum((v - v.mean()) ** 2) for r, v in zip(res, (x[:, 0], x[:, 1], y),
-                                                                    strict=True)]  # fmt: skip
+                                                                    strict=True)]
     np.testing.assert_allclose(resid, expected, atol=1e-12)
 
 

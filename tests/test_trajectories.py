@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 from outcomes._errors import DataError, UsageError
-from outcomes.trajectories import Trajectories, expected_trajectories, session_scores
+from outcomes.practice.trajectories import Trajectories, expected_trajectories, session_scores
 
 SIGMA = 3.0
 
@@ -77,8 +77,8 @@ def test_quantile_lines_never_cross():
 
 
 def test_session_scores_from_a_scores_table_keeps_every_administration():
-    from outcomes.scoring import score
-    from outcomes.simulate import simulate_study
+    from outcomes.measures.scoring import score
+    from outcomes.simulate.synthetic import simulate_study
 
     scores = score(simulate_study(n_coaches=3, clients_per_coach=10, seed=3).tables["responses"])
     per = scores[(scores.occasion == "session") & scores.instrument.isin(["ors", "srs"])

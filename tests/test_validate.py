@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from outcomes._errors import UsageError
-from outcomes.validate import validate, validate_tables
+from outcomes.validation.rules import validate, validate_tables
 
 
 def _problems(report, table):

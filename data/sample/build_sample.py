@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from outcomes.simulate import simulate_study
+from outcomes.simulate.synthetic import simulate_study
 
 SEED = 20261129
 ROOT = Path(__file__).resolve().parents[2]

@@ -18,9 +18,8 @@ True
 from __future__ import annotations
 
 import importlib
-import sys
-import types
-from typing import TYPE_CHECKING, Any
+import warnings
+from typing import Any
 
 __version__ = "0.1.0"
 
@@ -35,114 +34,94 @@ _EXPORTS = {
     "read_table": "io",
     "read_workbook": "io",
     "write_table": "io",
-    "validate": "validate",
-    "validate_tables": "validate",
-    "ValidationReport": "_validation",
+    "validate": "validation",
+    "validate_tables": "validation",
+    "ValidationReport": "validation",
     "instruments": "instruments",
-    "score": "scoring",
-    "reliability": "reliability",
-    "cronbach_alpha": "reliability",
-    "omega_total": "reliability",
-    "gas_tscore": "goals",
-    "gas_scores": "goals",
-    "item_matrix": "scoring",
-    "Reliability": "reliability",
+    "score": "measures.scoring",
+    "item_matrix": "measures.scoring",
+    "reliability": "measures.reliability",
+    "cronbach_alpha": "measures.reliability",
+    "omega_total": "measures.reliability",
+    "Reliability": "measures.reliability",
+    "gas_tscore": "measures.goals",
+    "gas_scores": "measures.goals",
     "Study": "study",
     "read_study": "study",
     "FACTORS": "analysis",
     "describe_columns": "analysis",
     "load_sample": "sample",
     "sample_truth": "sample",
-    "simulate_study": "simulate",
-    "SimulatedStudy": "simulate",
+    "simulate_study": "simulate.synthetic",
+    "SimulatedStudy": "simulate.synthetic",
     "REFERENCES": "reference",
     "ReferenceSplit": "reference",
     "Comparison": "reference",
     "compare": "reference",
-    "decompose": "importance",
-    "Decomposition": "importance",
-    "dominance": "dominance",
-    "Dominance": "dominance",
-    "change": "change",
-    "Change": "change",
-    "improvement_split": "improvement",
-    "ImprovementSplit": "improvement",
-    "expected_trajectories": "trajectories",
-    "Trajectories": "trajectories",
-    "session_scores": "trajectories",
-    "monitor": "monitor",
-    "Monitoring": "monitor",
-    "multilevel": "multilevel",
-    "MultilevelFit": "multilevel",
-    "multilevel_shares": "multilevel_shares",
-    "MultilevelShares": "multilevel_shares",
-    "alliance_outcome": "longitudinal",
-    "AllianceOutcome": "longitudinal",
-    "session_table": "longitudinal",
-    "power": "power",
-    "Power": "power",
-    "coach_effects": "funnel",
-    "CoachEffects": "funnel",
+    "decompose": "shares.decomposition",
+    "Decomposition": "shares.decomposition",
+    "dominance": "shares.dominance",
+    "Dominance": "shares.dominance",
+    "power": "shares.power",
+    "Power": "shares.power",
+    "multilevel": "mixed.fit",
+    "MultilevelFit": "mixed.fit",
+    "multilevel_shares": "mixed.shares",
+    "MultilevelShares": "mixed.shares",
+    "alliance_outcome": "mixed.sessions",
+    "AllianceOutcome": "mixed.sessions",
+    "session_table": "mixed.sessions",
+    "change": "practice.change",
+    "Change": "practice.change",
+    "improvement_split": "practice.improvement",
+    "ImprovementSplit": "practice.improvement",
+    "expected_trajectories": "practice.trajectories",
+    "Trajectories": "practice.trajectories",
+    "session_scores": "practice.trajectories",
+    "monitor": "practice.monitoring",
+    "Monitoring": "practice.monitoring",
+    "coach_effects": "practice.coach_effects",
+    "CoachEffects": "practice.coach_effects",
     "build_norms": "norms",
     "read_norms": "norms",
     "Norms": "norms",
-    "benchmark": "benchmark",
-    "Benchmark": "benchmark",
-    "write_template": "benchmark",
-    "read_practice": "benchmark",
+    "benchmark": "benchmarking",
+    "Benchmark": "benchmarking",
+    "write_template": "benchmarking",
+    "read_practice": "benchmarking",
     "build_report": "report",
     "build_benchmark_report": "report",
     "ReportOptions": "report",
     "suppress_counts": "privacy",
     "pseudonyms": "privacy",
-    "scale": "scale",
-    "ScaledValidation": "scale",
+    "partitioned": "partitioned",
+    "ScaledValidation": "partitioned",
     "map_export": "mapping",
     "read_mapping": "mapping",
     "suggest_mapping": "mapping",
     "MappedExport": "mapping",
 }
 
-__all__ = sorted(_EXPORTS) + ["__version__"]
+# old public name -> (new public name, when it goes)
+_RENAMED = {"scale": ("partitioned", "the next release")}
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ._errors import *  # noqa: F403
-    from .analysis import FACTORS, describe_columns  # noqa: F401
-    from .sample import load_sample  # noqa: F401
-    from .study import Study, read_study  # noqa: F401
-    from .validate import ValidationReport, validate, validate_tables  # noqa: F401
+__all__ = sorted(_EXPORTS) + ["__version__"]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _RENAMED:
+        new, when = _RENAMED[name]
+        warnings.warn(f"outcomes.{name} is now outcomes.{new}; the old name goes in {when}.",
+                      FutureWarning, stacklevel=2)
+        return __getattr__(new)
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'outcomes' has no attribute {name!r}")
     loaded = importlib.import_module(f".{module}", __name__)
-    value = getattr(loaded, name) if hasattr(loaded, name) else loaded
+    value = loaded if module == name else getattr(loaded, name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
-
-
-class _Package(types.ModuleType):
-    """The package keeps a function under its name when its same-named module is imported.
-
-    Importing ``outcomes.change`` would otherwise set ``outcomes.change`` to the module and
-    hide the function ``change`` (likewise ``validate``, ``dominance``, ``monitor``, ...).
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if (
-            isinstance(value, types.ModuleType)
-            and value.__name__ == f"{__name__}.{name}"
-            and _EXPORTS.get(name) == name
-            and name != "instruments"
-        ):
-            return  # the module stays reachable as sys.modules["outcomes.<name>"]
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._errors import UsageError
+from outcomes._errors import UsageError
 
 __all__ = ["ENGINES", "is_dask", "require_dask", "as_frame", "expand", "partitions"]
 
@@ -48,12 +48,12 @@ def expand(path: str | Path) -> list[str]:
     text = str(path)
     if Path(text).is_dir():
         found = sorted(str(p) for p in Path(text).iterdir()
-                       if p.suffix.lower() in (".parquet", ".csv", ".gz", ".pq"))  # fmt: skip
+                       if p.suffix.lower() in (".parquet", ".csv", ".gz", ".pq"))
     else:
         found = sorted(glob.glob(text))
     if not found:
         raise UsageError(f"{text} names no files; give a file, a folder or a glob such as "
-                         "data/*.parquet.")  # fmt: skip
+                         "data/*.parquet.")
     return found
 
 
@@ -64,7 +64,7 @@ def _format(files: list[str]) -> str:
     if all(n.endswith((".csv", ".txt")) for n in names):
         return "csv"
     raise UsageError(f"{files[0]}: give Parquet (.parquet) or CSV (.csv) files, one format "
-                     "at a time.")  # fmt: skip
+                     "at a time.")
 
 
 def as_frame(data: Any, engine: str | None, caller: str) -> Any:

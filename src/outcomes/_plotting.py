@@ -96,11 +96,11 @@ def share_bars(
         hi = np.asarray(high, dtype=float) * scale
         err = np.vstack([np.clip(est * scale - lo, 0, None), np.clip(hi - est * scale, 0, None)])
         ax.errorbar(x - shift, est * scale, yerr=err, fmt="none", ecolor="black", capsize=4,
-                    linewidth=1.2)  # fmt: skip
+                    linewidth=1.2)
     if reference is not None:
         ref = np.asarray(reference, dtype=float) * scale
         ax.bar(x + shift, np.nan_to_num(ref), width, color=REFERENCE_COLOUR,
-               edgecolor="black", hatch="//", label=reference_label)  # fmt: skip
+               edgecolor="black", hatch="//", label=reference_label)
         ax.legend(frameon=False)
     ax.set_xticks(x, list(labels))
     ax.set_ylabel(ylabel + (" (%)" if percent else ""))

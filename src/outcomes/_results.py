@@ -1,15 +1,20 @@
-"""Helpers shared by the result objects: JSON-safe conversion and text tables.
+"""What every result shares: its four faces, how it displays itself, and JSON-safe output.
 
 Every result in `outcomes` is a frozen dataclass with four faces: ``.table()`` (a tidy
-DataFrame), ``.summary()`` (text), ``.plot(ax=None)`` (a matplotlib Axes) and
-``.to_dict()`` (JSON-safe). The column vocabulary is shared: ``estimate``,
-``std_error``, ``ci_low``, ``ci_high``, ``p_value``, ``n``; the interval level lives in
-metadata (``ci_level``), never in a column name.
+DataFrame), ``.summary()`` (a :class:`Summary`: text that prints, and renders in Jupyter
+without ``print``), ``.plot(ax=None)`` (a matplotlib Axes) and ``.to_dict()`` (JSON-safe).
+Deriving from :class:`Result` gives it a one-line ``repr`` (its :meth:`Result.headline`)
+and ``_repr_html_`` (the headline over the table) for notebooks.
+
+The column vocabulary is shared: ``estimate``, ``std_error``, ``ci_low``, ``ci_high``,
+``p_value``, ``n``; the interval level lives in metadata (``ci_level``), never in a column
+name.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import html
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -17,9 +22,66 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["jsonable", "frame_records", "text_table", "COLUMNS"]
+__all__ = ["Result", "Summary", "jsonable", "frame_records", "text_table", "COLUMNS"]
 
 COLUMNS = ("estimate", "std_error", "ci_low", "ci_high", "p_value", "n")
+
+#: Rows of a table shown in a notebook before it is cut (the full table is ``.table()``).
+HTML_ROWS = 20
+
+
+class Summary(str):
+    """Text that prints as itself and shows as preformatted text in a notebook.
+
+    ``summary()`` of every result returns one: ``print(result.summary())`` and a bare
+    ``result.summary()`` at the end of a notebook cell show the same text.
+
+    Examples
+    --------
+    >>> s = Summary("R² 0.31\\nclient 0.12")
+    >>> s
+    R² 0.31
+    client 0.12
+    >>> s._repr_html_()
+    '<pre>R² 0.31\\nclient 0.12</pre>'
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(str(self))}</pre>"
+
+
+class Result:
+    """The display shared by every result: a one-line ``repr`` and a notebook view.
+
+    A result class derives from this, declares its dataclass with ``repr=False`` (so the
+    dataclass does not write its field dump over this ``repr``) and defines
+    :meth:`headline`, one line of plain words with the main numbers.
+    """
+
+    __slots__ = ()
+
+    def headline(self) -> str:
+        """One line with the main numbers, used by ``repr``."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {self.headline()}>"
+
+    def _repr_html_(self) -> str:
+        title = f"<p><strong>{html.escape(type(self).__name__)}</strong>: " \
+                f"{html.escape(self.headline())}</p>"
+        table = self.table()  # type: ignore[attr-defined]
+        shown = table.head(HTML_ROWS)
+        more = "" if len(table) <= HTML_ROWS else (
+            f"<p>First {HTML_ROWS} of {len(table)} rows; <code>.table()</code> has them all.</p>")
+        body = shown.to_html(index=False, float_format=lambda x: f"{x:.3f}", na_rep="",
+                             border=0, escape=True)
+        return title + body + more
 
 
 def jsonable(value: Any) -> Any:

@@ -9,10 +9,11 @@ with the number of clients behind it and the suppression threshold ``k`` applied
   sponsor (coefficients, the within-coach residual SD ``sigma`` and the client-level residual
   SD), and the severity-adjusted effect size's reference line;
 - the spread of coach effects beyond chance (``tau``, ICC) with the funnel-limit settings
-  (:mod:`outcomes.funnel`), published only when at least ``k`` coaches have ``k`` clients;
+  (:mod:`outcomes.practice.coach_effects`), published only when at least ``k`` coaches have
+  ``k`` clients;
 - reliable and clinically significant change (counts suppressed below ``k``), effect sizes;
 - the factor shares of the end score (LMG, intake always in) with bootstrap intervals;
-- the expected session-by-session course of the outcome (:mod:`outcomes.trajectories`).
+- the expected session-by-session course of the outcome (:mod:`outcomes.practice.trajectories`).
 
 Engagements without research consent are left out (the analysis table already leaves them
 out). The document is versioned (``"format": "outcomes-norms", "version": 1``) and checked
@@ -46,7 +47,7 @@ import pandas as pd
 from outcomes import instruments as registry
 from outcomes._errors import DataError, ModelError, OutcomesError, UsageError
 from outcomes._results import jsonable, text_table
-from outcomes.privacy import DEFAULT_K, check_k, quantile_allowed, suppress_counts
+from outcomes.privacy.suppression import DEFAULT_K, check_k, quantile_allowed, suppress_counts
 
 if TYPE_CHECKING:  # pragma: no cover
     from outcomes.study import Study
@@ -140,7 +141,7 @@ def _bands(intake: pd.Series, n_bands: int) -> tuple[list[float], list[str]]:
 
 
 def _case_mix(table: pd.DataFrame, k: int, seed: Any) -> tuple[dict, dict]:
-    from outcomes.funnel import coach_effects
+    from outcomes.practice.coach_effects import coach_effects
 
     covariates = ["baseline"]
     sponsor = table.loc[table["change"].notna(), "sponsor"].astype(str).value_counts() \
@@ -180,7 +181,7 @@ def _case_mix(table: pd.DataFrame, k: int, seed: Any) -> tuple[dict, dict]:
 
 
 def _null_icc(data: pd.DataFrame) -> dict[str, Any]:
-    from outcomes.multilevel import multilevel
+    from outcomes.mixed.fit import multilevel
 
     try:
         with warnings.catch_warnings():
@@ -205,7 +206,7 @@ def _severity(table: pd.DataFrame, cutoff: float | None) -> dict[str, Any]:
 
 
 def _change(table: pd.DataFrame, k: int, alliance_cutoff: float | None) -> dict[str, Any]:
-    from outcomes.change import change as change_of
+    from outcomes.practice.change import change as change_of
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -230,7 +231,7 @@ def _change(table: pd.DataFrame, k: int, alliance_cutoff: float | None) -> dict[
 
 def _shares(table: pd.DataFrame, k: int, n_boot: int, seed: Any) -> dict[str, Any]:
     from outcomes.analysis import FACTORS
-    from outcomes.importance import decompose
+    from outcomes.shares.decomposition import decompose
 
     factors = {name: [c for c in cols if c in table and table[c].notna().sum() >= k]
                for name, cols in FACTORS.items()}
@@ -258,7 +259,7 @@ def _shares(table: pd.DataFrame, k: int, n_boot: int, seed: Any) -> dict[str, An
 
 
 def _trajectories(study: Study, consenting: set, k: int) -> dict[str, Any]:
-    from outcomes.trajectories import expected_trajectories, session_scores
+    from outcomes.practice.trajectories import expected_trajectories, session_scores
 
     scores = study.scores()
     scores = scores[scores["engagement_id"].isin(consenting)]
@@ -356,7 +357,7 @@ def build_norms(study: Study, *, k: int = DEFAULT_K, bands: int = 4, n_boot: int
         "change": _change(table, k, figure["concern"]),
         "factor_shares": _shares(table, k, n_boot, seed),
         "trajectories": _trajectories(study, set(table["engagement_id"]), k),
-    }  # fmt: skip
+    }
     document = jsonable(document)
     check_norms(document)
     return Norms(document)

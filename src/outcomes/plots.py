@@ -8,7 +8,7 @@ labelled or hatched).
 
 Examples
 --------
->>> from outcomes.change import change
+>>> from outcomes.practice.change import change
 >>> from outcomes.sample import load_sample
 >>> table = load_sample().analysis_table()
 >>> figure = change_figure(change(table, pre="baseline", post="end_score", instrument="ors"))

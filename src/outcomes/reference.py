@@ -93,7 +93,7 @@ class ReferenceSplit:
 
 def _split(key, label, shares, share_of, denominator, citation, **kw) -> ReferenceSplit:
     return ReferenceSplit(key, label, MappingProxyType(dict(shares)), share_of, denominator,
-                          citation, **kw)  # fmt: skip
+                          citation, **kw)
 
 
 _COMMON = {"client": 0.40, "relationship": 0.30, "expectancy": 0.15, "technique": 0.15}
@@ -148,7 +148,7 @@ REFERENCES: Mapping[str, ReferenceSplit] = MappingProxyType({s.key: s for s in (
            note="Not additive: each r² comes from a separate meta-analysis (their naive sum "
                 "double-counts). Treatment differences '<1 %' and adherence '<0.1 %' are "
                 "entered at those upper bounds.", additive=False),
-)})  # fmt: skip
+)})
 
 
 def aitchison_distance(x, y) -> float:
@@ -206,7 +206,7 @@ class Comparison:
         ref = self.reference
         what = {"relative": "as proportions of what the matched factors explain together",
                 "total": "as shares of the total outcome variance",
-                "separate": "factor by factor, as separate r²"}[self.scale]  # fmt: skip
+                "separate": "factor by factor, as separate r²"}[self.scale]
         lines = [f"Compared with {ref.label} — a split of {ref.share_of} — {what}."]
         shown = self.parts.drop(columns=["factors"])
         lines += ["", text_table(shown), ""]
@@ -214,7 +214,7 @@ class Comparison:
             text = f"Aitchison distance between the compositions: {self.distance:.3f}"
             if self.distance_ci_low is not None:
                 text += (f" ({round(100 * self.ci_level, 1):g} % percentile interval "
-                         f"{self.distance_ci_low:.3f} to {self.distance_ci_high:.3f})")  # fmt: skip
+                         f"{self.distance_ci_low:.3f} to {self.distance_ci_high:.3f})")
             lines.append(text + ".")
         lines += list(self.notes)
         lines.append(f"Source: {ref.citation.rstrip('.')}.")
@@ -233,7 +233,7 @@ class Comparison:
             "distance": self.distance, "distance_ci_low": self.distance_ci_low,
             "distance_ci_high": self.distance_ci_high, "ci_level": self.ci_level,
             "ci_method": self.ci_method, "notes": list(self.notes),
-        })  # fmt: skip
+        })
 
     def plot(self, ax=None):
         """Estimated bars with interval whiskers beside the reference bars."""
@@ -241,14 +241,14 @@ class Comparison:
 
         p = self.parts
         ylabel = {"relative": "share of explained", "total": "share of outcome variance",
-                  "separate": "r²"}[self.scale]  # fmt: skip
+                  "separate": "r²"}[self.scale]
         ci = bool(p.ci_low.notna().all())
         label = f"estimate ({round(100 * self.ci_level, 1):g} % interval)" if ci else "estimate"
         return share_bars(ax, list(p.part), p.estimate, low=p.ci_low if ci else None,
                           high=p.ci_high if ci else None, reference=p.reference,
                           estimate_label=label,
                           reference_label=self.reference.label, ylabel=ylabel,
-                          percent=True)  # fmt: skip
+                          percent=True)
 
 
 def compare(
@@ -289,7 +289,7 @@ def compare(
         Whether the shares add up (False for first, last, betasq): noted in the summary.
     interval : callable, optional
         ``interval(estimate, replicates, jackknife) -> (ci_low, ci_high)`` for the parts,
-        e.g. BCa from :mod:`outcomes.bootstrap`; ``ci_method`` names it.
+        e.g. BCa from :mod:`outcomes.shares.bootstrap`; ``ci_method`` names it.
 
     Returns
     -------
@@ -300,7 +300,7 @@ def compare(
     r2_value = float(est.sum() if r2 is None else r2)
     groups = _groups(ref, est, mapping)
     scale = {"improvement": "relative", "explained": "relative", "total": "total",
-             "separate": "separate"}[ref.denominator]  # fmt: skip
+             "separate": "separate"}[ref.denominator]
     parts = list(groups)
     reference_values = np.array([ref.shares[p] for p in parts])
     if scale == "relative":
@@ -312,7 +312,7 @@ def compare(
             rows[:, [cols[f] for f in groups[p]]].sum(axis=1)
             + (1 - r2_rows if scale == "total" and p == ref.residual else 0.0)
             for p in parts
-        ])  # fmt: skip
+        ])
         if scale == "relative":
             with np.errstate(invalid="ignore", divide="ignore"):
                 out = out / out.sum(axis=1, keepdims=True)
@@ -348,12 +348,12 @@ def compare(
     table = pd.DataFrame({
         "part": parts, "factors": [tuple(groups[p]) for p in parts], "estimate": point,
         "ci_low": low, "ci_high": high, "reference": reference_values,
-    })  # fmt: skip
+    })
     inside = (table.ci_low <= table.reference) & (table.reference <= table.ci_high)
     table["inside"] = inside.where(table.ci_low.notna(), None)
     notes = _notes(ref, est, groups, scale, r2_value, point, additive)
     return Comparison(ref, scale, table, distance, dist_low, dist_high, ci_level, method,
-                      tuple(notes))  # fmt: skip
+                      tuple(notes))
 
 
 def _lookup(reference) -> ReferenceSplit:
@@ -406,7 +406,7 @@ def _notes(ref, est, groups, scale, r2, point, additive) -> list[str]:
         )
     if scale == "total" and ref.residual:
         notes.append(f"The estimate's unexplained part (1 - R² = {1 - r2:.3f}) is set "
-                     f"against the reference's '{ref.residual}'.")  # fmt: skip
+                     f"against the reference's '{ref.residual}'.")
     left_ref = [p for p in ref.shares if p not in groups]
     used = {f for fs in groups.values() for f in fs}
     left_est = [f for f in est.index if f not in used]

@@ -13,7 +13,7 @@ from importlib import resources
 
 import pandas as pd
 
-from .study import Study
+from outcomes.study import Study
 
 __all__ = ["load_sample", "sample_truth"]
 

@@ -5,7 +5,7 @@ A study has up to five tables (DESIGN.md, "Canonical tables"): ``coaches``, ``en
 what each column must hold: its type, its range, its allowed values and which keys are
 unique. The rules that need more than one row or more than one table (an engagement's coach
 exists, dates do not decrease with session number, an item's value lies in its instrument's
-range) live in :mod:`outcomes.validate`, which also turns every failure into a row-level
+range) live in :mod:`outcomes.validation.rules`, which also turns every failure into a row-level
 problem with a fix.
 
 Every table may carry extra columns; they pass through untouched.

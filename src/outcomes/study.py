@@ -26,13 +26,13 @@ from typing import Any
 
 import pandas as pd
 
-from . import io as _io
-from ._errors import DataError, UsageError
-from ._validation import ValidationReport
-from .analysis import build_analysis_table
-from .schema import TABLES
-from .scoring import score
-from .validate import validate_tables
+from outcomes import io as _io
+from outcomes._errors import DataError, UsageError
+from outcomes.analysis import build_analysis_table
+from outcomes.measures.scoring import score
+from outcomes.schema import TABLES
+from outcomes.validation.report import ValidationReport
+from outcomes.validation.rules import validate_tables
 
 __all__ = ["Study", "read_study"]
 

@@ -29,8 +29,8 @@ def sample():
 
 def test_multilevel_on_the_sample_equals_the_api(sample):
     from outcomes.analysis import FACTORS
-    from outcomes.multilevel import multilevel
-    from outcomes.multilevel_shares import multilevel_shares
+    from outcomes.mixed.fit import multilevel
+    from outcomes.mixed.shares import multilevel_shares
 
     result = run("multilevel", str(SAMPLE), "--json")
     assert result.returncode == 0, result.stderr
@@ -45,13 +45,13 @@ def test_multilevel_on_the_sample_equals_the_api(sample):
     assert payload["shares"] == json.loads(json.dumps(shares.to_dict()))
     parts = payload["shares"]["parts"]
     assert list(parts) == ["client", "relationship", "expectancy", "technique", "covariates",
-                           "coach", "unexplained"]  # fmt: skip
+                           "coach", "unexplained"]
     assert sum(p["share"] for p in parts.values()) == pytest.approx(1.0, abs=1e-12)
     assert any("missing values" in note for note in payload["notes"])
 
 
 def test_alliance_on_the_sample_equals_the_api(sample):
-    from outcomes.longitudinal import alliance_outcome, session_table
+    from outcomes.mixed.sessions import alliance_outcome, session_table
 
     result = run("alliance", str(SAMPLE), "--json")
     assert result.returncode == 0, result.stderr
@@ -64,7 +64,7 @@ def test_alliance_on_the_sample_equals_the_api(sample):
 
 
 def test_multilevel_flat_file_and_text_output(tmp_path):
-    from outcomes.multilevel_shares import multilevel_shares
+    from outcomes.mixed.shares import multilevel_shares
 
     data = pd.read_csv(REFERENCE / "clients.csv")
     path = tmp_path / "clients.csv"
@@ -76,7 +76,7 @@ def test_multilevel_flat_file_and_text_output(tmp_path):
     payload = json.loads(result.stdout)
     api = multilevel_shares(data, "end_score", {"relationship": ["alliance"],
                                                 "client": ["baseline", "hope"]},
-                            n_boot=40, seed=3)  # fmt: skip
+                            n_boot=40, seed=3)
     assert payload["shares"] == json.loads(json.dumps(api.to_dict()))
     got = pd.Series({k: v["share"] for k, v in payload["shares"]["parts"].items()})
     np.testing.assert_array_equal(got[api.shares.index], api.shares)

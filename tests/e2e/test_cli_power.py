@@ -10,7 +10,7 @@ from ._outcomes_cli import run
 
 
 def test_json_equals_the_api_and_the_plot_is_written(tmp_path):
-    from outcomes.power import power
+    from outcomes.shares.power import power
 
     plot = tmp_path / "width.png"
     result = run("power", "--shares", "client=.5,relationship=.2,expectancy=.2,technique=.1",

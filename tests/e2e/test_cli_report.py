@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from outcomes.privacy import find_identifiers, pseudonym
+from outcomes.privacy.suppression import find_identifiers, pseudonym
 from outcomes.report._render import visible_text
-from outcomes.simulate import simulate_study
+from outcomes.simulate.synthetic import simulate_study
 
 from ._outcomes_cli import run
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from outcomes.report import ReportOptions, build_report
-from outcomes.simulate import simulate_study
+from outcomes.simulate.synthetic import simulate_study
 from outcomes.study import Study
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or (

@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outcomes.change import METHODS, change
+from outcomes.practice.change import METHODS, change
 
 scores = st.floats(min_value=0, max_value=40, allow_nan=False, allow_infinity=False)
 

@@ -7,8 +7,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outcomes.dominance import dominance
-from outcomes.importance import decompose
+from outcomes.shares.decomposition import decompose
+from outcomes.shares.dominance import dominance
 
 ADDITIVE = ["lmg", "dominance", "pratt", "relative_weights", "car"]
 SETTINGS = settings(max_examples=25, deadline=None)

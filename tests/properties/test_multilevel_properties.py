@@ -9,8 +9,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outcomes.multilevel import multilevel
-from outcomes.multilevel_shares import multilevel_shares
+from outcomes.mixed.fit import multilevel
+from outcomes.mixed.shares import multilevel_shares
 
 SETTINGS = settings(max_examples=25, deadline=None)
 seeds = st.integers(0, 2**32 - 1)
@@ -24,7 +24,7 @@ def _frame(seed: int, k: int = 2) -> pd.DataFrame:
     n = coach.size
     x = rng.normal(size=(n, k)) + rng.uniform(0, 1.5) * rng.normal(size=(n_coaches, k))[coach]
     y = (x @ rng.normal(size=k) + rng.uniform(0, 2) * rng.normal(size=n_coaches)[coach]
-         + rng.uniform(0.5, 3) * rng.normal(size=n))  # fmt: skip
+         + rng.uniform(0.5, 3) * rng.normal(size=n))
     frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(k)])
     return frame.assign(coach_id=coach.astype(str), y=y)
 

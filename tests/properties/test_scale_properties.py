@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import outcomes as oc
 from outcomes._errors import DataWarning, ModelError
-from outcomes.subsets import UnitMoments
+from outcomes.shares.subsets import UnitMoments
 from tests import test_scale_cluster as cluster
 
 dd = pytest.importorskip("dask.dataframe")
@@ -57,7 +57,7 @@ def test_shares_and_cluster_sums_agree_over_any_partitioning(case, dask_client):
         except ModelError:
             return  # e.g. a level missing from the complete rows: nothing to compare
         parts = oc.decompose(_split(frame, cuts), "y", factors, cluster="coach")
-        from outcomes._design import prepare
+        from outcomes.shares.design import prepare
 
         design = prepare(_split(frame, cuts), "y", factors, cluster="coach")
         reference = prepare(frame, "y", factors, cluster="coach")
@@ -79,8 +79,8 @@ def test_validation_over_partitions_equals_memory(parts, buckets, seed, dask_cli
                                                   tmp_path_factory):
     import dask
 
-    from outcomes import scale
-    from outcomes.validate import validate_tables
+    from outcomes import partitioned as scale
+    from outcomes.validation.rules import validate_tables
     from tests.test_scale_validate import _faulty_study, _problems
 
     rng = np.random.default_rng(seed)

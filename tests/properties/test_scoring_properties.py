@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from outcomes import instruments
-from outcomes.scoring import item_matrix, reverse_key, score
+from outcomes.measures.scoring import item_matrix, reverse_key, score
 
 KEYS = ["lot-r", "wai-sr", "urica", "gas", "srs", "ceq", "ahs", "mspss"]
 SUM_KEYS = ["lot-r", "ahs", "gse", "srs", "ors"]

@@ -6,7 +6,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from outcomes.validate import validate_tables
+from outcomes.validation.rules import validate_tables
 
 from ..conftest import small_study
 

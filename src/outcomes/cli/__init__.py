@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from ._common import main
+from outcomes.cli._common import main
 
 __all__ = ["main"]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from .._errors import DataError, OutcomesError, UsageError
+from outcomes._errors import DataError, OutcomesError, UsageError
 
 __all__ = ["main", "Commands", "emit_json", "print_table", "load_study", "parse_mapping",
            "is_study", "factor_map", "flat_table"]
@@ -60,7 +60,7 @@ def print_table(frame, title: str) -> None:  # noqa: ANN001
 
 def load_study(path: str):  # noqa: ANN201
     """Read a study folder, workbook or study.toml."""
-    from ..study import read_study
+    from outcomes.study import read_study
 
     return read_study(path)
 
@@ -115,7 +115,7 @@ def flat_table(path: str | Path, used: Iterable[str] | None = None):  # noqa: AN
     """
     import pandas as pd
 
-    from ..io import read_table
+    from outcomes.io import read_table
 
     table = read_table(path)
     for column in table.columns if used is None else used:

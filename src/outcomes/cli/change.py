@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from .._errors import UsageError
-from ._common import emit_json, flat_table, is_study, load_study, main
+from outcomes._errors import UsageError
+from outcomes.cli._common import emit_json, flat_table, is_study, load_study, main
 
 
 def _is_study(path: str, flat_columns_given: bool) -> bool:
@@ -42,7 +42,7 @@ def change_command(data: str, pre: str | None, post: str | None, instrument: str
     and the columns named by --pre and --post. Clients missing a score are counted as
     "missing", never dropped.
     """
-    from ..change import change
+    from outcomes.practice.change import change
 
     if _is_study(data, bool(pre or post)):
         frame = load_study(data).analysis_table()
@@ -70,7 +70,7 @@ def change_command(data: str, pre: str | None, post: str | None, instrument: str
 
 def _session_frame(path: str, outcome: str | None, alliance: str | None,
                    intake: str | None = None):  # noqa: ANN202
-    from ..trajectories import session_scores
+    from outcomes.practice.trajectories import session_scores
 
     if _is_study(path, bool(outcome)):
         return session_scores(load_study(path).scores()), "ors", "srs", "intake"
@@ -106,8 +106,8 @@ def monitor_command(path: str, out: str, outcome: str | None, alliance: str | No
     The expected course is fitted on PATH's own engagements. Flags prompt a conversation with
     the client; they never judge the client's health.
     """
-    from ..monitor import monitor
-    from ..trajectories import expected_trajectories
+    from outcomes.practice.monitoring import monitor
+    from outcomes.practice.trajectories import expected_trajectories
 
     frame, outcome_col, alliance_col, intake_col = _session_frame(path, outcome, alliance,
                                                                   intake)
@@ -171,7 +171,7 @@ def improvement_command(data: str, arm: str, pre: str | None, post: str | None,
     --role none=wait-list --role placebo=attention --role common=supportive
     --role full=coaching.
     """
-    from ..improvement import improvement_split
+    from outcomes.practice.improvement import improvement_split
 
     numbers = [pre, post] if pre or post else ["mean_change", "mean", "sd", "sd_change", "n"]
     frame = flat_table(data, used=[c for c in numbers if c])

@@ -7,21 +7,21 @@ from pathlib import Path
 
 import click
 
-from .._errors import UsageError
-from ._common import emit_json, load_study, main, parse_mapping, print_table
+from outcomes._errors import UsageError
+from outcomes.cli._common import emit_json, load_study, main, parse_mapping, print_table
 
 _SHARES_EXAMPLE = "client=.4,relationship=.3,expectancy=.15,technique=.15"
 
 
 def _validate_path(path: str, kind: str | None):  # noqa: ANN202
-    from ..schema import TABLES
+    from outcomes.schema import TABLES
 
     target = Path(path)
     single = target.is_file() and target.suffix.lower() not in (".toml", ".xlsx", ".xlsm")
     if not single and kind is None:
         return load_study(path).validate()
-    from ..io import read_table
-    from ..validate import validate as validate_table
+    from outcomes.io import read_table
+    from outcomes.validation.rules import validate as validate_table
 
     kind = kind or target.name.split(".")[0].lower()
     if kind not in TABLES:
@@ -109,7 +109,7 @@ def score(path: str, out: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the registry as JSON.")
 def instruments(as_json: bool) -> None:
     """List the instruments in the registry, with their scales and factor group."""
-    from .. import instruments as registry
+    from outcomes import instruments as registry
 
     rows = []
     for key in registry.available():
@@ -138,7 +138,7 @@ def instruments(as_json: bool) -> None:
 def reliability(path: str, instrument: str, occasion: str | None, rater: str, boot: int,
                 seed: int | None, as_json: bool) -> None:
     """Cronbach's alpha and McDonald's omega, with intervals, for each scale of an instrument."""
-    from ..reliability import reliability as estimate
+    from outcomes.measures.reliability import reliability as estimate
 
     study = load_study(path)
     result = estimate(study.valid("responses"), instrument, occasion=occasion, rater=rater,
@@ -166,7 +166,7 @@ def reliability(path: str, instrument: str, occasion: str | None, rater: str, bo
 def simulate(out: str, seed: int | None, shares: str | None, coaches: int,
              clients_per_coach: int, r2: float, icc: float, as_json: bool) -> None:
     """Write a synthetic study with known true factor shares to OUT."""
-    from ..simulate import simulate_study
+    from outcomes.simulate.synthetic import simulate_study
 
     true_shares = parse_mapping(shares, "--shares", _SHARES_EXAMPLE)
     study = simulate_study(n_coaches=coaches, clients_per_coach=clients_per_coach,

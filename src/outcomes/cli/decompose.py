@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import click
 
-from .._errors import UsageError
-from ._common import emit_json, factor_map, flat_table, load_study, main
+from outcomes._errors import UsageError
+from outcomes.cli._common import emit_json, factor_map, flat_table, load_study, main
 
 if TYPE_CHECKING:
-    from ..importance import Method
+    from outcomes.shares.decomposition import Method
 
 _METHODS = ["lmg", "dominance", "pratt", "relative_weights", "first", "last", "betasq", "car"]
 
@@ -30,7 +30,7 @@ def _dask_study(folder: str, work: Path) -> Any:
     import shutil
     import tempfile
 
-    from .. import scale
+    from outcomes import partitioned as scale
 
     tables = scale.read_study(folder)
     report = scale.validate_tables(tables, out=work)
@@ -40,10 +40,10 @@ def _dask_study(folder: str, work: Path) -> Any:
             if (work / part).exists():
                 shutil.copytree(work / part, kept / part)
         click.echo(f"Note: {int(report.counts['rejected'].sum())} rows failed validation and "
-                   f"were left out; see {kept}.", err=True)  # fmt: skip
+                   f"were left out; see {kept}.", err=True)
     scores = scale.score(report.valid("responses"), grouped=True)
     return scale.analysis_table(report.valid("engagements"), report.valid("sessions"), scores,
-                                grouped=True)  # fmt: skip
+                                grouped=True)
 
 
 def _inputs(data: str, outcome: str | None, factor: tuple[str, ...], covariate: tuple[str, ...],
@@ -52,7 +52,7 @@ def _inputs(data: str, outcome: str | None, factor: tuple[str, ...], covariate: 
     target = Path(data)
     factors: dict[str, list[str]] | None = factor_map(factor) if factor else None
     if engine == "dask" and target.is_dir() and not (target / "study.toml").exists():
-        from ..analysis import FACTORS
+        from outcomes.analysis import FACTORS
 
         return {
             "data": _dask_study(data, work or Path(data) / ".outcomes-validated"),
@@ -62,7 +62,7 @@ def _inputs(data: str, outcome: str | None, factor: tuple[str, ...], covariate: 
             "cluster": cluster or ("coach_id" if boot else None),
         }
     if target.is_dir() or target.suffix.lower() == ".toml":
-        from ..analysis import FACTORS
+        from outcomes.analysis import FACTORS
 
         table = load_study(data).analysis_table()
         return {
@@ -79,7 +79,7 @@ def _inputs(data: str, outcome: str | None, factor: tuple[str, ...], covariate: 
         )
     used = [outcome, *covariate, *(c for cols in factors.values() for c in cols)]
     if engine == "dask":
-        from .._engine import as_frame
+        from outcomes._engine import as_frame
 
         table = as_frame(data, "dask", "decompose")
     else:
@@ -149,14 +149,14 @@ def decompose(data: str, outcome: str | None, factor: tuple[str, ...],
     if engine == "dask":
         import tempfile
 
-        from ..scale import client
+        from outcomes.partitioned import client
 
         with client(scheduler), tempfile.TemporaryDirectory(prefix="outcomes-") as work:
             _decompose(data, outcome, factor, covariate, method, boot, cluster, ci, ci_level,
-                       seed, reference, plot_file, engine, as_json, Path(work))  # fmt: skip
+                       seed, reference, plot_file, engine, as_json, Path(work))
         return
     _decompose(data, outcome, factor, covariate, method, boot, cluster, ci, ci_level, seed,
-               reference, plot_file, engine, as_json)  # fmt: skip
+               reference, plot_file, engine, as_json)
 
 
 def _decompose(data: str, outcome: str | None, factor: tuple[str, ...],
@@ -166,9 +166,9 @@ def _decompose(data: str, outcome: str | None, factor: tuple[str, ...],
                work: Path | None = None) -> None:
     import warnings
 
-    from .._errors import DataWarning
-    from ..importance import decompose as estimate
-    from ..reference import REFERENCES
+    from outcomes._errors import DataWarning
+    from outcomes.reference import REFERENCES
+    from outcomes.shares.decomposition import decompose as estimate
 
     if reference not in REFERENCES:
         raise UsageError(f"--reference {reference!r} is not known; use one of "
@@ -223,8 +223,8 @@ def _save_plot(result, reference: str, path: str) -> None:  # noqa: ANN001
 @click.option("--json", "as_json", is_flag=True, help="Print the reference splits as JSON.")
 def references(as_json: bool) -> None:
     """List the reference splits that shares can be compared with."""
-    from .._results import jsonable
-    from ..reference import REFERENCES
+    from outcomes._results import jsonable
+    from outcomes.reference import REFERENCES
 
     if as_json:
         emit_json({"references": {k: jsonable(_reference_row(v)) for k, v in REFERENCES.items()}})

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from .._errors import UsageError
-from ._common import emit_json, main
+from outcomes._errors import UsageError
+from outcomes.cli._common import emit_json, main
 
 _SOURCES = ["qualtrics", "qualtrics-legacy", "redcap", "surveymonkey", "wide"]
 
@@ -46,7 +46,7 @@ def map_command(export: str, mapping_file: str | None, out: str | None, suggest:
         raise UsageError("outcomes map needs --mapping FILE and --out FOLDER (or --suggest "
                          "to draft a mapping). Example: outcomes map export.csv --mapping "
                          "mapping.toml --out study/")
-    from ..mapping import map_export
+    from outcomes.mapping import map_export
 
     result = map_export(export, mapping_file, source=source).write(out)
     if as_json:
@@ -61,7 +61,7 @@ def map_command(export: str, mapping_file: str | None, out: str | None, suggest:
 
 def _suggest(export: str, mapping_file: str | None, source: str | None,
              dictionary: str | None, as_json: bool) -> None:
-    from ..mapping import suggest_mapping
+    from outcomes.mapping import suggest_mapping
 
     if mapping_file and Path(mapping_file).exists():
         raise UsageError(f"{mapping_file} already exists; the draft would overwrite it. "

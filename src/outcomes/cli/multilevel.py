@@ -9,12 +9,12 @@ from typing import Any
 
 import click
 
-from .._errors import UsageError
-from ._common import emit_json, factor_map, flat_table, is_study, load_study, main
+from outcomes._errors import UsageError
+from outcomes.cli._common import emit_json, factor_map, flat_table, is_study, load_study, main
 
 
 def _notes(caught) -> list[str]:  # noqa: ANN001
-    from .._errors import OutcomesWarning
+    from outcomes._errors import OutcomesWarning
 
     return [str(w.message) for w in caught if issubclass(w.category, OutcomesWarning)]
 
@@ -31,23 +31,23 @@ def _save_plot(result, path: str) -> None:  # noqa: ANN001
 
 
 def multilevel_inputs(data: str, outcome: str | None, factor: tuple[str, ...],
-                      covariate: tuple[str, ...], group: str) -> dict[str, Any]:  # fmt: skip
+                      covariate: tuple[str, ...], group: str) -> dict[str, Any]:
     """The table and model arguments for a study folder or a flat file."""
     target = Path(data)
     factors = factor_map(factor) if factor else None
     if is_study(target):
-        from ..analysis import FACTORS
+        from outcomes.analysis import FACTORS
 
         return {"data": load_study(data).analysis_table(), "outcome": outcome or "end_score",
                 "factors": factors or FACTORS,
                 "covariates": list(covariate) if covariate else ["baseline"],
-                "group": group}  # fmt: skip
+                "group": group}
     if not outcome:
         raise UsageError(f"{target.name} is a single table: name the outcome, e.g. --outcome "
                          "end_score --factor relationship=alliance --group coach_id")
     used = [outcome, *covariate, *(c for cols in (factors or {}).values() for c in cols)]
     return {"data": flat_table(target, used), "outcome": outcome, "factors": factors or [],
-            "covariates": list(covariate), "group": group}  # fmt: skip
+            "covariates": list(covariate), "group": group}
 
 
 @main.command()
@@ -87,13 +87,13 @@ def multilevel(data: str, outcome: str | None, factor: tuple[str, ...],
     variance by Rights & Sterba, and each factor group's share of the outcome beside the
     coach's share and the unexplained rest.
     """
-    from ..multilevel import multilevel as fit_model
-    from ..multilevel_shares import multilevel_shares
-    from ..reference import REFERENCES
+    from outcomes.mixed.fit import multilevel as fit_model
+    from outcomes.mixed.shares import multilevel_shares
+    from outcomes.reference import REFERENCES
 
     if reference not in REFERENCES:
         raise UsageError(f"--reference {reference!r} is not known; use one of "
-                         f"{', '.join(REFERENCES)}.")  # fmt: skip
+                         f"{', '.join(REFERENCES)}.")
     args = multilevel_inputs(data, outcome, factor, covariate, group)
     options: dict[str, Any] = {"reml": not ml, "n_boot": boot, "seed": seed,
                                "ci_level": ci_level, "centring": centring}
@@ -107,7 +107,7 @@ def multilevel(data: str, outcome: str | None, factor: tuple[str, ...],
     if as_json:
         emit_json({"fit": fit.to_dict(),
                    "shares": shares.to_dict(reference=reference) if shares else None,
-                   "notes": notes})  # fmt: skip
+                   "notes": notes})
         return
     for note in notes:
         click.echo(f"Note: {note}", err=True)
@@ -123,27 +123,27 @@ def _score_key(text: str, option: str) -> tuple[str, str]:
     instrument, _, scale = text.partition("/")
     if not instrument.strip():
         raise UsageError(f"{option} {text!r} is not INSTRUMENT[/SCALE]; write e.g. "
-                         f"{option} srs/total")  # fmt: skip
+                         f"{option} srs/total")
     return instrument.strip(), (scale.strip() or "total")
 
 
 def alliance_inputs(data: str, alliance: str | None, outcome: str | None, client: str,
-                    group: str) -> dict[str, Any]:  # fmt: skip
+                    group: str) -> dict[str, Any]:
     """The session table and column names for a study folder or a flat session file."""
     target = Path(data)
     if is_study(target):
-        from ..longitudinal import session_table
+        from outcomes.mixed.sessions import session_table
 
         study = load_study(data)
         table = session_table(study.scores(), study.valid("engagements"),
                               alliance=_score_key(alliance or "srs/total", "--alliance"),
                               outcome=_score_key(outcome or "ors/total", "--outcome"))
         return {"sessions": table, "alliance": "alliance", "outcome": "outcome",
-                "client": "engagement_id", "group": "coach_id"}  # fmt: skip
+                "client": "engagement_id", "group": "coach_id"}
     alliance, outcome = alliance or "alliance", outcome or "outcome"
     table = flat_table(target, [alliance, outcome, "session"])
     return {"sessions": table, "alliance": alliance, "outcome": outcome, "client": client,
-            "group": group or None}  # fmt: skip
+            "group": group or None}
 
 
 @main.command()
@@ -175,7 +175,7 @@ def alliance(data: str, alliance: str | None, outcome: str | None, lag: int, cli
     outcome LAG sessions later, given the outcome now, with random intercepts for coaches
     and for clients within coaches.
     """
-    from ..longitudinal import alliance_outcome
+    from outcomes.mixed.sessions import alliance_outcome
 
     args = alliance_inputs(data, alliance, outcome, client, group)
     with warnings.catch_warnings(record=True) as caught:

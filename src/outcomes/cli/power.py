@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .._errors import UsageError
-from ._common import emit_json, main, parse_mapping
+from outcomes._errors import UsageError
+from outcomes.cli._common import emit_json, main, parse_mapping
 
 DEFAULT_SHARES = "client=.4,relationship=.3,expectancy=.15,technique=.15"
 
@@ -17,7 +17,7 @@ def _sizes(text: str, option: str) -> list[int]:
         values = []
     if not values:
         raise UsageError(f"{option}: {text!r} is not a whole number or a comma-separated list "
-                         f"of them. Write e.g. {option} 20,40,60")  # fmt: skip
+                         f"of them. Write e.g. {option} 20,40,60")
     return values
 
 
@@ -72,7 +72,7 @@ def power_command(shares: str, r2: float, icc: float, coaches: str, clients_per_
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from ..power import power
+    from outcomes.shares.power import power
 
     parsed = parse_mapping(shares, "--shares", DEFAULT_SHARES)
     options = dict(
@@ -81,14 +81,14 @@ def power_command(shares: str, r2: float, icc: float, coaches: str, clients_per_
         n_sim=sims, n_boot=boot, reference=None if reference == "none" else reference,
         ci_level=ci_level, factor_correlation=factor_correlation,
         reliability=_reliability(reliability), seed=seed, n_jobs=jobs,
-    )  # fmt: skip
+    )
     console = Console(stderr=True)
     with Progress("simulating", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=console, transient=True) as bar:  # fmt: skip
+                  console=console, transient=True) as bar:
         task = bar.add_task("studies", total=None)
         result = power(**options,  # type: ignore[arg-type]
                        progress=lambda done, total: bar.update(task, completed=done,
-                                                               total=total))  # fmt: skip
+                                                               total=total))
     if plot_file:
         import matplotlib
 

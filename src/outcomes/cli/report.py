@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
-from .._errors import DataError, UsageError
-from ._common import emit_json, load_study, main
+from outcomes._errors import DataError, UsageError
+from outcomes.cli._common import emit_json, load_study, main
 
 _CONFIG_KEYS = {"title", "subtitle", "reference", "k", "seed", "boot", "coach_names",
                 "round_counts", "salt_file", "outcome", "covariates", "factors", "pdf"}
@@ -80,7 +80,7 @@ def report_command(path: str, out: str, config_file: str | None, title: str | No
     than k clients; coaches appear under keyed-hash pseudonyms unless --coach-names is given;
     no client or engagement identifier is written.
     """
-    from ..report import ReportOptions, build_report
+    from outcomes.report import ReportOptions, build_report
 
     config = _config(config_file)
     factors = config.get("factors")
@@ -131,7 +131,7 @@ def norms_command(path: str, out: str, k: int, bands: int, boot: int, seed: int 
     and the expected course of the ORS, with k applied and engagements without research
     consent left out. The file is versioned and checked against its JSON Schema.
     """
-    from ..norms import build_norms
+    from outcomes.norms import build_norms
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -162,7 +162,7 @@ def template_command(out: str, as_json: bool) -> None:
     intake_ors, end_ors, sessions, early_srs); "sessions" (optional: client, session, ors,
     srs). Every column has a note and a validation rule; the grey example rows are skipped.
     """
-    from ..benchmark import CLIENT_COLUMNS, SESSION_COLUMNS, write_template
+    from outcomes.benchmarking import CLIENT_COLUMNS, SESSION_COLUMNS, write_template
 
     if not out.lower().endswith(".xlsx"):
         raise UsageError(f"--out {out}: give a file name ending in .xlsx.")
@@ -195,9 +195,9 @@ def benchmark_command(path: str, norms_file: str, out: str, coach: str | None,
     ratings with the body's, flags clients to look at, and says what the numbers can and
     cannot say. Clients are referred to by workbook row.
     """
-    from ..benchmark import benchmark, practice_from_study, read_practice
-    from ..norms import read_norms
-    from ..report import build_benchmark_report
+    from outcomes.benchmarking import benchmark, practice_from_study, read_practice
+    from outcomes.norms import read_norms
+    from outcomes.report import build_benchmark_report
 
     norms = read_norms(norms_file)
     target = Path(path)

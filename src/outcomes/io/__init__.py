@@ -37,12 +37,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._errors import UsageError
-from ._common import MISSING, check_options
-from .delimited import read_delimited
-from .excel import read_sheet, read_sheets
-from .parquet import read_parquet
-from .spss import CODED, read_spss
+from outcomes._errors import UsageError
+from outcomes.io._common import MISSING, check_options
+from outcomes.io.delimited import read_delimited
+from outcomes.io.excel import read_sheet, read_sheets
+from outcomes.io.parquet import read_parquet
+from outcomes.io.spss import CODED, read_spss
 
 __all__ = ["FORMATS", "MISSING", "CODED", "read_table", "read_workbook", "write_table"]
 
@@ -50,7 +50,7 @@ _SUFFIXES: dict[str, str] = {
     ".csv": "csv", ".tsv": "tsv", ".txt": "csv",
     ".csv.gz": "csv", ".tsv.gz": "tsv", ".txt.gz": "csv",
     ".xlsx": "excel", ".xlsm": "excel", ".parquet": "parquet", ".sav": "spss",
-}  # fmt: skip
+}
 
 #: The file suffixes :func:`read_table` reads (case is ignored).
 FORMATS: tuple[str, ...] = tuple(_SUFFIXES)
@@ -58,7 +58,7 @@ FORMATS: tuple[str, ...] = tuple(_SUFFIXES)
 _FORMAT_NAMES: dict[str, str] = {
     "csv": "csv", "txt": "csv", "tsv": "tsv", "excel": "excel", "xlsx": "excel",
     "xlsm": "excel", "parquet": "parquet", "spss": "spss", "sav": "spss",
-}  # fmt: skip
+}
 
 _OPTIONS: dict[str, tuple[str, ...]] = {
     "csv": ("sep", "decimal", "encoding", "na_values"),

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .._errors import DataError, UsageError
+from outcomes._errors import DataError, UsageError
 
 __all__ = [
     "MISSING",

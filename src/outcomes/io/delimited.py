@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._errors import DataError, UsageError
-from ._common import (
+from outcomes._errors import DataError, UsageError
+from outcomes.io._common import (
     MISSING,
     clean_header,
     drop_blank_rows,
@@ -203,7 +203,7 @@ def _parse(raw: bytes, sep: str, *, body: str, file: str, header_line: int) -> p
     options: dict[str, Any] = dict(
         sep=sep, header=None, dtype=str, na_filter=False, skip_blank_lines=False,
         index_col=False, engine="c", encoding="utf-8",
-    )  # fmt: skip
+    )
     try:
         return pd.read_csv(io.BytesIO(raw), **options)
     except pd.errors.ParserError as error:

@@ -18,8 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-from .._errors import DataError, UsageError
-from ._common import (
+from outcomes._errors import DataError, UsageError
+from outcomes.io._common import (
     MISSING,
     TEXT,
     clean_header,
@@ -198,7 +198,7 @@ def _sheet_frame(
     empty = [
         n for n, h in zip(names, header, strict=True)
         if (h is None or not str(h).strip()) and frame[n].isna().all()
-    ]  # fmt: skip
+    ]
     frame = drop_blank_rows(frame.drop(columns=empty))
     frame = rename(frame, columns, file=file)
     frame.attrs["sheet"] = worksheet.title

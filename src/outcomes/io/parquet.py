@@ -12,8 +12,15 @@ from os import PathLike
 import numpy as np
 import pandas as pd
 
-from .._errors import DataError
-from ._common import clean_header, id_to_text, is_id_column, number_rows, rename, tidy_text
+from outcomes._errors import DataError
+from outcomes.io._common import (
+    clean_header,
+    id_to_text,
+    is_id_column,
+    number_rows,
+    rename,
+    tidy_text,
+)
 
 __all__ = ["read_parquet"]
 

@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._errors import DataError
-from ._common import (
+from outcomes._errors import DataError
+from outcomes.io._common import (
     clean_header,
     id_to_text,
     is_id_column,
@@ -40,7 +40,7 @@ __all__ = ["read_spss", "CODED"]
 #: Canonical numeric columns that keep their codes even when the file labels them.
 CODED: tuple[str, ...] = (
     "value", "item", "session", "adherence", "duration_min", "years_experience",
-)  # fmt: skip
+)
 
 
 def read_spss(

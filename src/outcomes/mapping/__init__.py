@@ -36,18 +36,18 @@ from typing import Any
 
 import pandas as pd
 
-from .._errors import UsageError
-from ..schema import TABLES
-from ._build import REASONS, build
-from .config import FIELDS, FORMATS, ItemBlock, Mapping, parse_mapping, read_mapping
-from .result import MappedExport, assemble, order_columns, rejected_frame
-from .sources import detect_source, read_export
-from .suggest import suggest_mapping
+from outcomes._errors import UsageError
+from outcomes.mapping._build import REASONS, build
+from outcomes.mapping.config import FIELDS, FORMATS, ItemBlock, Mapping, parse_mapping, read_mapping
+from outcomes.mapping.result import MappedExport, assemble, order_columns, rejected_frame
+from outcomes.mapping.sources import detect_source, read_export
+from outcomes.mapping.suggest import suggest_mapping
+from outcomes.schema import TABLES
 
 __all__ = [
     "map_export", "read_mapping", "parse_mapping", "suggest_mapping", "detect_source",
     "Mapping", "ItemBlock", "MappedExport", "REASONS", "FIELDS", "FORMATS",
-]  # fmt: skip
+]
 
 
 def _mapping(mapping: Mapping | MappingABC[str, Any] | str | os.PathLike[str]) -> Mapping:

@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import instruments as _instruments
-from ..schema import OCCASIONS, RATERS
-from ._prepared import Prepared, iso_date, same_code
-from ._resolve import FieldSource, ItemColumn, resolve_blocks, resolve_fields
-from .config import TABLE_FIELDS, ItemBlock, Mapping
+from outcomes import instruments as _instruments
+from outcomes.mapping._prepared import Prepared, iso_date, same_code
+from outcomes.mapping._resolve import FieldSource, ItemColumn, resolve_blocks, resolve_fields
+from outcomes.mapping.config import TABLE_FIELDS, ItemBlock, Mapping
+from outcomes.schema import OCCASIONS, RATERS
 
 __all__ = ["REASONS", "Built", "build", "KEYS", "ONE"]
 

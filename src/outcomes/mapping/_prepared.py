@@ -17,7 +17,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from ..io._common import number_text
+from outcomes.io._common import number_text
 
 __all__ = ["Prepared", "as_text", "iso_date", "same_code"]
 

@@ -13,11 +13,11 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from .. import instruments as _instruments
-from .._errors import UsageError
-from ..schema import OCCASIONS, RATERS
-from ._prepared import Prepared
-from .config import ItemBlock, Mapping
+from outcomes import instruments as _instruments
+from outcomes._errors import UsageError
+from outcomes.mapping._prepared import Prepared
+from outcomes.mapping.config import ItemBlock, Mapping
+from outcomes.schema import OCCASIONS, RATERS
 
 __all__ = ["ItemColumn", "FieldSource", "resolve_fields", "resolve_blocks", "pattern_regex"]
 

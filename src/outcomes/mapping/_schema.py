@@ -16,7 +16,7 @@ import re
 from importlib import resources
 from typing import Any
 
-from .._errors import UsageError
+from outcomes._errors import UsageError
 
 __all__ = ["SCHEMA_FILE", "schema", "check", "where"]
 
@@ -25,7 +25,7 @@ SCHEMA_FILE = "mapping.schema.json"
 _TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
     "array": (list,), "object": (dict,),
-}  # fmt: skip
+}
 
 
 @functools.cache

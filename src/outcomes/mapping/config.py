@@ -20,15 +20,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .. import instruments as _instruments
-from .._errors import DataError, UsageError
-from ..schema import OCCASIONS, RATERS, SPONSORS, STATUSES
-from ._schema import check, where
+from outcomes import instruments as _instruments
+from outcomes._errors import DataError, UsageError
+from outcomes.mapping._schema import check, where
+from outcomes.schema import OCCASIONS, RATERS, SPONSORS, STATUSES
 
 __all__ = [
     "FIELDS", "TABLE_FIELDS", "PLACEHOLDERS", "FORMATS",
     "ItemBlock", "Mapping", "read_mapping", "parse_mapping",
-]  # fmt: skip
+]
 
 #: The layouts an export may have.
 FORMATS = ("qualtrics", "qualtrics-legacy", "redcap", "surveymonkey", "wide")
@@ -47,7 +47,7 @@ PLACEHOLDERS = ("item", "session", "occasion", "rater")
 
 _VOCABULARY: dict[str, tuple[str, ...]] = {
     "occasion": OCCASIONS, "rater": RATERS, "sponsor": SPONSORS, "status": STATUSES,
-}  # fmt: skip
+}
 
 
 def _frozen(mapping: MappingABC[str, Any] | None = None) -> MappingProxyType[str, Any]:

@@ -25,12 +25,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._errors import UsageError
-from ..io import FORMATS, read_table, write_table
-from ..schema import TABLES
-from ..validate import validate_tables
-from ._build import KEYS, ONE
-from .result import MappedExport, assemble, order_columns, rejected_frame
+from outcomes._errors import UsageError
+from outcomes.io import FORMATS, read_table, write_table
+from outcomes.mapping._build import KEYS, ONE
+from outcomes.mapping.result import MappedExport, assemble, order_columns, rejected_frame
+from outcomes.schema import TABLES
+from outcomes.validation.rules import validate_tables
 
 __all__ = ["write_export", "read_folder"]
 

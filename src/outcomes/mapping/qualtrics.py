@@ -27,7 +27,7 @@ import re
 
 import pandas as pd
 
-from ._prepared import Prepared
+from outcomes.mapping._prepared import Prepared
 
 __all__ = ["detect", "prepare", "PERSONAL", "STATUS"]
 
@@ -35,7 +35,7 @@ __all__ = ["detect", "prepare", "PERSONAL", "STATUS"]
 PERSONAL = (
     "IPAddress", "LocationLatitude", "LocationLongitude", "LocationAccuracy",
     "RecipientFirstName", "RecipientLastName", "RecipientEmail", "Name", "EmailAddress",
-)  # fmt: skip
+)
 
 #: ``Status`` values (numeric export and choice-text export) that are not real responses.
 STATUS: dict[str, tuple[str, str]] = {

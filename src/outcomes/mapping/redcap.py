@@ -24,9 +24,9 @@ import re
 
 import pandas as pd
 
-from .._errors import DataError
-from ..io import read_table
-from ._prepared import Prepared
+from outcomes._errors import DataError
+from outcomes.io import read_table
+from outcomes.mapping._prepared import Prepared
 
 __all__ = ["detect", "prepare", "read_dictionary", "DICTIONARY_COLUMNS", "MISSING_CODES"]
 

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._results import jsonable
-from .._validation import ValidationReport
-from ..schema import COLUMNS
-from ._build import KEYS, REASONS
+from outcomes._results import jsonable
+from outcomes.mapping._build import KEYS, REASONS
+from outcomes.schema import COLUMNS
+from outcomes.validation.report import ValidationReport
 
 __all__ = ["MappedExport", "assemble", "order_columns", "rejected_frame"]
 
@@ -182,7 +182,7 @@ class MappedExport:
 
     def plot(self, ax=None):  # noqa: ANN001, ANN201
         """A bar chart of records mapped and rejected per reason; returns the Axes."""
-        from .._plotting import axes_or_new
+        from outcomes._plotting import axes_or_new
 
         ax = axes_or_new(ax)
         reasons = self.by_reason()
@@ -226,7 +226,7 @@ class MappedExport:
             This export as written: records that conflicted with the study are added to
             ``rejected``, and ``validation`` holds the study's validation report.
         """
-        from .merge import write_export
+        from outcomes.mapping.merge import write_export
 
         return write_export(self, folder)
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._errors import UsageError
-from ..io import read_table
-from . import qualtrics, redcap, surveymonkey, wide
-from ._prepared import Prepared
-from .config import FORMATS
+from outcomes._errors import UsageError
+from outcomes.io import read_table
+from outcomes.mapping import qualtrics, redcap, surveymonkey, wide
+from outcomes.mapping._prepared import Prepared
+from outcomes.mapping.config import FORMATS
 
 __all__ = ["detect_source", "read_export", "TABULAR"]
 

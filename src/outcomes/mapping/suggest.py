@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import instruments as _instruments
-from ._prepared import Prepared
-from .sources import read_export
+from outcomes import instruments as _instruments
+from outcomes.mapping._prepared import Prepared
+from outcomes.mapping.sources import read_export
 
 __all__ = ["suggest_mapping", "recognise", "KEYWORDS"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ._prepared import Prepared
+from outcomes.mapping._prepared import Prepared
 
 __all__ = ["detect", "prepare", "PERSONAL", "DATE_FORMAT"]
 

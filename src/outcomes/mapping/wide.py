@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..io import read_table
-from ._prepared import Prepared, as_text
+from outcomes.io import read_table
+from outcomes.mapping._prepared import Prepared, as_text
 
 __all__ = ["prepare"]
 

@@ -14,7 +14,7 @@ are suppressed with complementary cells, statistics withheld, quantiles publishe
 for names; no client or engagement identifier is written, and the finished page is searched
 for every one of them before anything is saved.
 
-:func:`build_benchmark_report` writes a coach's benchmark (:mod:`outcomes.benchmark`) the
+:func:`build_benchmark_report` writes a coach's benchmark (:mod:`outcomes.benchmarking`) the
 same way. Templates are Jinja2 with autoescaping: every title, column, instrument and coach
 name is escaped.
 """
@@ -32,7 +32,13 @@ import pandas as pd
 
 from outcomes._errors import UsageError
 from outcomes._results import jsonable, text_table
-from outcomes.privacy import DEFAULT_K, check_k, check_no_identifiers, pseudonyms, read_salt
+from outcomes.privacy.suppression import (
+    DEFAULT_K,
+    check_k,
+    check_no_identifiers,
+    pseudonyms,
+    read_salt,
+)
 from outcomes.reference import REFERENCES
 from outcomes.report import _blocks as b
 from outcomes.report._render import render, visible_text, write_pdf
@@ -279,7 +285,7 @@ def _write(out: Path, stem: str, context: dict[str, Any], identifiers: dict[str,
 def build_benchmark_report(result: Any, *, out: str | Path, title: str | None = None,
                            pdf: bool = True, identifiers: Any = (),
                            command: str | None = None) -> Report:
-    """Write a coach's benchmark (:func:`outcomes.benchmark.benchmark`) as ``benchmark.html``
+    """Write a coach's benchmark (:func:`outcomes.benchmarking.benchmark`) as ``benchmark.html``
     and ``benchmark.pdf``; ``identifiers`` (the coach's client codes) must not appear."""
     from outcomes.report._coach import benchmark_sections
 

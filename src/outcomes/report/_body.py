@@ -15,8 +15,8 @@ import pandas as pd
 
 from outcomes import instruments as registry
 from outcomes._errors import OutcomesError
-from outcomes.change import Change
-from outcomes.privacy import quantile_allowed, suppress_counts
+from outcomes.practice.change import Change
+from outcomes.privacy.suppression import quantile_allowed, suppress_counts
 from outcomes.report import _blocks as b
 from outcomes.report._render import figure_uri
 from outcomes.study import Study
@@ -155,7 +155,7 @@ def _judgement(alpha: float) -> str:
 
 def measurement(run: Run) -> dict[str, Any]:
     """Reliability of every instrument scale in the data (client ratings)."""
-    from outcomes.reliability import reliability
+    from outcomes.measures.reliability import reliability
 
     responses = run.consenting(run.study.valid("responses"))
     present = [key for key in registry.available()
@@ -225,7 +225,7 @@ def _share(published: pd.Series, names: tuple[str, ...], total: int) -> str:
 
 def improvement(run: Run) -> tuple[dict[str, Any], Change | None]:
     """Did clients improve: reliable change, recovery and effect sizes on the ORS."""
-    from outcomes.change import change
+    from outcomes.practice.change import change
 
     k, table = run.k, run.table
     with warnings.catch_warnings():

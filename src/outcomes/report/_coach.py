@@ -1,11 +1,11 @@
-"""The sections of a coach's benchmark report (see :mod:`outcomes.benchmark`)."""
+"""The sections of a coach's benchmark report (see :mod:`outcomes.benchmarking`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from outcomes.benchmark.compare import _PLAIN, ordinal
+from outcomes.benchmarking.compare import _PLAIN, ordinal
 from outcomes.report import _blocks as b
 from outcomes.report._render import figure_uri
 

@@ -10,7 +10,7 @@ import pandas as pd
 
 from outcomes._errors import OutcomesError
 from outcomes.analysis import FACTORS
-from outcomes.privacy import suppress_counts
+from outcomes.privacy.suppression import suppress_counts
 from outcomes.reference import REFERENCES
 from outcomes.report import _blocks as b
 from outcomes.report._body import Run
@@ -91,11 +91,11 @@ def _other_references(decomposition, multilevel, chosen: str) -> dict[str, Any]:
 
 def drivers(run: Run) -> dict[str, Any]:
     """Factor shares beside the reference splits, dominance, the coach component."""
-    from outcomes.dominance import dominance
-    from outcomes.importance import decompose
-    from outcomes.multilevel import multilevel
-    from outcomes.multilevel_shares import multilevel_shares
+    from outcomes.mixed.fit import multilevel
+    from outcomes.mixed.shares import multilevel_shares
     from outcomes.plots import coaches_figure, shares_figure
+    from outcomes.shares.decomposition import decompose
+    from outcomes.shares.dominance import dominance
 
     opts, table, k = run.options, run.table, run.k
     factors, covariates = _factors(run), list(opts.covariates)
@@ -194,7 +194,7 @@ def drivers(run: Run) -> dict[str, Any]:
 
 
 def _coach_blocks(run: Run, coaches_figure) -> list[dict[str, Any]]:  # noqa: ANN001
-    from outcomes.funnel import coach_effects
+    from outcomes.practice.coach_effects import coach_effects
 
     k, table = run.k, run.table
     covariates = ["baseline"] + (["sponsor"] if table["sponsor"].nunique() > 1 else [])
@@ -255,7 +255,7 @@ def _coach_blocks(run: Run, coaches_figure) -> list[dict[str, Any]]:  # noqa: AN
 
 def alliance(run: Run) -> dict[str, Any]:
     """Alliance over sessions: mean ratings by session and within/between-client effects."""
-    from outcomes.longitudinal import alliance_outcome, session_table
+    from outcomes.mixed.sessions import alliance_outcome, session_table
     from outcomes.plots import alliance_figure
 
     k = run.k
@@ -319,9 +319,9 @@ def alliance(run: Run) -> dict[str, Any]:
 
 def monitoring(run: Run) -> dict[str, Any]:
     """How many engagements were flagged, by reason (the body's own expected course)."""
-    from outcomes.monitor import monitor
     from outcomes.plots import monitoring_figure
-    from outcomes.trajectories import expected_trajectories, session_scores
+    from outcomes.practice.monitoring import monitor
+    from outcomes.practice.trajectories import expected_trajectories, session_scores
 
     k = run.k
     try:

@@ -64,14 +64,14 @@ def sessions(rng: np.random.Generator) -> pd.DataFrame:
             for s in range(1, rng.integers(4, 11) + 1):
                 alliance = 34 + 2.5 * trait + 2.0 * rng.normal()
                 rows.append((f"K{c + 1:02d}", f"E{client_no:03d}", s, round(alliance, 1),
-                             round(outcome, 1)))  # fmt: skip
+                             round(outcome, 1)))
                 outcome = (
                     0.9 * outcome + 1.8 + growth
                     + 0.35 * (alliance - 34 - 2.5 * trait) + 0.8 * trait
                     + coach_effect + 2.0 * rng.normal()
                 )
     return pd.DataFrame(rows, columns=["coach_id", "engagement_id", "session", "alliance",
-                                       "outcome"])  # fmt: skip
+                                       "outcome"])
 
 
 def main() -> None:

@@ -1,0 +1,364 @@
+"""One coach's practice set beside a body's norms (see :mod:`outcomes.benchmarking`)."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtr, ndtri
+
+from outcomes._errors import OutcomesError, UsageError
+from outcomes._results import jsonable, text_table
+from outcomes.benchmarking.practice import Practice
+from outcomes.norms import Norms
+from outcomes.practice.coach_effects import draw_funnel, position_of, shrink
+
+if TYPE_CHECKING:  # pragma: no cover
+    from outcomes.practice.change import Change
+
+__all__ = ["benchmark", "Benchmark", "ordinal"]
+
+_PLAIN = {"above 99.8 % limit": "well above what chance gives a coach with this many clients",
+          "above 95 % limit": "above what chance usually gives a coach with this many clients",
+          "within limits": "within what chance alone gives a coach with this many clients",
+          "below 95 % limit": "below what chance usually gives a coach with this many clients",
+          "below 99.8 % limit": "well below what chance gives a coach with this many clients"}
+
+
+@dataclass(frozen=True, eq=False)
+class Benchmark:
+    """A practice beside the norms: per-client change, standing, alliance, flags, caveats.
+
+    ``clients`` has one row per client (``row`` of the workbook, no client codes) with the
+    change, the change ``expected`` for clients like them and its ``low``-``high`` range, the
+    ``difference`` and the reliable-change ``category``. ``standing`` holds the mean
+    difference (``raw``), the shrunken ``estimate`` with ``std_error``, ``ci_low``, ``ci_high``,
+    the ``weight`` given to the coach's own clients, the funnel ``position`` and the
+    percentile interval among coaches. ``flags`` lists flagged clients with the reason.
+    """
+
+    norms: dict[str, Any]
+    n_clients: int
+    n_complete: int
+    clients: pd.DataFrame
+    standing: dict[str, Any] | None
+    alliance: dict[str, Any]
+    by_band: pd.DataFrame
+    flags: pd.DataFrame
+    flag_source: str
+    change: Change | None
+    statements: tuple[str, ...]
+    ci_level: float = 0.95
+    coverage: float = 0.9
+    source: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    def table(self) -> pd.DataFrame:
+        """One row per client, referred to by workbook row."""
+        return self.clients.copy()
+
+    def summary(self) -> str:
+        """The benchmark in words and small tables."""
+        lines = [f"Benchmark of {self.n_clients} clients ({self.n_complete} with an intake and "
+                 f"an end score) against the norms of {self.norms['title']} "
+                 f"({self.norms['created']})."]
+        if self.standing is not None:
+            s = self.standing
+            lines.append(f"Mean difference from expected change: {s['raw']:+.2f} points; "
+                         f"shrunken estimate {s['estimate']:+.2f} "
+                         f"[{s['ci_low']:+.2f}, {s['ci_high']:+.2f}]; {_PLAIN[s['position']]}.")
+            if s["percentile_low"] is not None:
+                lines.append(f"Among coaches: between the {ordinal(s['percentile_low'])} and "
+                             f"{ordinal(s['percentile_high'])} percentile.")
+        if len(self.by_band):
+            lines += ["", text_table(self.by_band, digits=1)]
+        lines += ["", f"Flagged clients ({self.flag_source}): {len(self.flags)}"]
+        lines += [f"  row {r.row}: {r.flag} - {r.reason}" for r in self.flags.itertuples()]
+        lines += ["", "What the numbers can and cannot say:"]
+        lines += [f"- {text}" for text in self.statements]
+        return "\n".join(lines + list(self.notes))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: the norms used, the standing, clients by row, alliance, flags, caveats."""
+        return jsonable({
+            "norms": self.norms, "n_clients": self.n_clients, "n_complete": self.n_complete,
+            "standing": self.standing, "alliance": self.alliance, "by_band": self.by_band,
+            "clients": self.clients, "flags": self.flags, "flag_source": self.flag_source,
+            "change": None if self.change is None else {
+                "counts": self.change.counts, "effect_sizes": self.change.effect_sizes},
+            "statements": list(self.statements), "ci_level": self.ci_level,
+            "coverage": self.coverage, "notes": list(self.notes),
+        })
+
+    def plot(self, ax=None):
+        """The norms' funnel limits with this coach as a point."""
+        funnel = self.norms.get("funnel")
+        if funnel is None or self.standing is None:
+            raise UsageError("plot: the norms hold no coach-effect spread, or no client has "
+                             "an intake and an end score; there is no funnel to draw.")
+        point = pd.DataFrame({"n": [self.standing["n"]], "raw": [self.standing["raw"]],
+                              "label": ["your clients"]})
+        return draw_funnel(ax, sigma=funnel["sigma"], tau2=funnel["tau2"],
+                           n_max=max(funnel["n_max"], self.standing["n"]), highlight=point,
+                           ylabel="change: difference from expected (points)")
+
+
+def ordinal(value: float) -> str:
+    """A percentile in words: 1st, 2nd, 3rd, 11th, 23rd ...
+
+    Examples
+    --------
+    >>> [ordinal(v) for v in (1, 2, 3, 11, 12.4, 23, 96.6)]
+    ['1st', '2nd', '3rd', '11th', '12th', '23rd', '97th']
+    """
+    n = int(round(value))
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _expected(clients: pd.DataFrame, norms: Norms, coverage: float) -> tuple[pd.DataFrame,
+                                                                             list[str]]:
+    notes = []
+    model = norms.section("case_mix")
+    out = clients[["row", "sponsor", "status", "intake_ors", "end_ors", "sessions",
+                   "early_srs"]].copy()
+    out["change"] = out["end_ors"] - out["intake_ors"]
+    out["band"] = norms.band_of(out["intake_ors"].fillna(-1.0))
+    out.loc[out["intake_ors"].isna(), "band"] = None
+    if model is None:
+        out[["expected", "low", "high", "difference"]] = np.nan
+        notes.append("The norms hold no case-mix model, so no change is expected of anyone.")
+        return out, notes
+    levels = next((c.get("levels") for c in model["covariates"] if c["name"] == "sponsor"),
+                  None)
+    sponsor = out["sponsor"]
+    if levels and sponsor.isna().any():
+        notes.append(f"{int(sponsor.isna().sum())} clients without a sponsor are compared as "
+                     f"{levels[0]}-sponsored clients.")
+    expected = norms.expected_change(out["intake_ors"].fillna(0.0),
+                                     sponsor=sponsor.fillna(levels[0] if levels else "")
+                                     .to_numpy() if levels else None)
+    half = float(ndtri(0.5 + coverage / 2)) * model["residual_sd"]
+    done = out["change"].notna()
+    out["expected"] = np.where(out["intake_ors"].notna(), expected, np.nan)
+    out["low"], out["high"] = out["expected"] - half, out["expected"] + half
+    out["difference"] = np.where(done, out["change"] - out["expected"], np.nan)
+    return out, notes
+
+
+def _standing(clients: pd.DataFrame, norms: Norms, ci_level: float) -> dict[str, Any] | None:
+    effects, model = norms.section("coach_effects"), norms.section("case_mix")
+    done = clients["difference"].dropna()
+    if effects is None or model is None or done.empty:
+        return None
+    n, raw = len(done), float(done.mean())
+    post = shrink([raw], [n], sigma=effects["sigma"], tau2=effects["tau2"],
+                  ci_level=ci_level).iloc[0]
+    tau = effects["tau"]
+    percentile = ((100 * float(ndtr(post.ci_low / tau)), 100 * float(ndtr(post.ci_high / tau)))
+                  if tau > 0 else (None, None))
+    return {"n": n, "raw": raw, "std_error_raw": effects["sigma"] / np.sqrt(n),
+            "estimate": float(post.estimate), "std_error": float(post.std_error),
+            "ci_low": float(post.ci_low), "ci_high": float(post.ci_high),
+            "weight": float(post.weight),
+            "position": str(position_of([raw], [n], sigma=effects["sigma"],
+                                        tau2=effects["tau2"])[0]),
+            "percentile_low": percentile[0], "percentile_high": percentile[1]}
+
+
+def _percentile_in(value: float, entry: dict[str, Any]) -> float | None:
+    points = sorted((float(q), v) for q, v in entry["quantiles"].items() if v is not None)
+    if len(points) < 2 or not np.isfinite(value):
+        return None
+    probs, values = zip(*points, strict=True)
+    if not values[0] <= value <= values[-1]:
+        return None
+    return 100 * float(np.interp(value, values, probs))
+
+
+def _distribution(norms: Norms, measure: str, band: str = "all") -> dict[str, Any] | None:
+    return next((d for d in norms.document["distributions"]
+                 if d["measure"] == measure and d["band"] == band and d["n"]), None)
+
+
+def _alliance(clients: pd.DataFrame, norms: Norms) -> dict[str, Any]:
+    ratings = clients["early_srs"].dropna()
+    cutoff = norms.document["instrument"]["alliance_cutoff"]
+    body = _distribution(norms, "session_rating")
+    out: dict[str, Any] = {"n": len(ratings), "cutoff": cutoff,
+                           "body": body, "body_below_cutoff":
+                           norms.document["change"].get("alliance_concern")}
+    if len(ratings):
+        median = float(ratings.median())
+        out.update(mean=float(ratings.mean()), median=median,
+                   below_cutoff=float((ratings < cutoff).mean()) if cutoff else None,
+                   percentile=_percentile_in(median, body) if body else None)
+    return out
+
+
+def _by_band(clients: pd.DataFrame, norms: Norms) -> pd.DataFrame:
+    rows = []
+    for band in norms.document["bands"]["labels"]:
+        mine = clients.loc[clients["band"] == band, "change"].dropna()
+        body = _distribution(norms, "change", band) or {"n": None, "quantiles": {}}
+        q = body["quantiles"]
+        rows.append({"intake band": band, "your clients": len(mine),
+                     "your mean change": float(mine.mean()) if len(mine) else np.nan,
+                     "body median": q.get("0.5"), "body q25": q.get("0.25"),
+                     "body q75": q.get("0.75"), "body clients": body["n"]})
+    return pd.DataFrame(rows)
+
+
+def _flags_from_change(clients: pd.DataFrame, norms: Norms) -> pd.DataFrame:
+    inst = norms.document["instrument"]
+    rc, cutoff = inst["reliable_change"], inst["alliance_cutoff"]
+    rows = []
+    for r in clients.itertuples():
+        if pd.notna(r.change) and rc is not None and r.change < -rc:
+            rows.append((r.row, "reliable deterioration",
+                         f"ORS fell {-r.change:.1f} points from {r.intake_ors:g} to "
+                         f"{r.end_ors:g}: more than the {rc:g} points of ordinary ups and "
+                         "downs. Review with the client what happened."))
+        elif pd.notna(r.change) and pd.notna(r.low) and r.change < r.low:
+            rows.append((r.row, "below the expected range",
+                         f"Change {r.change:+.1f} is below the range {r.low:+.1f} to "
+                         f"{r.high:+.1f} of clients who started at {r.intake_ors:g}."))
+        if pd.notna(r.early_srs) and cutoff is not None and r.early_srs < cutoff:
+            rows.append((r.row, "alliance concern",
+                         f"Mean SRS {r.early_srs:.1f} in the early sessions is below "
+                         f"{cutoff:g}: ask the client how the sessions are going."))
+    return pd.DataFrame(rows, columns=["row", "flag", "reason"])
+
+
+def _flags_from_sessions(practice: Practice, clients: pd.DataFrame, norms: Norms
+                         ) -> pd.DataFrame:
+    from outcomes.practice.monitoring import FLAGS, monitor
+    from outcomes.practice.trajectories import Trajectories
+
+    part = norms.section("trajectories")
+    if part is None or practice.sessions is None:
+        raise UsageError("no session ratings, or no expected course in the norms")
+    quartiles = tuple(np.nan if q is None else q for q in part["intake_quartiles"])
+    fit = Trajectories(outcome="ors", by_intake="linear", coverage=part["coverage"],
+                       coefficients=pd.DataFrame(part["coefficients"],
+                                                 index=part["terms"]).T.loc[
+                           ["low", "expected", "high"]],
+                       edges=(), n_clients=part["n_clients"],
+                       n_observations=part["n_observations"],
+                       sessions=tuple(part["sessions"]), intake_range=(0.0, 40.0),
+                       intake_quartiles=quartiles,  # type: ignore[arg-type]
+                       columns={"intake": "intake", "session": "session",
+                                "client": "engagement_id"})
+    rows = dict(zip(practice.clients["client"], practice.clients["row"], strict=True))
+    intake = dict(zip(practice.clients["client"], clients["intake_ors"], strict=True))
+    frame = practice.sessions.assign(engagement_id=practice.sessions["client"].map(rows),
+                                     intake=practice.sessions["client"].map(intake))
+    has_srs = frame["srs"].notna().any()
+    flags = monitor(frame.drop(columns=["client", "row"], errors="ignore"), fit, outcome="ors",
+                    alliance="srs" if has_srs else None, instrument="ors",
+                    alliance_instrument="srs").table()
+    pressing = list(FLAGS[:4])
+    flagged = flags[flags["flag"].isin(pressing)].copy()
+    flagged["rank"] = flagged["flag"].map({f: i for i, f in enumerate(pressing)})
+    worst = flagged.sort_values(["engagement_id", "rank", "session"],
+                                ascending=[True, True, False]).groupby("engagement_id").head(1)
+    return pd.DataFrame({"row": worst["engagement_id"].astype(int), "flag": worst["flag"],
+                         "reason": worst["reason"], "session": worst["session"]}
+                        ).reset_index(drop=True)
+
+
+def _statements(n: int, n_all: int, standing: dict[str, Any] | None, norms: Norms,
+                ci_level: float) -> list[str]:
+    doc = norms.document
+    rc = doc["instrument"]["reliable_change"]
+    out = [f"{n} of your {n_all} clients have an intake and an end score; only they count in "
+           "the change figures" + (" (the others are ongoing or ended without an end score)."
+                                   if n < n_all else ".")]
+    if standing is None:
+        out.append("Without a finished client (or without the body's spread of coach effects) "
+                   "there is no standing to estimate.")
+    else:
+        level = f"{round(100 * ci_level):g} %"
+        out.append(f"Your own clients carry {100 * standing['weight']:.0f} % of the weight of "
+                   "your estimate; the rest is the body's average. The more clients, the more "
+                   "the estimate is yours.")
+        if standing["percentile_low"] is not None:
+            out.append(f"The {level} interval places you between the "
+                       f"{ordinal(standing['percentile_low'])} and "
+                       f"{ordinal(standing['percentile_high'])} percentile of coaches: the data "
+                       "cannot place you more precisely.")
+        else:
+            out.append("In these norms coaches do not differ beyond chance, so no coach can be "
+                       "told apart from the body's average.")
+        if n < 10:
+            out.append("With fewer than 10 finished clients, one client more or less can move "
+                       "your figures a long way; read them as a first impression.")
+    out.append(f"One client's change is noisy: a change of {rc:g} points or less is within "
+               "the measure's ordinary ups and downs.")
+    out.append("Expected change allows for the intake score and the sponsor only; clients "
+               "differ in ways the norms cannot see, such as their circumstances.")
+    sample = doc["sample"]
+    out.append(f"The norms describe {sample['engagements']} engagements with "
+               f"{sample['coaches']} coaches of {doc['source']['title']} ({doc['created']}); "
+               "they say how you compare with that body's coaches, not with all coaches.")
+    return out
+
+
+def benchmark(practice: Practice, norms: Norms, *, ci_level: float = 0.95,
+              coverage: float = 0.9) -> Benchmark:
+    """Set a coach's practice beside a body's norms.
+
+    Parameters
+    ----------
+    practice : Practice
+        From :func:`read_practice` (a filled-in template) or :func:`practice_from_study`.
+    norms : Norms
+        From :func:`outcomes.norms.read_norms` or :func:`outcomes.norms.build_norms`.
+    ci_level : float, default 0.95
+        Level of the interval of the coach's standing.
+    coverage : float, default 0.9
+        Share of clients like yours whose change falls in the expected range.
+
+    Returns
+    -------
+    Benchmark
+    """
+    if not 0 < ci_level < 1 or not 0 < coverage < 1:
+        raise UsageError("ci_level and coverage must lie between 0 and 1.")
+    clients, notes = _expected(practice.clients, norms, coverage)
+    standing = _standing(clients, norms, ci_level)
+    change = None
+    if clients["change"].notna().sum() >= 2:
+        from outcomes.practice.change import change as change_of
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            change = change_of(clients, pre="intake_ors", post="end_ors", instrument="ors",
+                               client="row", ci_level=ci_level,
+                               severity_reference=norms.section("severity_reference"))
+        clients = clients.merge(change.clients[["client", "category"]].rename(
+            columns={"client": "row"}), on="row", how="left")
+    else:
+        clients["category"] = np.where(clients["change"].notna(), "not classified", "missing")
+    try:
+        flags, source = _flags_from_sessions(practice, clients, norms), "session by session"
+    except (UsageError, OutcomesError):
+        flags, source = _flags_from_change(clients, norms), "from intake and end scores"
+    effects = norms.section("coach_effects")
+    doc = norms.document
+    meta = {"title": doc["source"]["title"], "created": doc["created"], "k": doc["k"],
+            "version": doc["version"], "engagements": doc["sample"]["engagements"],
+            "coaches": doc["sample"]["coaches"], "funnel": None if effects is None else {
+                "sigma": effects["sigma"], "tau2": effects["tau2"],
+                "n_max": 1.5 * effects.get("clients_per_coach", {}).get("0.75", 20.0)}}
+    n_complete = int(clients["change"].notna().sum())
+    return Benchmark(norms=meta, n_clients=len(clients), n_complete=n_complete,
+                     clients=clients, standing=standing, alliance=_alliance(clients, norms),
+                     by_band=_by_band(clients, norms), flags=flags, flag_source=source,
+                     change=change, statements=tuple(_statements(
+                         n_complete, len(clients), standing, norms, ci_level)),
+                     ci_level=ci_level, coverage=coverage, source=practice.source,
+                     notes=tuple(notes + list(practice.notes)))

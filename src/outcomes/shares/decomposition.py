@@ -1,0 +1,473 @@
+"""Each factor's share of the outcome: LMG and its relatives, with bootstrap intervals.
+
+``decompose`` splits the R² of a linear regression of the outcome on the factors' columns
+among the factors. A factor is a group of columns acting as one player (a categorical
+column becomes a block of dummy columns that also acts as one player). Covariates are
+always in the model: as in R's relaimpo (``always=``; Grömping 2006, *J Stat Softw*
+17(1)), their R² is taken first and only the remaining R² is split, every metric being
+computed on the covariance of outcome and factors given the covariates and expressed as a
+share of the outcome's total variance.
+
+Methods (all shares are in R² units, i.e. shares of the outcome's variance):
+
+- ``lmg`` — Shapley value of R² over orderings of the factors (Lindeman, Merenda & Gold
+  1980; Grömping 2007, *Am Stat* 61(2):139-147). Sums to ``r2 - r2_covariates``.
+- ``dominance`` — general dominance weights (Budescu 1993; Azen & Budescu 2003); equal to
+  LMG. See :func:`outcomes.shares.dominance.dominance` for complete and conditional dominance.
+- ``pratt`` — ``beta_j r_jy`` summed over a factor's columns (Pratt 1987; Thomas, Hughes &
+  Zumbo 1998). Sums to ``r2 - r2_covariates``; can be negative.
+- ``relative_weights`` — Johnson (2000, *Multivar Behav Res* 35(1):1-19):
+  ``Lambda = R_xx^(1/2)``, ``beta* = Lambda^-1 r_xy``, ``eps = (Lambda o Lambda)(beta* o beta*)``,
+  summed over a factor's columns. Sums to ``r2 - r2_covariates``.
+- ``car`` — squared CAR scores ``omega = R_xx^(-1/2) r_xy`` (Zuber & Strimmer 2011, *Stat
+  Appl Genet Mol Biol* 10(1):34), summed over a factor's columns. Sums to
+  ``r2 - r2_covariates``. (relaimpo does not allow ``always`` with ``car``; here it is
+  computed on the partial correlations given the covariates like every other metric.)
+- ``first`` — R² of the factor alone (after the covariates); ``last`` — the R² lost when
+  the factor leaves the full model; ``betasq`` — squared standardised coefficient (for a
+  factor of several columns ``beta_G' R_GG beta_G``, the variance of its part of the
+  prediction). These three do not sum to R².
+
+Examples
+--------
+>>> import pandas as pd
+>>> from outcomes.shares.decomposition import decompose
+>>> rng = np.random.default_rng(0)
+>>> df = pd.DataFrame(rng.normal(size=(300, 3)), columns=["bond", "task", "hope"])
+>>> df["end_score"] = df.bond + 0.5 * df.task + 0.3 * df.hope + rng.normal(size=300)
+>>> d = decompose(df, "end_score", {"relationship": ["bond", "task"], "expectancy": ["hope"]})
+>>> list(d.shares.index), round(float(d.shares.sum() - d.r2), 12)
+(['relationship', 'expectancy'], 0.0)
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from outcomes._errors import DataWarning, UsageError
+from outcomes._results import jsonable, text_table
+from outcomes.shares.bootstrap import Draws, rank_probabilities
+from outcomes.shares.design import Design, local_players, prepare, standardise
+from outcomes.shares.subsets import shapley, subset_r2
+
+__all__ = ["decompose", "Decomposition", "METHODS"]
+
+Method = Literal["lmg", "dominance", "pratt", "relative_weights", "first", "last", "betasq", "car"]
+METHODS = ("lmg", "dominance", "pratt", "relative_weights", "first", "last", "betasq", "car")
+ADDITIVE = frozenset({"lmg", "dominance", "pratt", "relative_weights", "car"})
+
+
+def method_shares(P, players, method: str) -> np.ndarray:
+    """Shares on the partial-correlation scale, for a batch of matrices ``(b, q, q)``."""
+    r = P[..., :-1, -1]
+    if method in ("lmg", "dominance"):
+        return shapley(subset_r2(P, players))
+    if method == "first":
+        return _per_player(players, lambda i: _quad(r[..., i], P[..., i, :][..., :, i]))
+    rxx = P[..., :-1, :-1]
+    if method in ("relative_weights", "car"):
+        vals, vecs = np.linalg.eigh(rxx)
+        root_inv = (vecs / np.sqrt(vals)[..., None, :]) @ np.swapaxes(vecs, -1, -2)
+        star = (root_inv @ r[..., None])[..., 0]
+        if method == "car":
+            column = star**2
+        else:
+            root = (vecs * np.sqrt(vals)[..., None, :]) @ np.swapaxes(vecs, -1, -2)
+            column = ((root**2) @ (star**2)[..., None])[..., 0]
+        return _per_player(players, lambda i: column[..., i].sum(axis=-1))
+    inverse = np.linalg.inv(rxx)
+    beta = (inverse @ r[..., None])[..., 0]
+    if method == "last":
+        return _per_player(players, lambda i: _quad(beta[..., i], inverse[..., i, :][..., :, i]))
+    if method == "pratt":
+        return _per_player(players, lambda i: (beta[..., i] * r[..., i]).sum(axis=-1))
+    if method == "betasq":
+        def block(i):
+            b = beta[..., i]
+            return np.einsum("...i,...ij,...j->...", b, P[..., i, :][..., :, i], b)
+
+        return _per_player(players, block)
+    raise UsageError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
+
+
+def _per_player(players, fn) -> np.ndarray:
+    return np.stack([fn(list(p)) for p in players], axis=-1)
+
+
+def _quad(vec, mat) -> np.ndarray:
+    """``vec' mat^-1 vec`` batched."""
+    return np.einsum("...i,...i->...", vec, np.linalg.solve(mat, vec[..., None])[..., 0])
+
+
+def full_r2(P) -> np.ndarray:
+    """R² of the outcome on all columns of a partial correlation matrix (outcome last)."""
+    return _quad(P[..., :-1, -1], P[..., :-1, :-1])
+
+
+def _statistic(design: Design, method: str):
+    players = local_players(design)
+
+    def statistic(cross: np.ndarray) -> np.ndarray:
+        out = np.full((len(cross), len(players) + 1), np.nan)
+        with np.errstate(all="ignore"):
+            P, v = standardise(cross, design)
+            good = np.all(np.isfinite(P), axis=(-2, -1)) & np.isfinite(v)
+            if not good.any():
+                return out
+            try:
+                shares = method_shares(P[good], players, method) * v[good][:, None]
+                r2 = 1 - v[good] + v[good] * full_r2(P[good])
+            except np.linalg.LinAlgError:
+                return _one_by_one(cross, statistic)
+        out[good] = np.column_stack([shares, r2])
+        return out
+
+    return statistic
+
+
+def _one_by_one(cross, statistic) -> np.ndarray:
+    rows = []
+    for c in cross:
+        try:
+            rows.append(statistic(c[None])[0])
+        except np.linalg.LinAlgError:
+            rows.append(None)
+    width = max((len(r) for r in rows if r is not None), default=1)
+    return np.array([np.full(width, np.nan) if r is None else r for r in rows])
+
+
+def decompose(
+    data: pd.DataFrame,
+    outcome: str,
+    factors: Mapping[str, Sequence[str]] | Sequence[str],
+    *,
+    covariates: Sequence[str] = (),
+    method: Method = "lmg",
+    n_boot: int = 0,
+    cluster: str | None = None,
+    weights: str | Sequence[float] | None = None,
+    ci: Literal["bca", "percentile"] = "bca",
+    ci_level: float = 0.95,
+    seed: int | np.random.Generator | None = None,
+    engine: Literal["pandas", "dask"] | None = None,
+) -> Decomposition:
+    """Split the outcome's explained variance among factors.
+
+    Parameters
+    ----------
+    data : DataFrame, Dask DataFrame, or path
+        One row per client (engagement); not modified. A Dask DataFrame (or a path or glob
+        of Parquet or CSV files with ``engine="dask"``) is read partition by partition and
+        gives the same numbers; see ``docs/scale.md``.
+    outcome : str
+        Outcome column (numeric).
+    factors : mapping of str to list of str, or list of str
+        Factor name -> its columns (the columns act together as one player), or a list of
+        columns, each its own factor. Non-numeric or category columns become dummy blocks.
+    covariates : sequence of str, default ()
+        Always-in adjusters (e.g. intake severity): their R² is taken first and only the
+        rest is split.
+    method : {"lmg", "dominance", "pratt", "relative_weights", "first", "last", "betasq", "car"}
+        How to split; see the module notes. ``lmg`` is the default and the recommendation.
+    n_boot : int, default 0
+        Bootstrap replicates for intervals (0: none).
+    cluster : str, optional
+        Column of cluster ids (e.g. ``coach_id``); the bootstrap then resamples whole
+        clusters and the BCa jackknife leaves one cluster out at a time.
+    weights : str or sequence of float, optional
+        Case or survey weights (a column name or one value per row); moments are weighted.
+    ci : {"bca", "percentile"}, default "bca"
+        Interval method for the bootstrap.
+    ci_level : float, default 0.95
+        Interval level.
+    seed : int or Generator, optional
+        Seed of the bootstrap; the same seed gives identical results.
+    engine : {"pandas", "dask"}, optional
+        Which engine reads ``data`` when it is a path (default pandas). With Dask data and
+        no ``cluster``, rows are resampled with Poisson(1) weights (the Poisson bootstrap),
+        not by the multinomial draw of the in-memory path.
+
+    Returns
+    -------
+    Decomposition
+        ``.r2`` is the R² of the full model (covariates included), ``.r2_covariates`` that
+        of the covariates alone; for lmg, dominance, pratt, relative_weights and car the
+        ``.shares`` sum to ``.r2 - .r2_covariates`` (to ``.r2`` without covariates).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rng = np.random.default_rng(2)
+    >>> df = pd.DataFrame(rng.normal(size=(200, 4)), columns=["wai", "srs", "ahs", "gse"])
+    >>> df["ors_end"] = df.wai + df.srs + 0.5 * df.ahs + df.gse + 2 * rng.normal(size=200)
+    >>> d = decompose(df, "ors_end", {"relationship": ["wai", "srs"], "expectancy": ["ahs"],
+    ...                               "client": ["gse"]}, n_boot=200, seed=1)
+    >>> d.relative.round(2).tolist()
+    [0.52, 0.04, 0.44]
+    >>> d.ci.columns.tolist()
+    ['factor', 'quantity', 'estimate', 'std_error', 'ci_low', 'ci_high']
+    """
+    if method not in METHODS:
+        raise UsageError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
+    if ci not in ("bca", "percentile"):
+        raise UsageError(f'ci must be "bca" or "percentile"; got {ci!r}.')
+    if not 0 < ci_level < 1:
+        raise UsageError(f"ci_level must lie between 0 and 1 (e.g. 0.95); got {ci_level!r}.")
+    if int(n_boot) != n_boot or n_boot < 0:
+        raise UsageError(f"n_boot must be a whole number >= 0; got {n_boot!r}.")
+    design = prepare(data, outcome, factors, covariates=covariates, weights=weights,
+                     cluster=cluster, engine=engine)
+    statistic = _statistic(design, method)
+    estimate = statistic(design.cross[None])[0]
+    P, v = standardise(design.cross, design)
+    draws = None
+    if n_boot:
+        draws = design.draws(statistic, n_boot=int(n_boot), seed=seed,
+                             jackknife=ci == "bca", by_cluster=cluster is not None)
+        if draws.n_failed:
+            warnings.warn(
+                f"{draws.n_failed} of {n_boot} bootstrap replicates could not be computed "
+                "(a column did not vary in them) and were left out.",
+                DataWarning,
+                stacklevel=2,
+            )
+    return _build(design, method, estimate, 1 - float(v), draws, ci, ci_level, n_boot)
+
+
+def _build(design, method, estimate, r2_cov, draws, ci, ci_level, n_boot) -> Decomposition:
+    names = list(design.names)
+    p = len(names)
+    shares = pd.Series(estimate[:p], index=pd.Index(names, name="factor"), name="share")
+    extra: dict[str, Any] = {}
+    if draws is not None:
+        extra = _bootstrap_tables(draws, names, ci, ci_level)
+    return Decomposition(
+        outcome=design.outcome,
+        method=method,
+        factors=design.factors,
+        covariates=design.covariates,
+        shares=shares,
+        r2=float(estimate[p]),
+        r2_covariates=float(r2_cov),
+        n=design.n,
+        n_dropped=design.n_dropped,
+        ci_level=ci_level,
+        ci_method=ci if draws is not None else None,
+        n_boot=int(n_boot),
+        cluster_count=design.cluster_count,
+        draws=draws,
+        **extra,
+    )
+
+
+def _relative(rows: np.ndarray) -> np.ndarray:
+    p = rows.shape[1] - 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return rows[:, :p] / rows[:, :p].sum(axis=1, keepdims=True)
+
+
+def _differences(rows: np.ndarray) -> np.ndarray:
+    p = rows.shape[1] - 1
+    pairs = [(i, j) for i in range(p) for j in range(i + 1, p)]
+    return np.column_stack([rows[:, i] - rows[:, j] for i, j in pairs] or [rows[:, :0]])
+
+
+def _bootstrap_tables(draws: Draws, names, ci, ci_level) -> dict[str, Any]:
+    p = len(names)
+    parts = []
+    for quantity, d, labels in (
+        ("share", draws.map(lambda r: r[:, :p]), names),
+        ("relative", draws.map(_relative), names),
+        ("r2", draws.map(lambda r: r[:, p:]), [None]),
+    ):
+        low, high = d.interval(ci, ci_level)
+        parts.append(pd.DataFrame({
+            "factor": labels, "quantity": quantity, "estimate": d.estimate,
+            "std_error": d.std_error(), "ci_low": low, "ci_high": high,
+        }))
+    table = pd.concat(parts, ignore_index=True)
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
+    differences = None
+    if pairs:
+        d = draws.map(_differences)
+        low, high = d.interval(ci, ci_level)
+        differences = pd.DataFrame({
+            "factor": [a for a, _ in pairs], "other": [b for _, b in pairs],
+            "estimate": d.estimate, "std_error": d.std_error(), "ci_low": low, "ci_high": high,
+        })
+    ranks = pd.DataFrame(
+        rank_probabilities(draws.replicates[:, :p]),
+        index=pd.Index(names, name="factor"),
+        columns=pd.Index(range(1, p + 1), name="rank"),
+    )
+    return {"ci": table, "differences": differences, "rank_probabilities": ranks}
+
+
+@dataclass(frozen=True, eq=False)
+class Decomposition:
+    """Each factor's share of the outcome's variance, with optional bootstrap intervals.
+
+    ``.r2`` is the R² of the full model (covariates included) and ``.r2_covariates`` the R²
+    of the covariates alone. ``.shares`` (by factor, in the order given) are in R² units;
+    for the additive methods (lmg, dominance, pratt, relative_weights, car) they sum to
+    ``.r2 - .r2_covariates``. ``.relative`` is shares divided by their sum. ``.ci`` is a
+    tidy frame (factor, quantity = share | relative | r2, estimate, std_error, ci_low,
+    ci_high) when bootstrapped; ``.differences`` gives pairwise share differences and
+    ``.rank_probabilities`` the share of replicates in which each factor takes each rank.
+    """
+
+    outcome: str
+    method: str
+    factors: dict[str, tuple[str, ...]]
+    covariates: tuple[str, ...]
+    shares: pd.Series
+    r2: float
+    r2_covariates: float
+    n: int
+    n_dropped: int
+    ci_level: float = 0.95
+    ci_method: str | None = None
+    n_boot: int = 0
+    cluster_count: int | None = None
+    ci: pd.DataFrame | None = None
+    differences: pd.DataFrame | None = None
+    rank_probabilities: pd.DataFrame | None = None
+    draws: Draws | None = field(default=None, repr=False)
+
+    @property
+    def relative(self) -> pd.Series:
+        """Shares divided by their sum (sums to 1)."""
+        return (self.shares / self.shares.sum()).rename("relative")
+
+    @property
+    def additive(self) -> bool:
+        """Whether the shares add up to the split R² (lmg, dominance, pratt, ...)."""
+        return self.method in ADDITIVE
+
+    def table(self) -> pd.DataFrame:
+        """One row per factor and quantity (share, relative) plus the model R²."""
+        names = list(self.shares.index)
+        rows = pd.DataFrame({
+            "factor": names * 2 + [None],
+            "quantity": ["share"] * len(names) + ["relative"] * len(names) + ["r2"],
+            "estimate": [*self.shares, *self.relative, self.r2],
+        })
+        if self.ci is not None:
+            ci = self.ci[["std_error", "ci_low", "ci_high"]].reset_index(drop=True)
+            rows = pd.concat([rows, ci], axis=1)
+        else:
+            rows = rows.assign(std_error=np.nan, ci_low=np.nan, ci_high=np.nan)
+        return rows.assign(n=self.n)
+
+    def _interval(self, name, quantity="share"):
+        if self.ci is None:
+            return None, None
+        row = self.ci[(self.ci.quantity == quantity) & (self.ci.factor == name)].iloc[0]
+        return float(row.ci_low), float(row.ci_high)
+
+    def summary(self) -> str:
+        """Text report of the split."""
+        lines = [
+            f"Share of {self.outcome!r} by {self.method} (n = {self.n}"
+            + (f", {self.n_dropped} rows with missing values left out)" if self.n_dropped else ")"),
+            f"R² of the full model: {self.r2:.4f}",
+        ]
+        if self.covariates:
+            lines.append(
+                f"R² of the covariates ({', '.join(self.covariates)}), taken first: "
+                f"{self.r2_covariates:.4f}; the factors share the remaining "
+                f"{self.r2 - self.r2_covariates:.4f}."
+            )
+        names = list(self.shares.index)
+        shown = pd.DataFrame({"factor": names, "share": self.shares.to_numpy(),
+                              "relative %": 100 * self.relative.to_numpy()})
+        if self.ci is not None:
+            for q, label, scale in (("share", "share", 1), ("relative", "relative %", 100)):
+                ends = [self._interval(n, q) for n in names]
+                shown[f"{label} interval"] = [f"[{scale * a:.3f}, {scale * b:.3f}]"
+                                              for a, b in ends]
+        lines += ["", text_table(shown), ""]
+        if self.additive:
+            lines.append("Shares are in R² units and add up to the R² split among the factors.")
+        else:
+            lines.append(
+                f"{self.method} shares are in R² units but do not add up to R²; "
+                "relative shares are rescaled to sum to 100 %."
+            )
+        if self.ci is not None:
+            unit = f"{self.cluster_count} clusters resampled whole" if self.cluster_count \
+                else "rows resampled"
+            level = round(100 * self.ci_level, 1)
+            lines.append(f"{level:g} % {self.ci_method} intervals from {self.n_boot} "
+                         f"bootstrap replicates ({unit}).")
+        return "\n".join(lines)
+
+    def to_dict(self, reference: str | None = "asay-lambert-1999") -> dict[str, Any]:
+        """JSON-safe dict in the ``outcomes decompose --json`` layout."""
+        factors = {}
+        for name in self.shares.index:
+            entry = {
+                "columns": list(self.factors[name]),
+                "share": self.shares[name],
+                "relative": self.relative[name],
+            }
+            if self.ci is not None:
+                entry["ci_low"], entry["ci_high"] = self._interval(name)
+                entry["relative_ci_low"], entry["relative_ci_high"] = self._interval(
+                    name, "relative")
+            factors[name] = entry
+        out: dict[str, Any] = {
+            "method": self.method, "n": self.n, "n_dropped": self.n_dropped, "r2": self.r2,
+            "r2_covariates": self.r2_covariates, "outcome": self.outcome,
+            "covariates": list(self.covariates), "factors": factors,
+        }
+        if self.ci is not None:
+            r2_row = self.ci[self.ci.quantity == "r2"].iloc[0]
+            out["r2_ci_low"], out["r2_ci_high"] = r2_row.ci_low, r2_row.ci_high
+            out.update(ci_level=self.ci_level, ci_method=self.ci_method, n_boot=self.n_boot)
+        if reference is not None:
+            try:
+                out["reference"] = self.compare(reference).to_dict()
+            except UsageError as error:
+                out["reference"] = {"key": reference, "note": str(error)}
+        return jsonable(out)
+
+    def compare(self, reference: str = "asay-lambert-1999", *, mapping=None):
+        """Set the shares beside a reference split (see :mod:`outcomes.reference`)."""
+        from outcomes.reference import compare
+
+        p = len(self.shares)
+        kwargs: dict[str, Any] = {}
+        if self.draws is not None:
+            names = list(self.shares.index)
+            reps = pd.DataFrame(self.draws.replicates[:, :p], columns=names)
+            kwargs["replicates"] = reps.assign(r2=self.draws.replicates[:, p])
+            if self.draws.jackknife is not None:
+                jack = pd.DataFrame(self.draws.jackknife[:, :p], columns=names)
+                kwargs["jackknife"] = jack.assign(r2=self.draws.jackknife[:, p])
+            method = self.ci_method or "percentile"
+            kwargs["ci_method"] = method
+            kwargs["interval"] = lambda est, reps, jack: Draws(est, reps, jack).interval(
+                method, self.ci_level)
+        return compare(self.shares, reference, r2=self.r2, additive=self.additive,
+                       ci_level=self.ci_level, mapping=mapping, **kwargs)
+
+    def plot(self, ax=None, *, reference: str | None = None):
+        """Bars of the shares with interval whiskers; beside a reference split if given."""
+        if reference is not None:
+            return self.compare(reference).plot(ax=ax)
+        from outcomes._plotting import share_bars
+
+        names = list(self.shares.index)
+        low = high = None
+        if self.ci is not None:
+            pairs = [self._interval(n) for n in names]
+            low, high = [a for a, _ in pairs], [b for _, b in pairs]
+        return share_bars(ax, names, self.shares.to_numpy(), low=low, high=high,
+                          ylabel=f"share of {self.outcome} variance ({self.method})")

@@ -1,0 +1,233 @@
+"""The validation report: valid rows, rejected rows with their reasons, and the problems.
+
+:class:`TableCheck` collects the problems of one table while the checks run;
+:class:`ValidationReport` is the frozen result a user holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from outcomes._errors import locate
+from outcomes._results import jsonable, text_table
+
+__all__ = ["TableCheck", "ValidationReport", "PROBLEM_COLUMNS"]
+
+PROBLEM_COLUMNS = ["table", "file", "row", "column", "value", "rule", "message", "fix"]
+
+
+@dataclass
+class TableCheck:
+    """The problems found so far in one table (mutable, used while checking)."""
+
+    kind: str
+    raw: pd.DataFrame
+    file: str
+    rows: np.ndarray
+    typed: pd.DataFrame = field(default_factory=pd.DataFrame)
+    missing_columns: list[str] = field(default_factory=list)
+    _parts: list[dict[str, Any]] = field(default_factory=list)
+    _flagged: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def add(self, where, column, values, rule, message, fix) -> None:  # noqa: ANN001
+        """Record one problem for each row position in ``where``."""
+        where = np.asarray(where, dtype=int)
+        if not len(where):
+            return
+        n = len(where)
+        self._parts.append(
+            {
+                "pos": where,
+                "column": np.full(n, column, dtype=object),
+                "value": np.asarray(values, dtype=object),
+                "rule": np.full(n, rule, dtype=object),
+                "message": np.full(n, message, dtype=object),
+                "fix": np.broadcast_to(np.asarray(fix, dtype=object), (n,)),
+            }
+        )
+        mask = self._flagged.setdefault(column, np.zeros(len(self.raw), bool))
+        mask[where] = True
+
+    def add_table_problem(self, column: str, rule: str, message: str, fix: str) -> None:
+        """A problem of the whole table (a missing column): every row is rejected by it."""
+        self.add(np.arange(len(self.raw)), column, np.full(len(self.raw), None), rule, message, fix)
+
+    def has_problem(self, where: np.ndarray, column: str) -> np.ndarray:
+        mask = self._flagged.get(column)
+        if mask is None:
+            return np.zeros(len(where), bool)
+        return mask[np.asarray(where, dtype=int)]
+
+    def problems(self) -> pd.DataFrame:
+        if not self._parts:
+            frame = pd.DataFrame({c: pd.Series(dtype=object) for c in PROBLEM_COLUMNS})
+            frame["_pos"] = pd.Series(dtype=int)
+            return frame
+        parts = {k: np.concatenate([p[k] for p in self._parts]) for k in self._parts[0]}
+        pos = parts.pop("pos")
+        frame = pd.DataFrame(parts)
+        frame.insert(0, "row", self.rows[pos])
+        frame.insert(0, "file", self.file)
+        frame.insert(0, "table", self.kind)
+        frame["_pos"] = pos
+        frame["value"] = frame["value"].map(_cell_text)
+        order = {c: i for i, c in enumerate(self.raw.columns)}
+        frame["_col"] = frame["column"].map(order).fillna(len(order))
+        frame = frame.sort_values(["_pos", "_col"], kind="stable").drop(columns="_col")
+        return frame.reset_index(drop=True)
+
+
+def _cell_text(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """What validation found, table by table; no row is ever lost.
+
+    Attributes
+    ----------
+    valid : dict of str to DataFrame
+        Per table, the rows that passed every check, with canonical types. The index is the
+        source line number (named ``row``).
+    rejected : dict of str to DataFrame
+        Per table, each rejected row once, as it was given, with its source line (``row``)
+        and every reason that applies (``reasons``).
+    problems : DataFrame
+        One row per problem: ``table, file, row, column, value, rule, message, fix``.
+    counts : DataFrame
+        Per table: ``input``, ``valid``, ``rejected`` (``input == valid + rejected``).
+    """
+
+    valid: dict[str, pd.DataFrame]
+    rejected: dict[str, pd.DataFrame]
+    problems: pd.DataFrame
+    counts: pd.DataFrame
+    files: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_checks(cls, checks: list[TableCheck]) -> ValidationReport:
+        valid, rejected, problems, counts, files = {}, {}, [], [], {}
+        for check in checks:
+            found = check.problems()
+            bad_pos = np.unique(found["_pos"].to_numpy(dtype=int))
+            is_bad = np.zeros(len(check.raw), bool)
+            is_bad[bad_pos] = True
+            good = check.typed.loc[~is_bad].copy()
+            good.index = pd.Index(check.rows[~is_bad], name="row")
+            good.attrs = {"source_file": check.file}
+            valid[check.kind] = good
+            rejected[check.kind] = _rejected_rows(check, found, is_bad)
+            problems.append(found.drop(columns="_pos"))
+            counts.append((check.kind, len(check.raw), int((~is_bad).sum()), int(is_bad.sum())))
+            files[check.kind] = check.file
+        frame = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(
+            columns=PROBLEM_COLUMNS)
+        table = pd.DataFrame(counts, columns=["table", "input", "valid", "rejected"])
+        return cls(valid, rejected, frame, table, files)
+
+    @property
+    def ok(self) -> bool:
+        """True when no row of any table was rejected."""
+        return bool(self.counts["rejected"].sum() == 0) if len(self.counts) else True
+
+    def messages(self, limit: int | None = None) -> list[str]:
+        """Each problem as one sentence: where, what, and how to fix it."""
+        rows = self.problems if limit is None else self.problems.head(limit)
+        out = []
+        for p in rows.itertuples(index=False):
+            row = None if p.row is None or pd.isna(p.row) else int(p.row)
+            if p.rule == "missing_column":
+                row = None
+            value = "" if p.value is None or pd.isna(p.value) else f"{p.value} "
+            out.append(f"{locate(p.file, row, p.column)}: {value}{p.message}. {p.fix}")
+        return list(dict.fromkeys(out))  # a missing column is said once
+
+    def table(self) -> pd.DataFrame:
+        """Rows in, valid and rejected per table (a tidy frame)."""
+        return self.counts.copy()
+
+    def rules(self) -> pd.DataFrame:
+        """How many rows each rule rejected, per table and column."""
+        grouped = self.problems.groupby(["table", "column", "rule"], sort=False)
+        return grouped.size().rename("n").reset_index()
+
+    def summary(self, *, limit: int = 20) -> str:
+        """Plain text: rows per table, then the first problems with their fixes."""
+        head = "Validation: " + ("every row is valid." if self.ok else "some rows were rejected.")
+        text = [head, "", text_table(self.counts)]
+        if not self.ok:
+            msgs = self.messages()
+            text += ["", f"Problems ({len(self.problems)}; first {min(limit, len(msgs))}):"]
+            text += [f"- {m}" for m in msgs[:limit]]
+        return "\n".join(text)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def plot(self, ax=None):  # noqa: ANN001, ANN201
+        """A bar chart of rejected rows per table and rule; returns the Axes."""
+        from outcomes._plotting import axes_or_new
+
+        ax = axes_or_new(ax)
+        counts = self.rules()
+        labels = counts["table"] + ": " + counts["column"] + " (" + counts["rule"] + ")"
+        ax.barh(labels, counts["n"], color="#0072B2")
+        ax.set_xlabel("problems")
+        ax.set_title("Validation problems by table, column and rule")
+        return ax
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: per table the counts and the problems, plus ``ok``."""
+        tables = {}
+        for row in self.counts.itertuples(index=False):
+            found = self.problems[self.problems["table"] == row.table]
+            tables[row.table] = {
+                "file": self.files.get(row.table),
+                "input": row.input,
+                "valid": row.valid,
+                "rejected": row.rejected,
+                "problems": jsonable(found.drop(columns="table")),
+            }
+        return {"ok": self.ok, "tables": tables}
+
+    def write_rejected(self, folder: str | Path) -> list[Path]:
+        """Write each table's rejected rows, with reasons, as ``folder/<table>.csv``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        written = []
+        for kind, frame in self.rejected.items():
+            path = folder / f"{kind}.csv"
+            if len(frame):
+                frame.to_csv(path, index=False)
+                written.append(path)
+            elif path.exists():
+                path.unlink()  # an old file would describe a past run
+        problems = folder / "problems.csv"
+        self.problems.to_csv(problems, index=False)
+        written.append(problems)
+        return written
+
+
+def _rejected_rows(check: TableCheck, found: pd.DataFrame, is_bad: np.ndarray) -> pd.DataFrame:
+    raw = check.raw.reset_index(drop=True)
+    out = raw.loc[is_bad].copy()
+    out.insert(0, "row", check.rows[is_bad])
+    if not len(found):
+        out["reasons"] = pd.Series(dtype=object)
+        return out.reset_index(drop=True)
+    said = found["column"].astype(str) + " " + found["message"].astype(str)
+    reasons = said.groupby(found["_pos"].to_numpy()).agg(lambda s: "; ".join(dict.fromkeys(s)))
+    out["reasons"] = reasons.reindex(out.index).to_numpy()
+    return out.reset_index(drop=True)

@@ -1,0 +1,397 @@
+"""Validation that loses nothing: every input row ends up valid or rejected with its reasons.
+
+:func:`validate` checks one table; :func:`validate_tables` checks a whole study, adding the
+rules that join tables (an engagement's coach exists, every session and response belongs to a
+known engagement, a per-session response refers to a recorded session). Each problem is one
+row of a tidy frame (``table, file, row, column, value, rule, message, fix``), where ``row``
+is the line number in the source file, so a user can open the file and find it.
+
+The promise, for every table: ``len(valid) + len(rejected) == len(input)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from outcomes import instruments as _instruments
+from outcomes._errors import UsageError
+from outcomes.schema import COLUMNS, KEYS, MODELS, TABLES
+from outcomes.validation._parsing import EXPECTED, FIXES, parse_column
+from outcomes.validation.report import TableCheck, ValidationReport
+
+__all__ = ["validate", "validate_tables", "ValidationReport", "RULES"]
+
+#: Every rule validation applies, by the name that appears in ``problems["rule"]``.
+RULES = {
+    "missing_column": "a required column is not in the file (every row is rejected)",
+    "type": "a cell cannot be read as the column's type (number, whole number, date, true/false)",
+    "required": "a required cell is empty",
+    "unique": "a key appears more than once (every copy is rejected)",
+    "allowed_values": "a value outside the column's vocabulary",
+    "range": "a number outside the column's range",
+    "dates": "an engagement ends before it starts",
+    "date_order": "a session is dated before an earlier-numbered session",
+    "unknown_code": "a technique code not in the technique registry",
+    "unknown_instrument": "an instrument not in the instrument registry",
+    "unknown_item": "an item number the instrument does not have",
+    "item_range": "an item value outside the instrument's response range or steps",
+    "unknown_reference": "an id that the parent table (coaches, engagements) does not list",
+    "unknown_session": "a per-session response to a session the sessions table does not list",
+}
+
+# What a failed pandera check means and how to fix it, by the check's name.
+_CHECK_TEXT = {
+    "not_nullable": ("required", "is empty", "Fill it in; this column may not be empty."),
+    "field_uniqueness": ("unique", "appears more than once", "Give each row its own identifier."),
+    "isin": ("allowed_values", "is not an allowed value", "Use one of: {allowed}."),
+    "greater_than_or_equal_to": (
+        "range", "is below the minimum", "Use a value of at least {bound}."
+    ),
+    "greater_than": ("range", "is not above the minimum", "Use a value above {bound}."),
+    "less_than_or_equal_to": ("range", "is above the maximum", "Use a value of at most {bound}."),
+}
+# Frame-level checks name every column; this says which column each one is about.
+_FRAME_CHECK_COLUMN = {
+    "end_date is before start_date": (
+        "end_date",
+        "dates",
+        "is before start_date",
+        "Check both dates; the engagement cannot end before it starts.",
+    ),
+    "a per-session response needs its session number": (
+        "session",
+        "required",
+        "is empty, but a per-session response needs its session number",
+        "Give the session number for responses with occasion 'session'.",
+    ),
+}
+
+
+def _source(table: pd.DataFrame, kind: str) -> str:
+    return str(table.attrs.get("source_file") or f"<{kind} table>")
+
+
+def _row_labels(table: pd.DataFrame) -> np.ndarray:
+    """Row numbers as the user sees them: the source line when known, else 1-based position."""
+    if table.index.name == "row" and table.index.is_unique:
+        return np.asarray(table.index)
+    return np.arange(1, len(table) + 1)
+
+
+def validate(table: pd.DataFrame, kind: str) -> ValidationReport:
+    """Check one canonical table; every row ends up valid or rejected with its reasons.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The table as read (text cells are parsed here) or already typed. When it came from
+        :func:`outcomes.io.read_table`, problems name the source file and line.
+    kind : {"coaches", "engagements", "sessions", "responses", "scores"}
+        Which canonical table it is.
+
+    Returns
+    -------
+    ValidationReport
+        ``report.valid[kind]`` holds the typed valid rows, ``report.rejected[kind]`` the
+        rejected rows as given, with a ``reasons`` column, ``report.problems`` one row per
+        problem found.
+
+    Examples
+    --------
+    >>> sessions = pd.DataFrame({"engagement_id": ["E1", "E1", "E2"],
+    ...                          "session": ["1", "2", "0"],
+    ...                          "date": ["2024-01-08", "2024-02-30", "2024-01-09"]})
+    >>> report = validate(sessions, "sessions")
+    >>> report.ok, len(report.valid["sessions"]), len(report.rejected["sessions"])
+    (False, 1, 2)
+    >>> print(report.problems[["row", "column", "rule"]].to_string(index=False))
+     row  column  rule
+       2    date  type
+       3 session range
+    """
+    return validate_tables({kind: table})
+
+
+def validate_tables(tables: Mapping[str, pd.DataFrame]) -> ValidationReport:
+    """Check the tables of a study, each on its own and then against each other.
+
+    Parameters
+    ----------
+    tables : mapping of table kind to DataFrame
+        Any subset of the canonical tables. Cross-table rules apply where both tables
+        are given.
+
+    Returns
+    -------
+    ValidationReport
+    """
+    unknown = sorted(set(tables) - set(TABLES))
+    if unknown:
+        raise UsageError(
+            f"unknown table kind {unknown[0]!r}; the canonical tables are {', '.join(TABLES)}."
+        )
+    checks = {kind: _check_table(tables[kind], kind) for kind in TABLES if kind in tables}
+    _check_links(checks)
+    return ValidationReport.from_checks([checks[k] for k in TABLES if k in checks])
+
+
+def _check_table(raw: pd.DataFrame, kind: str) -> TableCheck:
+    raw = raw.rename(columns=lambda c: str(c).strip())
+    check = TableCheck(kind=kind, raw=raw, file=_source(raw, kind), rows=_row_labels(raw))
+    typed = _parse(check)
+    check.typed = typed
+    if check.missing_columns:
+        return check
+    _run_schema(check)
+    _check_keys(check)
+    if kind == "sessions":
+        _check_session_dates(check)
+        _check_techniques(check)
+    if kind == "responses":
+        _check_items(check)
+    return check
+
+
+def _parse(check: TableCheck) -> pd.DataFrame:
+    raw, kind = check.raw, check.kind
+    typed = raw.reset_index(drop=True).copy()
+    for column, spec in COLUMNS[kind].items():
+        if column not in typed.columns:
+            if spec.default is not None:
+                typed[column] = spec.default
+                continue
+            if spec.required:
+                check.missing_columns.append(column)
+            continue
+        values, bad = parse_column(typed[column], spec)
+        if spec.default is not None:
+            values = values.fillna(spec.default)
+        if bad.any():
+            where = np.flatnonzero(bad)
+            check.add(
+                where,
+                column,
+                typed[column].to_numpy()[where],
+                "type",
+                f"is not {EXPECTED[spec.kind]}",
+                FIXES[spec.kind],
+            )
+        typed[column] = values
+    for column in check.missing_columns:
+        check.add_table_problem(
+            column,
+            "missing_column",
+            "is missing from the file",
+            f'Add a column named "{column}" (canonical names are lower case).',
+        )
+    return typed
+
+
+def _run_schema(check: TableCheck) -> None:
+    model = MODELS[check.kind]
+    try:
+        model.validate(check.typed, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+        cases = cases[cases["index"].notna()]
+        frame_level = cases["check"].isin(list(_FRAME_CHECK_COLUMN))
+        for check_name, group in cases[frame_level].groupby("check", sort=False):
+            _add_schema_failure(check, str(check_name), "", group)
+        for (check_name, column), group in cases[~frame_level].groupby(
+            ["check", "column"], sort=False
+        ):
+            _add_schema_failure(check, str(check_name), str(column), group)
+
+
+def _add_schema_failure(
+    check: TableCheck, check_name: str, column: str, group: pd.DataFrame
+) -> None:
+    where = group["index"].astype(int).to_numpy()
+    if check_name in _FRAME_CHECK_COLUMN:
+        column, rule, message, fix = _FRAME_CHECK_COLUMN[check_name]
+        where = np.unique(where)
+        check.add(where, column, check.raw[column].to_numpy()[where], rule, message, fix)
+        return
+    name, _, argument = check_name.partition("(")
+    if name == "not_nullable":
+        where = where[~check.has_problem(where, column)]  # already reported as unparsable
+    rule, message, fix = _CHECK_TEXT.get(name, ("check", f"fails {check_name}", "Correct it."))
+    argument = argument.rstrip(")")
+    allowed = argument.strip("[]()").replace("'", "")
+    fix = fix.format(allowed=allowed, bound=argument)
+    if len(where):
+        check.add(where, column, check.raw[column].to_numpy()[where], rule, message, fix)
+
+
+def _check_keys(check: TableCheck) -> None:
+    key = list(KEYS[check.kind])
+    if len(key) == 1:
+        return  # single keys are checked by the schema's `unique`
+    typed = check.typed
+    dup = typed.duplicated(subset=key, keep=False).to_numpy()
+    if dup.any():
+        where = np.flatnonzero(dup)
+        check.add(
+            where,
+            key[-1] if check.kind != "responses" else "item",
+            typed[key[-1] if check.kind != "responses" else "item"].to_numpy()[where],
+            "unique",
+            f"repeats a row with the same {', '.join(key)}",
+            "Keep one row per " + ", ".join(key) + "; remove or renumber the repeat.",
+        )
+
+
+def _check_session_dates(check: TableCheck) -> None:
+    typed = check.typed
+    known = typed[typed["session"].notna() & typed["date"].notna()]
+    order = known.sort_values(["engagement_id", "session"], kind="stable")
+    earlier_max = order.groupby("engagement_id", sort=False)["date"].cummax()
+    previous = earlier_max.groupby(order["engagement_id"], sort=False).shift(1)
+    bad = (order["date"] < previous).fillna(False)
+    where = order.index[bad.to_numpy(bool)].to_numpy()
+    if len(where):
+        check.add(
+            where,
+            "date",
+            typed["date"].dt.strftime("%Y-%m-%d").to_numpy()[where],
+            "date_order",
+            "is earlier than the date of an earlier-numbered session",
+            "Check the date and the session number; dates may not decrease with session.",
+        )
+
+
+def _check_techniques(check: TableCheck) -> None:
+    if "techniques" not in check.typed.columns:
+        return
+    codes = _instruments.technique_codes()
+    listed = check.typed["techniques"].dropna().astype(str)
+    items = listed.str.split(";").explode().str.strip()
+    unknown = items[(items != "") & ~items.isin(codes)]
+    if len(unknown):
+        where = np.unique(unknown.index.to_numpy())
+        check.add(
+            where,
+            "techniques",
+            check.typed["techniques"].to_numpy()[where],
+            "unknown_code",
+            "holds a code that is not in the technique registry",
+            "Use registry codes separated by ';' (see outcomes.instruments.techniques()).",
+        )
+
+
+def _item_ranges() -> pd.DataFrame:
+    """Per registered instrument and item: the lowest and highest value and the step."""
+    rows = []
+    for key in _instruments.available():
+        instrument = _instruments.get(key)
+        for item in instrument.items:
+            spec = instrument.range_of(item)
+            step = spec.step or (0.0 if spec.decimals else 1.0)
+            rows.append((key, item, float(spec.min), float(spec.max), float(step)))
+    return pd.DataFrame(rows, columns=["instrument", "item", "low", "high", "step"])
+
+
+def _check_items(check: TableCheck) -> None:
+    typed = check.typed
+    known = set(_instruments.available())
+    unknown = (~typed["instrument"].isin(known) & typed["instrument"].notna()).to_numpy()
+    if unknown.any():
+        where = np.flatnonzero(unknown)
+        check.add(
+            where,
+            "instrument",
+            typed["instrument"].to_numpy()[where],
+            "unknown_instrument",
+            "is not an instrument in the registry",
+            f"Use one of {', '.join(sorted(known))}, or register an instrument file.",
+        )
+    ranges = _item_ranges()
+    frame = typed[["instrument", "item", "value"]].reset_index(names="_pos")
+    merged = frame.merge(ranges, on=["instrument", "item"], how="left")
+    in_registry = merged["instrument"].isin(known).to_numpy()
+    no_item = in_registry & merged["low"].isna().to_numpy() & merged["item"].notna().to_numpy()
+    if no_item.any():
+        where = merged["_pos"].to_numpy()[no_item]
+        check.add(
+            where,
+            "item",
+            typed["item"].to_numpy()[where],
+            "unknown_item",
+            "is not an item number of this instrument",
+            "Check the item numbering against the instrument's file in the registry.",
+        )
+    value = merged["value"]
+    outside = ((value < merged["low"]) | (value > merged["high"])).fillna(False).to_numpy(bool)
+    step = merged["step"].fillna(0.0)
+    offset = (value - merged["low"]) / step.where(step > 0)
+    between = (step > 0) & ((offset - offset.round()).abs() > 1e-9)
+    between = between.fillna(False).to_numpy(bool) & ~outside
+    for mask, message in (
+        (outside, "lies outside the instrument's response range"),
+        (between, "is not one of the instrument's response options"),
+    ):
+        if mask.any():
+            where = merged["_pos"].to_numpy()[mask]
+            fixes = (
+                "Use a value from " + merged["low"][mask].map("{:g}".format)
+                + " to " + merged["high"][mask].map("{:g}".format)
+                + np.where(merged["step"][mask] > 0, " in steps of "
+                           + merged["step"][mask].map("{:g}".format), "")
+                + "; leave unanswered items empty."
+            )
+            check.add(where, "value", typed["value"].to_numpy()[where], "item_range",
+                      message, fixes.to_numpy())
+
+
+def _check_links(checks: dict[str, TableCheck]) -> None:
+    def ids(kind: str, column: str) -> set[str] | None:
+        check = checks.get(kind)
+        if check is None or column not in check.typed.columns:
+            return None
+        return set(check.typed[column].dropna().astype(str))
+
+    coaches = ids("coaches", "coach_id")
+    engagements = ids("engagements", "engagement_id")
+    links = [("engagements", "coach_id", coaches, "coaches")]
+    links += [(kind, "engagement_id", engagements, "engagements") for kind in
+              ("sessions", "responses", "scores")]
+    for kind, column, known, parent in links:
+        check = checks.get(kind)
+        if check is None or known is None or check.missing_columns:
+            continue
+        values = check.typed[column]
+        bad = (values.notna() & ~values.astype(str).isin(known)).to_numpy()
+        if bad.any():
+            where = np.flatnonzero(bad)
+            check.add(
+                where, column, values.to_numpy()[where], "unknown_reference",
+                f"does not appear in the {parent} table",
+                f"Add it to {parent}, or correct the identifier.",
+            )
+    _check_response_sessions(checks)
+
+
+def _check_response_sessions(checks: dict[str, TableCheck]) -> None:
+    sessions, responses = checks.get("sessions"), checks.get("responses")
+    if sessions is None or responses is None:
+        return
+    if sessions.missing_columns or responses.missing_columns:
+        return
+    recorded = pd.MultiIndex.from_frame(sessions.typed[["engagement_id", "session"]])
+    typed = responses.typed
+    per_session = (typed["occasion"] == "session") & typed["session"].notna()
+    keys = pd.MultiIndex.from_frame(typed[["engagement_id", "session"]])
+    bad = np.array(per_session & ~pd.Series(keys.isin(recorded), index=typed.index), dtype=bool)
+    # an unknown engagement is reported once, by the reference rule
+    bad &= ~responses.has_problem(np.arange(len(typed)), "engagement_id")
+    if bad.any():
+        where = np.flatnonzero(bad)
+        responses.add(
+            where, "session", typed["session"].to_numpy()[where], "unknown_session",
+            "is not a session recorded for this engagement in the sessions table",
+            "Add the session to sessions, or correct the session number.",
+        )
