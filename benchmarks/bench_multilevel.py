@@ -9,9 +9,9 @@ Run from the project's root:
 On the bundled sample study (end_score, the default factor map, baseline always in) it
 prints, for each of the 16 sub-models of the Shapley split, the time of one fit by the
 profiled likelihood and by statsmodels' MixedLM (with the optimiser retries of
-``outcomes.mixed.likelihood.fit_mixedlm``) and the largest difference between their fixed
-effects and marginal R²; then the largest difference between the shares of the two paths; then the wall
-time of the whole cluster bootstrap (coaches resampled whole, every sub-model refitted in
+``outcomes.mixed.mixedlm.fit_mixedlm``) and the largest difference between their fixed
+effects and marginal R²; then the largest difference between the shares of the two paths;
+then the wall time of the whole cluster bootstrap (coaches resampled whole, every sub-model refitted in
 every replicate) on all cores and on one.
 
 ``--coverage`` draws 100 studies (60 coaches of 20 clients, the outcome a coach random
@@ -31,8 +31,10 @@ import numpy as np
 import pandas as pd
 
 from outcomes.analysis import FACTORS
-from outcomes.mixed.fit import multilevel, prepare, variance_parts
-from outcomes.mixed.likelihood import fit_mixedlm, fit_profiled
+from outcomes.mixed.design import prepare, variance_parts
+from outcomes.mixed.fit import multilevel
+from outcomes.mixed.likelihood import fit_profiled
+from outcomes.mixed.mixedlm import fit_mixedlm
 from outcomes.mixed.shares import multilevel_shares
 from outcomes.sample import load_sample
 
@@ -112,7 +114,7 @@ def main() -> None:
         warnings.simplefilter("ignore")
         fast = multilevel_shares(table, "end_score", FACTORS, covariates=["baseline"])
         slow = multilevel_shares(table, "end_score", FACTORS, covariates=["baseline"],
-                                 engine="statsmodels")
+                                 solver="statsmodels")
         both = pd.DataFrame({"profiled": fast.shares, "mixedlm": slow.shares})
         both["difference"] = both.profiled - both.mixedlm
         print("\nShares, profiled likelihood vs MixedLM for every sub-model:")

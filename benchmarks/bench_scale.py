@@ -183,9 +183,9 @@ def bootstrap_comparison(n_rows: int = 1_000_000, n_coaches: int = 5_000,
                          timed_rows: int = 100) -> dict:
     """Coach bootstrap of LMG shares from per-coach sums vs from resampled rows."""
     from outcomes.shares.bootstrap import bootstrap
-    from outcomes.shares.decomposition import _statistic
     from outcomes.shares.design import prepare
-    from outcomes.shares.subsets import Moments
+    from outcomes.shares.metrics import share_statistic as _statistic
+    from outcomes.shares.moments import Moments
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(n_rows, 6))

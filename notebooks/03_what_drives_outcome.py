@@ -24,7 +24,7 @@ import warnings
 import pandas as pd
 
 import outcomes as oc
-from outcomes.shares.decomposition import METHODS
+from outcomes.shares.metrics import METHODS
 
 warnings.simplefilter("ignore", oc.DataWarning)  # completers only: 842 of 1,140 clients
 table = oc.load_sample().analysis_table()
@@ -127,9 +127,9 @@ pd.DataFrame(compare).round(3)
 
 # %%
 widths = {}
-for label, options in {"coaches, BCa": dict(cluster="coach_id", ci="bca"),
-                       "coaches, percentile": dict(cluster="coach_id", ci="percentile"),
-                       "clients, BCa": dict(ci="bca")}.items():
+for label, options in {"coaches, BCa": dict(cluster="coach_id", ci_method="bca"),
+                       "coaches, percentile": dict(cluster="coach_id", ci_method="percentile"),
+                       "clients, BCa": dict(ci_method="bca")}.items():
     d = oc.decompose(table, model["outcome"], model["factors"], covariates=model["covariates"],
                      n_boot=200, seed=1, **options)
     rel = d.ci[d.ci.quantity == "relative"].set_index("factor")

@@ -75,3 +75,14 @@ def test_sample_analysis_table_has_the_expected_shape():
     assert table.loc[completed, "end_score"].notna().mean() > 0.9
     assert table.loc[table["status"] == "dropped", "end_score"].isna().all()
     assert table["alliance"].between(1, 5).all()
+
+
+def test_a_study_shows_itself_in_one_line():
+    import outcomes as oc
+
+    study = oc.load_sample()
+    assert repr(study) == ("<Study: sample — 60 coaches, 1,200 engagements, 8,828 sessions, "
+                           "227,740 responses>")
+    html = study._repr_html_()
+    assert html.startswith("<p><strong>Study</strong>: sample") and "<table" in html
+    assert "_report" not in study.__dict__  # showing a study does not validate it

@@ -16,7 +16,8 @@ from outcomes.shares.bootstrap import (
     resample_counts,
 )
 from outcomes.shares.decomposition import decompose
-from outcomes.shares.subsets import Moments, UnitMoments, shapley, subset_r2
+from outcomes.shares.moments import Moments, UnitMoments
+from outcomes.shares.subsets import shapley, subset_r2
 
 
 def test_replicate_moments_equal_resampled_rows():
@@ -108,7 +109,7 @@ def _study(seed, n=150):
 @pytest.mark.parametrize("ci", ["bca", "percentile"])
 def test_seed_reproduces_and_changes(ci):
     df = _study(5)
-    kw = dict(n_boot=150, cluster="coach_id", ci=ci)
+    kw = dict(n_boot=150, cluster="coach_id", ci_method=ci)
     one = decompose(df, "y", ["a", "b", "c"], seed=11, **kw)
     two = decompose(df, "y", ["a", "b", "c"], seed=11, **kw)
     other = decompose(df, "y", ["a", "b", "c"], seed=12, **kw)
@@ -174,3 +175,18 @@ def test_failed_replicates_are_dropped():
     d = bootstrap(units, stat, n_boot=10, seed=0, jackknife=False)
     assert d.n_failed == 5 and len(d.replicates) == 5
     assert isinstance(d, Draws)
+
+
+def test_interval_method_and_counts_are_checked():
+    from outcomes._errors import UsageError
+
+    d = Draws(np.zeros(1), np.random.default_rng(0).normal(size=(50, 1)))
+    with pytest.raises(UsageError, match="ci_method"):
+        d.interval("normal", 0.95)
+    with pytest.raises(UsageError, match="ci_method='percentile'"):
+        d.interval("bca", 0.95)
+    with pytest.raises(UsageError, match="ci_level"):
+        d.interval("percentile", 1.5)
+    units = UnitMoments.from_arrays(np.random.default_rng(1).normal(size=(10, 2)))
+    with pytest.raises(UsageError, match="n_boot"):
+        bootstrap(units, lambda c: c[:, :1, 0], n_boot=-5)

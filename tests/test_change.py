@@ -14,6 +14,7 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from outcomes._errors import DataError, UsageError
+from outcomes._results import Summary
 from outcomes.measures.goals import gas_scores
 from outcomes.practice.change import change, wilson_interval
 
@@ -293,3 +294,22 @@ def test_gas_on_the_sample_matches_the_scored_tscore():
     scores = study.scores()
     scored = scores[(scores.instrument == "gas")].set_index("engagement_id")["score"]
     pd.testing.assert_series_equal(ours.loc[scored.index], scored, check_names=False)
+
+
+# --- How the result shows itself; the shared argument checks --------------------------------
+def test_the_result_displays_itself():
+    result = change(jacobson(), pre="pre", post="post", reliability=0.8, higher_is_better=False,
+                    cutoff="a")
+    counts = result.counts
+    assert repr(result) == (
+        f"<Change: 30 clients: {counts['recovered']} recovered, {counts['improved']} improved, "
+        f"{counts['unchanged']} unchanged, {counts['deteriorated']} deteriorated, 4 missing>")
+    assert isinstance(result.summary(), Summary)
+    assert result._repr_html_().startswith("<p><strong>Change</strong>")
+
+
+def test_shared_checks_refuse_bad_arguments():
+    with pytest.raises(UsageError, match="ci_level must lie between 0 and 1"):
+        change(HAND, pre="pre", post="post", reliability=0.8, ci_level=95)
+    with pytest.raises(UsageError, match="method must be one of"):
+        change(HAND, pre="pre", post="post", reliability=0.8, method="rci")

@@ -146,3 +146,20 @@ def test_faces():
     assert "Complete dominance" in dom.summary()
     ax = dom.plot()
     assert ax.get_xlabel()
+
+
+def test_displays_itself_and_checks_arguments():
+    from outcomes._errors import UsageError
+    from outcomes._results import Summary
+
+    dom = dominance(SWISS, "Fertility", PREDICTORS)
+    assert repr(dom) == f"<Dominance: {dom.headline()}>"
+    assert dom.headline().startswith("R² 0.707 among 5 factors; Education completely")
+    assert isinstance(dom.summary(), Summary) and dom.ci is None
+    booted = dominance(SWISS, "Fertility", PREDICTORS, n_boot=30, seed=1)
+    assert list(booted.ci.columns) == ["factor", "estimate", "std_error", "ci_low", "ci_high"]
+    for kwargs, words in ((dict(ci_level=0), "ci_level"), (dict(n_boot=1.5), "n_boot"),
+                          (dict(seed="x"), "seed")):
+        with pytest.raises(UsageError, match=words):
+            dominance(SWISS, "Fertility", PREDICTORS, **kwargs)
+    assert "resampled together" in dominance.__doc__

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from outcomes._errors import DataError, DataWarning, ModelError, UsageError
-from outcomes.shares.decomposition import METHODS, decompose
+from outcomes.shares.decomposition import decompose
+from outcomes.shares.metrics import METHODS
 
 HERE = Path(__file__).parent
 SWISS = pd.read_csv(HERE / "data" / "swiss.csv")
@@ -313,7 +314,7 @@ def test_to_dict_follows_the_json_layout():
 
 
 def test_table_and_plot_faces():
-    d = decompose(SWISS, "Fertility", PREDICTORS, n_boot=60, seed=1, ci="percentile")
+    d = decompose(SWISS, "Fertility", PREDICTORS, n_boot=60, seed=1, ci_method="percentile")
     t = d.table()
     assert list(t.columns) == ["factor", "quantity", "estimate", "std_error", "ci_low",
                                "ci_high", "n"]
@@ -335,3 +336,61 @@ def test_a_typo_in_a_number_column_is_named_not_turned_into_categories():
         decompose(df, "end", ["alliance", "hope"])
     words = df.assign(hope=np.where(df.index % 2, "low", "high"))  # real categories still work
     assert list(decompose(words, "end", ["alliance", "hope"]).shares.index) == ["alliance", "hope"]
+
+
+def test_old_ci_keyword_warns_and_gives_the_same_numbers():
+    new = decompose(SWISS, "Fertility", PREDICTORS, n_boot=40, seed=2, ci_method="percentile")
+    with pytest.warns(FutureWarning, match="ci_method"):
+        old = decompose(SWISS, "Fertility", PREDICTORS, n_boot=40, seed=2, ci="percentile")
+    pd.testing.assert_frame_equal(old.ci, new.ci)
+    assert old.ci_method == new.ci_method == "percentile"
+    with pytest.raises(UsageError, match="ci_method"):
+        decompose(SWISS, "Fertility", PREDICTORS, ci_method="normal")
+
+
+def test_shared_argument_checks():
+    for kwargs, words in ((dict(ci_level=95), "ci_level"), (dict(n_boot=-1), "n_boot"),
+                          (dict(seed=-3), "seed"), (dict(covariates=[1]), "covariates")):
+        with pytest.raises(UsageError, match=words):
+            decompose(SWISS, "Fertility", PREDICTORS, **kwargs)
+    assert "coverage of every interval" in decompose.__doc__
+
+
+def test_displays_itself():
+    import json
+
+    from outcomes._results import Summary
+
+    d = decompose(SWISS, "Fertility", PREDICTORS, n_boot=30, seed=1)
+    line = repr(d)
+    assert line.startswith("<Decomposition: R² 0.707 shared by 5 factors (lmg), n = 47")
+    assert "\n" not in line and len(d.headline()) < 100
+    assert isinstance(d.summary(), Summary)
+    assert "<table" in d._repr_html_()
+    json.dumps(d.to_dict())
+
+
+def test_a_singular_replicate_gives_nan_not_an_endless_retry(monkeypatch):
+    from outcomes.shares import metrics
+    from outcomes.shares.design import prepare
+    from outcomes.shares.metrics import share_statistic
+
+    solve = metrics.method_shares
+
+    def refuse_singular(P, players, method):  # what LAPACK does with an exactly singular P
+        if np.any(np.abs(P[..., 0, 1]) > 1 - 1e-9):
+            raise np.linalg.LinAlgError("Singular matrix")
+        return solve(P, players, method)
+
+    monkeypatch.setattr(metrics, "method_shares", refuse_singular)
+
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame(rng.normal(size=(50, 3)), columns=["a", "b", "y"])
+    design = prepare(data, "y", {"a": ["a"], "b": ["b"]}, caller="test")
+    statistic = share_statistic(design, "lmg")
+    good = np.cov(data[["a", "b", "y"]].to_numpy(), rowvar=False)[None] * 49
+    same = data.assign(b=data["a"])  # two identical columns: a singular matrix
+    singular = np.cov(same[["a", "b", "y"]].to_numpy(), rowvar=False)[None] * 49
+    rows = statistic(np.concatenate([good, singular, good]))
+    assert np.isfinite(rows[0]).all() and np.isnan(rows[1]).all()
+    assert np.allclose(rows[0], rows[2])

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from outcomes._errors import DataError, UsageError
+from outcomes._results import Summary
 from outcomes.practice.improvement import improvement_split
 
 REAL = Path(__file__).resolve().parent / "data" / "real"
@@ -211,3 +212,53 @@ def test_usage_and_data_errors():
                           arms={"none": "nobody", "full": "coaching"})
     with pytest.raises(UsageError, match="not a split of improvement"):
         improvement_split(summaries=DOCS_EXAMPLE, arms=ROLES).compare("norcross-lambert-2011")
+
+
+def test_interval_method_is_ci_method_and_the_old_attribute_still_reads():
+    delta = improvement_split(summaries=DOCS_EXAMPLE, arms=ROLES)
+    assert delta.ci_method == "delta" and delta.to_dict()["ci_method"] == "delta"
+    data = simulate_trial(np.random.default_rng(1), TRUE_MEANS, n=40)
+    boot = improvement_split(data, arm="arm", pre="pre", post="post", arms=ROLES, seed=9,
+                             n_boot=200)
+    assert boot.ci_method == "percentile"
+    with pytest.warns(FutureWarning, match="ci_method"):
+        assert boot.interval == "bootstrap"
+    with pytest.warns(FutureWarning, match="ci_method"):
+        assert delta.interval == "delta"
+
+
+def test_no_bootstrap_gives_estimates_without_intervals():
+    data = simulate_trial(np.random.default_rng(1), TRUE_MEANS, n=40)
+    plain = improvement_split(data, arm="arm", pre="pre", post="post", arms=ROLES, n_boot=0)
+    boot = improvement_split(data, arm="arm", pre="pre", post="post", arms=ROLES, seed=9,
+                             n_boot=200)
+    pd.testing.assert_series_equal(plain.shares, boot.shares)
+    assert plain.ci_method is None and plain.replicates is None
+    assert plain.table()[["std_error", "ci_low", "ci_high"]].isna().all().all()
+    assert "no intervals" in plain.summary()
+    json.dumps(plain.to_dict(), allow_nan=False)
+    assert len(plain.plot().patches) == 8
+
+
+def test_shared_checks_and_a_generator_as_seed():
+    data = simulate_trial(np.random.default_rng(1), TRUE_MEANS, n=40)
+    with pytest.raises(UsageError, match="n_boot must be 0"):
+        improvement_split(data, arm="arm", pre="pre", post="post", arms=ROLES, n_boot=50)
+    with pytest.raises(UsageError, match="ci_level must lie between 0 and 1"):
+        improvement_split(summaries=DOCS_EXAMPLE, arms=ROLES, ci_level=95)
+    with pytest.raises(UsageError, match="seed must be"):
+        improvement_split(data, arm="arm", pre="pre", post="post", arms=ROLES, seed="x")
+    a = improvement_split(data, arm="arm", pre="pre", post="post", arms=ROLES, n_boot=200,
+                          seed=np.random.default_rng(4))
+    b = improvement_split(data, arm="arm", pre="pre", post="post", arms=ROLES, n_boot=200,
+                          seed=4)
+    pd.testing.assert_frame_equal(a.table(), b.table())
+    assert json.loads(json.dumps(a.to_dict(), allow_nan=False))["seed"] is None
+
+
+def test_the_result_displays_itself():
+    split = improvement_split(summaries=DOCS_EXAMPLE, arms=ROLES)
+    assert repr(split) == ("<ImprovementSplit: 10.00 points of improvement split: client 40 %, "
+                           "expectancy 15 %, relationship 30 %, technique 15 %>")
+    assert isinstance(split.summary(), Summary)
+    assert "<table" in split._repr_html_()

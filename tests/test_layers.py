@@ -10,8 +10,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "outcomes"
 # The flow, top to bottom. A package (io, instruments, report) counts as one module.
 LAYERS = [
     "_errors", "_engine", "_results", "_checks", "_plotting", "privacy", "reference",
+    "schema",
     "io", "instruments",
-    "schema", "validation",
+    "validation",
     "measures",
     "analysis", "study", "mapping", "sample", "simulate",
     "shares", "mixed", "practice",
@@ -69,3 +70,57 @@ def test_imports_only_upward(path):
         assert LAYERS.index(imported) < rank, (
             f"{module} imports {imported}, which sits below it in the flow"
         )
+
+
+def _dotted(path: Path) -> str:
+    parts = ("outcomes",) + path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imported_modules(path: Path, known: set[str]) -> set[str]:
+    """Every module of the package that ``path`` imports, at any depth of the file."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if not node.module.startswith("outcomes"):
+                continue
+            for alias in node.names:
+                child = f"{node.module}.{alias.name}"
+                found.add(child if child in known else node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("outcomes."))
+    return found & known
+
+
+def test_no_import_cycle_between_modules():
+    paths = {_dotted(p): p for p in PACKAGE.rglob("*.py")}
+    known = set(paths)
+    graph = {m: _imported_modules(p, known) - {m} for m, p in paths.items()}
+    state: dict[str, int] = {}
+    cycles = []
+
+    def visit(module: str, trail: list[str]) -> None:
+        state[module] = 1
+        for nxt in sorted(graph[module]):
+            if state.get(nxt) == 1:
+                cycles.append(trail[trail.index(nxt):] + [nxt])
+            elif nxt not in state:
+                visit(nxt, trail + [nxt])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_the_top_level_holds_only_the_foundations_and_entry_points():
+    modules = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__")
+    assert len(modules) <= 12, f"{len(modules)} modules at the top level: {modules}"
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")),
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_file_is_too_long_to_hold_one_idea(path):
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    assert lines <= 450, f"{path.name} has {lines} lines: split it where it holds two ideas"

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from outcomes._errors import DataError, UsageError
-from outcomes.mixed.sessions import AllianceOutcome, alliance_outcome, session_table
+from outcomes.mixed.alliance import AllianceOutcome, alliance_outcome
+from outcomes.mixed.sessions import session_table
 
 HERE = Path(__file__).resolve().parent / "reference" / "multilevel"
 TERMS = {"(Intercept)": "intercept", "outcome": "outcome_t", "session": "session",
@@ -75,7 +76,7 @@ def test_lag_pairs_sessions_that_many_apart(sessions):
 
 
 def test_within_part_has_client_mean_zero_and_coach_level_can_be_dropped(sessions):
-    res = alliance_outcome(sessions, alliance="alliance", outcome="outcome", group=None,
+    res = alliance_outcome(sessions, alliance="alliance", outcome="outcome", cluster=None,
                            trend=False)
     means = res.pairs.groupby("engagement_id").alliance_within.mean()
     assert np.abs(means).max() < 1e-10
@@ -135,3 +136,35 @@ def test_errors(sessions):
         alliance_outcome(sessions.head(8), alliance="alliance", outcome="outcome")
     with pytest.raises(UsageError, match="kind"):
         alliance_outcome(sessions, alliance="alliance", outcome="outcome").plot(kind="pie")
+
+
+def test_old_group_keyword_warns_and_gives_the_same_model(sessions):
+    new = alliance_outcome(sessions, alliance="alliance", outcome="outcome", cluster=None)
+    with pytest.warns(FutureWarning, match="cluster"):
+        old = alliance_outcome(sessions, alliance="alliance", outcome="outcome", group=None)
+    pd.testing.assert_frame_equal(new.table(), old.table())
+    assert json.dumps(new.to_dict()) == json.dumps(old.to_dict())
+    with pytest.warns(FutureWarning, match="n_clusters"):
+        assert old.n_groups is old.n_clusters is None
+
+
+def test_result_displays_itself_and_names_its_cluster(sessions):
+    from outcomes._results import Summary
+
+    res = alliance_outcome(sessions, alliance="alliance", outcome="outcome")
+    assert res.cluster == "coach_id" and res.n_clusters == sessions.coach_id.nunique()
+    line = repr(res)
+    assert line.startswith("<AllianceOutcome: ") and "\n" not in line
+    assert len(res.headline()) < 100
+    assert f"{res.effects.estimate['within']:.3f}" in res.headline()
+    assert isinstance(res.summary(), Summary)
+    assert res.to_dict()["cluster"] == "coach_id"
+
+
+def test_session_table_takes_the_coach_column_by_name():
+    scores = pd.DataFrame({"engagement_id": ["E1"] * 2, "occasion": "session",
+                           "session": [1, 1], "instrument": ["ors", "srs"], "scale": "total",
+                           "score": [20.0, 35.0]})
+    engagements = pd.DataFrame({"engagement_id": ["E1"], "coach": ["C1"]})
+    table = session_table(scores, engagements, cluster="coach")
+    assert list(table.columns) == ["engagement_id", "coach", "session", "alliance", "outcome"]

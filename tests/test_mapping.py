@@ -17,6 +17,7 @@ from outcomes._errors import UsageError
 from outcomes.mapping import FIELDS, parse_mapping, read_mapping
 from outcomes.mapping._schema import schema
 from outcomes.mapping.config import TABLE_FIELDS
+from outcomes.schema import ALLOWED, COLUMNS
 
 EXPORTS = Path(__file__).parent / "fixtures" / "exports"
 MAPPINGS = sorted(EXPORTS.rglob("*.toml"))
@@ -38,6 +39,22 @@ def test_schema_names_exactly_the_canonical_fields():
     assert set(properties["constants"]["properties"]) == set(FIELDS)
     assert set(properties["recode"]["propertyNames"]["enum"]) == set(FIELDS)
     assert set(TABLE_FIELDS["keys"]) <= set(FIELDS)
+
+
+#: The JSON type of a constant, by the kind of its canonical column.
+JSON_TYPES = {"id": "string", "text": "string", "date": "string", "int": "integer",
+              "float": "number", "bool": "boolean"}
+
+
+def test_schema_file_agrees_with_the_table_models():
+    properties = schema()["properties"]
+    specs = {name: spec for columns in COLUMNS.values() for name, spec in columns.items()}
+    for name, rule in properties["constants"]["properties"].items():
+        assert rule["type"] == JSON_TYPES[specs[name].kind], name
+        assert tuple(rule.get("enum", ())) == ALLOWED.get(name, ()), name
+    block = properties["items"]["items"]["properties"]
+    for name in ("occasion", "rater"):
+        assert tuple(block[name]["enum"]) == ALLOWED[name]
 
 
 def test_schema_file_is_strict_json():
@@ -95,6 +112,15 @@ def _with(**changes: object) -> dict:
          "only session fields"),
         (_with(version=2), "version: 2 is not allowed"),
         (_with(items={"instrument": "ors"}), "items: a table is not an array"),
+        (_with(items=[{"columns": ["a"]}]), '[[items]] block 1: the key "instrument" is '
+                                            "missing. Add instrument = ... here."),
+        (_with(items=[{"instrument": "ors", "columns": ["a"], "items": [0]}]),
+         "[[items]] block 1, items entry 1: 0 is too small. Use a number of at least 1."),
+        (_with(source__name="my export"), '[source] name: "my export" is not a usable name'),
+        (_with(source__sheet=1.5), "[source] sheet: 1.5 is not a string or an integer. Write "
+                                   "a string or an integer here."),
+        (_with(constants__session=0), "[constants] session: 0 is too small"),
+        (_with(columns__engagement_id=3), "[columns] engagement_id: 3 is not a string"),
     ],
 )
 def test_a_bad_mapping_names_the_file_the_key_and_the_fix(data, says):
@@ -103,6 +129,15 @@ def test_a_bad_mapping_names_the_file_the_key_and_the_fix(data, says):
     message = str(caught.value)
     assert message.startswith("study/mapping.toml, "), message
     assert says in message, message
+
+
+def test_the_first_problem_in_the_file_is_named():
+    data = {"columns": {"engagement_id": "id"}, "source": {"formt": "x", "format": "spss"}}
+    with pytest.raises(UsageError, match=r"\[source\] formt: this key is not known"):
+        parse_mapping(data, file="m.toml")
+    data["source"] = {"format": "spss", "formt": "x"}
+    with pytest.raises(UsageError, match=r'\[source\] format: "spss" is not allowed'):
+        parse_mapping(data, file="m.toml")
 
 
 def test_bad_toml_and_missing_file_are_usage_errors(tmp_path):

@@ -132,3 +132,12 @@ def test_the_four_faces(tmp_path):
     ax = written.plot()
     assert [t.get_text() for t in ax.get_yticklabels()] == [
         "mapped", "rejected: incomplete", "rejected: bad_value"]
+
+
+def test_the_export_displays_itself_in_one_line(tmp_path):
+    export = map_export(*QUALTRICS)
+    assert repr(export) == ("<MappedExport: first-session (qualtrics): 8 records read, "
+                            "5 mapped, 3 rejected>")
+    (written,) = mapped_into(tmp_path, QUALTRICS)
+    assert written.headline().endswith("; study has rejected rows")
+    assert written.summary().startswith("Export first-session (qualtrics)")

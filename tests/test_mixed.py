@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from statsmodels.regression.mixed_linear_model import MixedLM
 
-from outcomes.mixed.likelihood import ClusterStats, fit_mixedlm, fit_profiled, profile_interval
+from outcomes.mixed.likelihood import ClusterStats, fit_profiled, profile_interval
+from outcomes.mixed.mixedlm import fit_mixedlm
 
 HERE = Path(__file__).resolve().parent / "reference" / "multilevel"
 CWC = ["baseline_within", "baseline_between", "alliance_within", "alliance_between",

@@ -82,9 +82,9 @@ def test_fit_equals_lme4_and_performance(clients, lme4, model, reml):
     assert fit.rights_sterba.sum() == pytest.approx(1.0, abs=1e-12)
 
 
-def test_statsmodels_engine_agrees_with_the_profiled_likelihood(clients):
+def test_statsmodels_solver_agrees_with_the_profiled_likelihood(clients):
     fast = multilevel(clients, "end_score", FACTORS)
-    slow = multilevel(clients, "end_score", FACTORS, engine="statsmodels")
+    slow = multilevel(clients, "end_score", FACTORS, solver="statsmodels")
     np.testing.assert_allclose(fast.fixed_effects.estimate, slow.fixed_effects.estimate,
                                atol=1e-6)
     np.testing.assert_allclose(fast.rights_sterba, slow.rights_sterba, atol=1e-6)
@@ -103,7 +103,7 @@ def test_shares_equal_lme4_shapley(clients, lme4):
 
 def test_shares_equal_the_mixedlm_path(clients):
     fast = multilevel_shares(clients, "end_score", FACTORS)
-    slow = multilevel_shares(clients, "end_score", FACTORS, engine="statsmodels")
+    slow = multilevel_shares(clients, "end_score", FACTORS, solver="statsmodels")
     np.testing.assert_allclose(fast.shares, slow.shares, atol=1e-6)
     assert fast.r2_marginal == pytest.approx(slow.r2_marginal, abs=1e-6)
 
@@ -262,3 +262,71 @@ def test_replicates_that_cannot_be_fitted_are_left_out_and_counted():
     draws_without_coach_0 = int((counts[:, 0] == 0).sum())
     assert s.draws.n_failed == draws_without_coach_0 > 0
     assert np.isfinite(s.ci[["ci_low", "ci_high"]].to_numpy()).all()
+
+
+def _same(a, b):
+    pd.testing.assert_frame_equal(a.table(), b.table())
+    assert json.dumps(a.to_dict()) == json.dumps(b.to_dict())
+
+
+def test_old_group_keyword_warns_and_gives_the_same_fit(clients):
+    new = multilevel(clients, "end_score", FACTORS, cluster="coach_id")
+    with pytest.warns(FutureWarning, match="cluster"):
+        old = multilevel(clients, "end_score", FACTORS, group="coach_id")
+    _same(new, old)
+    with pytest.raises(UsageError, match="cluster"):
+        multilevel(clients, "end_score", FACTORS, group="coach_id", cluster="coach_id")
+
+
+def test_old_engine_keyword_warns_and_gives_the_same_fit(clients):
+    new = multilevel(clients, "end_score", ["alliance"], solver="statsmodels")
+    with pytest.warns(FutureWarning, match="solver"):
+        old = multilevel(clients, "end_score", ["alliance"], engine="statsmodels")
+    _same(new, old)
+    with pytest.raises(UsageError, match="solver"):
+        multilevel(clients, "end_score", ["alliance"], solver="lme4")
+
+
+def test_old_keywords_of_the_shares_warn_and_give_the_same_shares(clients):
+    groups = {"relationship": ["alliance"], "expectancy": ["hope"]}
+    new = multilevel_shares(clients, "end_score", groups, cluster="coach_id",
+                            ci_method="percentile", n_boot=20, seed=2, n_jobs=1)
+    with pytest.warns(FutureWarning, match="cluster"):
+        old = multilevel_shares(clients, "end_score", groups, group="coach_id",
+                                ci_method="percentile", n_boot=20, seed=2, n_jobs=1)
+    _same(new, old)
+    with pytest.warns(FutureWarning, match="ci_method"):
+        old = multilevel_shares(clients, "end_score", groups, ci="percentile", n_boot=20,
+                                seed=2, n_jobs=1)
+    _same(new, old)
+    exact = multilevel_shares(clients, "end_score", groups, solver="statsmodels")
+    with pytest.warns(FutureWarning, match="solver"):
+        old = multilevel_shares(clients, "end_score", groups, engine="statsmodels")
+    _same(exact, old)
+
+
+def test_old_attribute_names_warn_and_give_the_new_ones(clients):
+    fit = multilevel(clients, "end_score", [])
+    shares = multilevel_shares(clients, "end_score", ["alliance"])
+    for result in (fit, shares):
+        with pytest.warns(FutureWarning, match="cluster"):
+            assert result.group == result.cluster == "coach_id"
+        with pytest.warns(FutureWarning, match="n_clusters"):
+            assert result.n_groups == result.n_clusters == clients.coach_id.nunique()
+    with pytest.warns(FutureWarning, match="solver"):
+        assert shares.engine == shares.solver
+
+
+def test_results_display_themselves(clients):
+    from outcomes._results import Summary
+
+    fit = multilevel(clients, "end_score", FACTORS)
+    shares = multilevel_shares(clients, "end_score", FACTORS)
+    for result in (fit, shares):
+        line = repr(result)
+        assert line.startswith(f"<{type(result).__name__}: ") and "\n" not in line
+        assert len(result.headline()) < 100
+        assert isinstance(result.summary(), Summary)
+        assert "<table" in result._repr_html_()
+    assert f"ICC {fit.icc:.3f}" in fit.headline()
+    assert f"coach {shares.shares['coach']:.3f}" in shares.headline()

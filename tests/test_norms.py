@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
 
 import outcomes as oc
 from outcomes._errors import DataError, UsageError
+from outcomes._results import Summary
 from outcomes.norms import FORMAT, VERSION, Norms, build_norms, check_norms, read_norms
 from outcomes.study import Study
 from tests.conftest import small_study
@@ -137,6 +139,9 @@ def test_faces(norms):
     table = norms.table()
     assert {"band", "measure", "n", "mean", "sd", "q50"} <= set(table.columns)
     assert "format outcomes-norms version 1" in norms.summary()
+    assert isinstance(norms.summary(), Summary)
+    assert re.fullmatch(r"<Norms: \S+: [\d,]+ engagements of \d+ coaches, k = 5, made "
+                        r"\d{4}-\d\d-\d\d \(format version 1\)>", repr(norms)), repr(norms)
     ax = norms.plot()
     assert len(ax.patches) >= 3
     assert isinstance(norms, Norms) and isinstance(norms.to_dict(), dict)
@@ -155,3 +160,19 @@ def test_the_session_range_stops_where_fewer_than_k_clients_remain(sample, norms
     assert reached[last] >= 5
     assert (reached[reached.index > last] < 5).all()
     assert first == 1
+
+
+def test_the_schema_ships_inside_the_norms_package():
+    from importlib import resources
+
+    from outcomes.norms import schema
+
+    assert resources.files("outcomes.norms").joinpath("norms.schema.json").is_file()
+    assert schema()["$schema"].startswith("https://json-schema.org/")
+
+
+def test_seed_and_n_boot_are_checked(sample):
+    with pytest.raises(UsageError, match="build_norms: n_boot must be a whole number"):
+        build_norms(sample, n_boot=-5)
+    with pytest.raises(UsageError, match="build_norms: seed must be a whole number"):
+        build_norms(sample, seed=1.5)

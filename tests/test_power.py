@@ -89,7 +89,7 @@ def test_interval_widths_match_a_direct_simulation():
     rel = {"client": 0.8, "relationship": 0.7, "expectancy": 0.9, "technique": 0.6,
            "outcome": 0.85}
     result = power(**settings_, n_coaches=12, clients_per_coach=10, factor_correlation=0.0,
-                   reliability=rel, n_sim=150, n_boot=100, ci="percentile", ci_level=0.9,
+                   reliability=rel, n_sim=150, n_boot=100, ci_method="percentile", ci_level=0.9,
                    reference=None, seed=11, n_jobs=1)
     rows = result.table().query("quantity == 'width'").set_index("factor")
     mean, se = _direct_widths(**settings_, rel=rel, rel_y=0.85, n_coaches=12, per_coach=10,
@@ -207,7 +207,7 @@ def test_four_faces():
     (dict(n_coaches=3, clients_per_coach=2), "at least 10 clients"),
     (dict(method="shapley"), "method must be one of"),
     (dict(n_boot=5), "n_boot"),
-    (dict(ci="normal"), "ci must be"),
+    (dict(ci_method="normal"), "ci_method must be"),
     (dict(ci_level=95), "ci_level"),
     (dict(reference="lambert-1992"), "not a known split"),
     (dict(reference="laska-2014"), "names none of the factors"),
@@ -227,3 +227,34 @@ def test_grid_rejects_unknown_quantity():
                    n_boot=10, seed=1, n_jobs=1)
     with pytest.raises(UsageError, match="quantity must be one of"):
         result.grid("precision")
+
+
+def test_old_ci_keyword_warns_and_gives_the_same_numbers():
+    kwargs = dict(shares=SPLIT, r2=0.35, n_coaches=5, clients_per_coach=4, n_sim=3, n_boot=10,
+                  seed=1, n_jobs=1)
+    new = power(**kwargs, ci_method="percentile")
+    with pytest.warns(FutureWarning, match="ci_method"):
+        old = power(**kwargs, ci="percentile")
+    pd.testing.assert_frame_equal(old.table(), new.table())
+    assert old.ci_method == new.ci_method == "percentile"
+    assert new.to_dict()["ci_method"] == "percentile"
+
+
+def test_a_generator_seed_is_accepted_and_repeatable():
+    kwargs = dict(shares=SPLIT, r2=0.35, n_coaches=5, clients_per_coach=4, n_sim=3, n_boot=10,
+                  n_jobs=1)
+    one = power(**kwargs, seed=np.random.default_rng(3))
+    two = power(**kwargs, seed=np.random.default_rng(3))
+    pd.testing.assert_frame_equal(one.table(), two.table())
+    json.dumps(one.to_dict())
+
+
+def test_displays_itself():
+    from outcomes._results import Summary
+
+    result = power(shares=SPLIT, r2=0.35, n_coaches=[5, 10], clients_per_coach=4, n_sim=3,
+                   n_boot=10, seed=1, n_jobs=1)
+    line = repr(result)
+    assert line.startswith("<Power: lmg shares, 2 study sizes of 20 to 40 clients")
+    assert "\n" not in line and len(result.headline()) < 100
+    assert isinstance(result.summary(), Summary)

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from outcomes._errors import DataError, UsageError
-from outcomes.privacy.suppression import (
+from outcomes._results import Summary
+from outcomes.privacy import (
     check_k,
     check_no_identifiers,
     drop_identifiers,
@@ -198,3 +199,28 @@ def test_dropping_identifiers_and_smallest_class():
     assert drop_identifiers(frame).columns.tolist() == ["coach", "score"]
     assert smallest_class(frame, ["coach"]) == 1
     assert smallest_class(frame.iloc[:0], ["coach"]) == 0
+
+
+def test_a_suppressed_table_shows_its_four_faces():
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    table = suppress_counts(pd.DataFrame({"a": [40, 3], "b": [6, 9]}, index=["x", "y"]), k=5)
+    assert repr(table) == ("<SuppressedTable: 5 of 9 cells shown, 1 suppressed below k = 5 "
+                           "and 3 to protect them>")
+    assert isinstance(table.summary(), Summary) and "*: suppressed" in table.summary()
+    assert json.loads(json.dumps(table.to_dict()))["k"] == 5
+    ax = table.plot()
+    assert "*" in [text.get_text() for text in ax.texts]
+    assert "<table" in table._repr_html_()
+
+
+def test_both_halves_are_re_exported_from_the_package():
+    import outcomes.privacy as privacy
+    from outcomes.privacy import identifiers, suppression
+
+    assert set(privacy.__all__) == set(identifiers.__all__) | set(suppression.__all__)
+    assert privacy.pseudonym is identifiers.pseudonym
+    assert privacy.suppress_counts is suppression.suppress_counts

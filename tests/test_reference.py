@@ -112,3 +112,28 @@ def test_relative_comparison_matches_decomposition_interval():
     parts = c.parts.set_index("part")
     np.testing.assert_allclose(parts.ci_low, rel.ci_low.loc[parts.index], atol=1e-12)
     np.testing.assert_allclose(parts.ci_high, rel.ci_high.loc[parts.index], atol=1e-12)
+
+
+def test_reference_split_has_the_four_faces():
+    from outcomes._results import Summary
+
+    ref = REFERENCES["asay-lambert-1999"]
+    assert repr(ref) == "<ReferenceSplit: Asay & Lambert (1999): 40/30/15/15 (4 parts)>"
+    assert list(ref.table().columns) == ["part", "estimate"]
+    assert ref.table().estimate.sum() == pytest.approx(1.0)
+    text = ref.summary()
+    assert isinstance(text, Summary) and "Source:" in text and "40.0" in text
+    assert json.loads(json.dumps(ref.to_dict()))["shares"]["client"] == 0.4
+    assert len(ref.plot().patches) == 4
+    for split in REFERENCES.values():
+        assert "\n" not in split.headline() and len(split.headline()) < 100
+
+
+def test_comparison_displays_itself():
+    from outcomes._results import Summary
+
+    c = compare({"client": 0.2, "relationship": 0.15, "expectancy": 0.05, "technique": 0.1})
+    assert repr(c) == ("<Comparison: 4 parts vs asay-lambert-1999 (relative), "
+                       "Aitchison distance 0.494>")
+    assert isinstance(c.summary(), Summary)
+    assert {"part", "estimate", "ci_low", "ci_high", "reference"} <= set(c.table().columns)

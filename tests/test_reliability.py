@@ -12,6 +12,7 @@ import pytest
 
 from outcomes import instruments
 from outcomes._errors import DataWarning, UsageError
+from outcomes._results import Summary
 from outcomes.measures.reliability import (
     Reliability,
     cronbach_alpha,
@@ -70,6 +71,11 @@ def _scalar(expected, quantity):
 def _per_item(expected, quantity):
     rows = expected[expected["quantity"] == quantity].sort_values("item")
     return rows["value"].to_numpy(dtype=float)
+
+
+def _rows(table, quantity):
+    """The rows of one quantity (alpha or omega) of a reliability table, by scale."""
+    return table[table["quantity"] == quantity].set_index("scale")
 
 
 def _long(wide, instrument="six-items", occasion="intake", session=None):
@@ -143,13 +149,14 @@ def test_omega_is_exact_for_a_one_factor_population():
 
 def test_reliability_from_long_responses_matches_psych(answered, expected):
     result = reliability(_long(answered), SIX, n_boot=0)
-    row = result.table().set_index("scale").loc["total"]
-    assert row["alpha"] == pytest.approx(_scalar(expected, "alpha"), abs=1e-10)
-    assert row["alpha_ci_low"] == pytest.approx(_scalar(expected, "alpha_ci_low"), abs=1e-10)
-    assert row["alpha_ci_high"] == pytest.approx(_scalar(expected, "alpha_ci_high"), abs=1e-10)
-    assert row["omega"] == pytest.approx(_scalar(expected, "omega"), abs=5e-6)
-    assert row["n"] == 250 and row["n_items"] == 6
-    assert np.isnan(row["omega_ci_low"]) and np.isnan(row["omega_ci_high"])
+    alpha = _rows(result.table(), "alpha").loc["total"]
+    omega = _rows(result.table(), "omega").loc["total"]
+    assert alpha["estimate"] == pytest.approx(_scalar(expected, "alpha"), abs=1e-10)
+    assert alpha["ci_low"] == pytest.approx(_scalar(expected, "alpha_ci_low"), abs=1e-10)
+    assert alpha["ci_high"] == pytest.approx(_scalar(expected, "alpha_ci_high"), abs=1e-10)
+    assert omega["estimate"] == pytest.approx(_scalar(expected, "omega"), abs=5e-6)
+    assert alpha["n"] == omega["n"] == 250 and alpha["n_items"] == omega["n_items"] == 6
+    assert np.isnan(omega["ci_low"]) and np.isnan(omega["ci_high"])
     items = result.items[result.items["scale"] == "total"].sort_values("item")
     for column, quantity in [("item_total_correlation", "item_total_correlation"),
                              ("alpha_if_deleted", "alpha_if_deleted"), ("mean", "mean"),
@@ -161,35 +168,53 @@ def test_reliability_from_long_responses_matches_psych(answered, expected):
 
 def test_table_columns_and_scales(answered):
     result = reliability(_long(answered), SIX, n_boot=0)
-    assert list(result.table().columns) == [
-        "scale", "alpha", "alpha_ci_low", "alpha_ci_high", "omega", "omega_ci_low",
-        "omega_ci_high", "n", "n_items"]
-    assert result.table()["scale"].tolist() == ["total", "first_three"]
+    table = result.table()
+    assert list(table.columns) == [
+        "scale", "quantity", "estimate", "ci_low", "ci_high", "n", "n_items"]
+    assert table["scale"].tolist() == ["total", "total", "first_three", "first_three"]
+    assert table["quantity"].tolist() == ["alpha", "omega"] * 2
+    assert result.alpha.index.tolist() == result.omega.index.tolist() == ["total", "first_three"]
     assert result.ci_level == 0.95
     assert list(result.items.columns) == ["scale", "item", "mean", "sd",
                                           "item_total_correlation", "alpha_if_deleted", "n"]
+
+
+def test_the_former_wide_table_warns_and_holds_the_same_numbers(answered):
+    result = reliability(_long(answered), SIX, n_boot=20, seed=2)
+    with pytest.warns(FutureWarning, match="table"):
+        wide = result.scales
+    assert list(wide.columns) == [
+        "scale", "alpha", "alpha_ci_low", "alpha_ci_high", "omega", "omega_ci_low",
+        "omega_ci_high", "n", "n_items"]
+    for quantity in ("alpha", "omega"):
+        rows = _rows(result.table(), quantity)
+        np.testing.assert_array_equal(wide[quantity], rows["estimate"])
+        np.testing.assert_array_equal(wide[f"{quantity}_ci_low"], rows["ci_low"])
+        np.testing.assert_array_equal(wide[f"{quantity}_ci_high"], rows["ci_high"])
+        np.testing.assert_array_equal(wide["n"], rows["n"])
 
 
 def test_bootstrap_interval_is_seeded_and_brackets_omega(answered):
     data = _long(answered)
     first = reliability(data, SIX, n_boot=100, seed=3).table()
     again = reliability(data, SIX, n_boot=100, seed=3).table()
-    other = reliability(data, SIX, n_boot=100, seed=4).table()
+    other = _rows(reliability(data, SIX, n_boot=100, seed=4).table(), "omega")
     pd.testing.assert_frame_equal(first, again)
-    assert not np.allclose(first["omega_ci_low"], other["omega_ci_low"])
-    assert (first["omega_ci_low"] < first["omega"]).all()
-    assert (first["omega"] < first["omega_ci_high"]).all()
-    narrow = reliability(data, SIX, n_boot=100, seed=3, ci_level=0.5).table()
-    assert (narrow["omega_ci_low"] > first["omega_ci_low"]).all()
+    first = _rows(first, "omega")
+    assert not np.allclose(first["ci_low"], other["ci_low"])
+    assert (first["ci_low"] < first["estimate"]).all()
+    assert (first["estimate"] < first["ci_high"]).all()
+    narrow = _rows(reliability(data, SIX, n_boot=100, seed=3, ci_level=0.5).table(), "omega")
+    assert (narrow["ci_low"] > first["ci_low"]).all()
 
 
 def test_listwise_deletion_per_scale(answered, keyed):
     gappy = answered.copy().astype(float)
     gappy.iloc[:10, 4] = np.nan  # item 5 missing for ten respondents
-    result = reliability(_long(gappy), SIX, n_boot=0).table().set_index("scale")
+    result = _rows(reliability(_long(gappy), SIX, n_boot=0).table(), "alpha")
     assert result.loc["total", "n"] == 240
     assert result.loc["first_three", "n"] == 250  # item 5 is not in this scale
-    assert result.loc["total", "alpha"] == pytest.approx(cronbach_alpha(keyed.iloc[10:]))
+    assert result.loc["total", "estimate"] == pytest.approx(cronbach_alpha(keyed.iloc[10:]))
 
 
 def test_default_occasion_is_the_earliest(answered):
@@ -200,7 +225,7 @@ def test_default_occasion_is_the_earliest(answered):
     assert intake.occasion == "intake"
     end = reliability(data, SIX, occasion="end", n_boot=0)
     assert end.occasion == "end"
-    assert end.table()["alpha"].iloc[0] < intake.table()["alpha"].iloc[0]
+    assert end.alpha.iloc[0] < intake.alpha.iloc[0]
     with pytest.raises(UsageError, match="not given at occasion 'followup'"):
         reliability(data, SIX, occasion="followup")
 
@@ -210,10 +235,10 @@ def test_session_occasion_uses_each_engagements_first_session(answered):
     later["i2"] = 6 - later["i2"]
     data = pd.concat([_long(later, occasion="session", session=3),
                       _long(answered, occasion="session", session=1)])
-    first = reliability(data, SIX, n_boot=0).table()
-    alone = reliability(_long(answered), SIX, n_boot=0).table()
-    assert first["n"].iloc[0] == 250
-    np.testing.assert_allclose(first["alpha"], alone["alpha"], atol=1e-12)
+    first = reliability(data, SIX, n_boot=0)
+    alone = reliability(_long(answered), SIX, n_boot=0)
+    assert first.table()["n"].iloc[0] == 250
+    np.testing.assert_allclose(first.alpha, alone.alpha, atol=1e-12)
 
 
 def test_ceq_is_analysed_on_standardised_items():
@@ -229,11 +254,11 @@ def test_ceq_is_analysed_on_standardised_items():
         "i5": np.clip(np.round(5 + 1.5 * trait + rng.normal(size=n)), 1, 9),
         "i6": np.clip(np.round(5 + 2 * trait + rng.normal(size=n)), 0, 10) * 10,
     }).set_index("respondent")
-    result = reliability(_long(wide, instrument="ceq"), "ceq", n_boot=0).table()
+    result = reliability(_long(wide, instrument="ceq"), "ceq", n_boot=0)
     # standardised alpha = k r / (1 + (k - 1) r), r the mean inter-item correlation
     corr = np.corrcoef(wide[["i4", "i5", "i6"]].to_numpy(), rowvar=False)
     r = corr[np.triu_indices(3, 1)].mean()
-    assert result.set_index("scale").loc["expectancy", "alpha"] == pytest.approx(
+    assert result.alpha["expectancy"] == pytest.approx(
         3 * r / (1 + 2 * r), abs=1e-10)
 
 
@@ -252,7 +277,7 @@ def test_goal_attainment_and_unknown_rater_are_refused(answered):
 def test_too_few_respondents_warn_and_give_nan(answered):
     with pytest.warns(DataWarning, match="only 2 respondents"):
         result = reliability(_long(answered.iloc[:2]), SIX, n_boot=0)
-    assert result.table()[["alpha", "omega"]].isna().all().all()
+    assert result.table()["estimate"].isna().all()
 
 
 def test_plain_functions_refuse_too_little_data():
@@ -269,9 +294,13 @@ def test_result_faces(answered):
     result = reliability(_long(answered), SIX, n_boot=20, seed=1)
     assert isinstance(result, Reliability)
     text = result.summary()
+    assert isinstance(text, Summary)
     assert "six-items" in text and "95%" in text and "total" in text
+    assert repr(result).startswith("<Reliability: six-items, 2 scales: alpha ")
+    assert "\n" not in repr(result) and "<table" in result._repr_html_()
     round_trip = json.loads(json.dumps(result.to_dict()))
-    assert round_trip["ci_level"] == 0.95 and len(round_trip["scales"]) == 2
+    assert round_trip["ci_level"] == 0.95 and len(round_trip["estimates"]) == 4
+    assert {row["quantity"] for row in round_trip["estimates"]} == {"alpha", "omega"}
     ax = result.plot()
     assert [t.get_text() for t in ax.get_xticklabels()] == ["total", "first_three"]
     with pytest.raises(AttributeError):
@@ -302,3 +331,14 @@ def test_batched_bootstrap_fit_equals_the_optimiser():
     settled, converged = one_factor_batch(heywood[None], np.full(3, 0.5), max_iter=10**5)
     assert converged[0]
     np.testing.assert_allclose(settled[0], one_factor(heywood), atol=1e-6)
+
+
+def test_shared_arguments_are_checked_with_the_shared_messages(answered):
+    data = _long(answered)
+    with pytest.raises(UsageError, match="reliability: n_boot must be a whole number"):
+        reliability(data, SIX, n_boot=-1)
+    with pytest.raises(UsageError, match="reliability: seed must be a whole number"):
+        reliability(data, SIX, seed="one")
+    with pytest.raises(UsageError, match="feldt_interval: ci_level must lie between 0 and 1"):
+        feldt_interval(0.8, 100, 5, ci_level=1.5)
+    assert "coverage of every interval" in reliability.__doc__

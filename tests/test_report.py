@@ -11,7 +11,7 @@ import pytest
 
 from outcomes._errors import UsageError
 from outcomes.norms import input_digest
-from outcomes.privacy.suppression import pseudonym
+from outcomes.privacy import pseudonym
 from outcomes.report import ReportOptions, build_report
 from outcomes.report import _render as render
 from outcomes.report._render import visible_text
@@ -205,6 +205,30 @@ def test_names_rounding_and_the_plain_pdf(tmp_path, monkeypatch):
     status = next(t for t in tables_of(html) if t[0][0] == "status")
     numbers = [int(c) for row in status[1:] for c in row[1:] if c.isdigit()]
     assert numbers and all(n % 5 == 0 for n in numbers)
-    assert report.engine == "matplotlib"
+    assert report.pdf_engine == "matplotlib"
+    with pytest.warns(FutureWarning, match="pdf_engine"):
+        assert report.engine == report.pdf_engine
     text = pdf_text(report.pdf)
     assert "WHO IS IN THE DATA" in text and "engagements" in text
+
+
+def test_the_report_result_shows_its_four_faces(built):
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    report = built[2]
+    assert re.fullmatch(r"<Report: .+: 7 sections in report\.html( and report\.pdf)?, k = 5>",
+                        repr(report)), repr(report)
+    assert {"quantity", "value"} == set(report.table().columns)
+    assert json.loads(json.dumps(report.to_dict()))["k"] == 5
+    ax = report.plot()
+    assert [t.get_text() for t in ax.get_yticklabels()][0] == "engagements"
+
+
+def test_report_options_check_n_boot_and_seed():
+    with pytest.raises(UsageError, match="ReportOptions: n_boot must be a whole number"):
+        ReportOptions(n_boot=-1)
+    with pytest.raises(UsageError, match="ReportOptions: seed must be a whole number"):
+        ReportOptions(seed="x")

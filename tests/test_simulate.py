@@ -136,6 +136,8 @@ def test_truth_of_a_study(study):
     assert frame["share"].sum() == pytest.approx(1.0)
     assert json.loads(json.dumps(study.to_dict()))["parameters"]["n_coaches"] == 60
     assert "seed 20261129" in study.summary()
+    assert repr(study).startswith("<SimulatedStudy: 60 coaches, ") and "(seed 20261129)>" in \
+        repr(study)
 
 
 def test_custom_shares_are_kept():

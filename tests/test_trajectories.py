@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 
 from outcomes._errors import DataError, UsageError
+from outcomes._results import Summary
 from outcomes.practice.trajectories import Trajectories, expected_trajectories, session_scores
 
 SIGMA = 3.0
@@ -122,3 +123,20 @@ def test_four_faces():
     assert len(table) == 3 * 8
     json.dumps(fit.to_dict(), allow_nan=False)
     assert len(fit.plot().lines) == 3
+
+
+def test_the_result_displays_itself():
+    fit = expected_trajectories(simulate(8, clients=80), outcome="ors", intake="intake")
+    assert repr(fit) == ("<Trajectories: Expected ors by intake x log(session): 80 clients, "
+                         "640 ratings, band of the middle 90 %>")
+    assert isinstance(fit.summary(), Summary)
+    assert "<table" in fit._repr_html_()
+
+
+def test_whole_numbers_are_checked():
+    data = simulate(9, clients=30)
+    with pytest.raises(UsageError, match="bands must be a whole number"):
+        expected_trajectories(data, outcome="ors", intake="intake", by_intake="bands",
+                              bands=2.5)
+    with pytest.raises(UsageError, match="min_clients must be a whole number"):
+        expected_trajectories(data, outcome="ors", intake="intake", min_clients=0)

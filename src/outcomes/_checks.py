@@ -7,7 +7,8 @@ shared parameter by a line ``{ci_level}`` (alone on its line, indented as the pa
 list) and :func:`shared_parameters` fills it in.
 
 Old keyword names keep working for one release: :func:`renamed` maps them to the new name
-with a :class:`FutureWarning` that names the new one.
+with a :class:`FutureWarning` that names the new one; :func:`old_attribute` does the same
+for an attribute of a result.
 
 Examples
 --------
@@ -34,7 +35,7 @@ import numpy as np
 from outcomes._errors import UsageError
 
 __all__ = [
-    "PARAMETERS", "shared_parameters", "renamed", "check_ci_level", "check_n_boot",
+    "PARAMETERS", "shared_parameters", "renamed", "old_attribute", "check_ci_level", "check_n_boot",
     "check_seed", "check_choice", "check_covariates", "check_positive_int",
 ]
 
@@ -132,6 +133,33 @@ def renamed(when: str = "the next release", **old_to_new: str) -> Callable[[F], 
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def old_attribute(old: str, new: str) -> property:
+    """A read-only attribute ``old`` of a result that gives ``new`` with a FutureWarning.
+
+    Examples
+    --------
+    >>> from dataclasses import dataclass
+    >>> @dataclass
+    ... class Fit:
+    ...     cluster: str
+    ...     group = old_attribute("group", "cluster")
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     Fit("coach_id").group
+    'coach_id'
+    >>> str(caught[0].message)
+    'Fit.group is now Fit.cluster; the old name goes in the next release.'
+    """
+
+    def get(self: Any) -> Any:
+        name = type(self).__name__
+        warnings.warn(f"{name}.{old} is now {name}.{new}; the old name goes in the next "
+                      "release.", FutureWarning, stacklevel=2)
+        return getattr(self, new)
+
+    return property(get, doc=f"Old name of ``{new}``, kept for one release.")
 
 
 def check_ci_level(ci_level: Any, caller: str) -> float:

@@ -67,21 +67,24 @@ def engagements_figure(counts: pd.DataFrame, *, title: str = "Engagements by sta
 def reliability_figure(table: pd.DataFrame):
     """Alpha and omega with their intervals, one row per instrument scale.
 
-    ``table`` has ``label``, ``alpha``, ``alpha_ci_low``, ``alpha_ci_high``, ``omega``,
-    ``omega_ci_low``, ``omega_ci_high``.
+    ``table`` is long, as :meth:`outcomes.measures.reliability.Reliability.table` gives it,
+    with a ``label`` for each scale: ``label``, ``quantity`` (alpha | omega), ``estimate``,
+    ``ci_low``, ``ci_high``.
     """
-    figure, ax = pyplot().subplots(figsize=(7.0, 0.32 * len(table) + 1.2))
-    y = np.arange(len(table))
+    labels = list(dict.fromkeys(table["label"]))
+    figure, ax = pyplot().subplots(figsize=(7.0, 0.32 * len(labels) + 1.2))
+    y = np.arange(len(labels))
     for offset, name, colour, marker in ((-0.15, "alpha", PALETTE[0], "o"),
                                          (0.15, "omega", PALETTE[1], "s")):
-        est = table[name].to_numpy(dtype=float)
-        low = np.clip(est - table[f"{name}_ci_low"].to_numpy(dtype=float), 0, None)
-        high = np.clip(table[f"{name}_ci_high"].to_numpy(dtype=float) - est, 0, None)
+        rows = table[table["quantity"] == name].set_index("label").reindex(labels)
+        est = rows["estimate"].to_numpy(dtype=float)
+        low = np.clip(est - rows["ci_low"].to_numpy(dtype=float), 0, None)
+        high = np.clip(rows["ci_high"].to_numpy(dtype=float) - est, 0, None)
         ax.errorbar(est, y + offset, xerr=np.vstack([np.nan_to_num(low), np.nan_to_num(high)]),
                     fmt=marker, color=colour, label=name, capsize=2, markersize=4)
     for edge in (0.7, 0.8):
         ax.axvline(edge, color="#999999", linestyle=":", linewidth=0.8)
-    ax.set_yticks(y, list(table["label"]), fontsize=8)
+    ax.set_yticks(y, labels, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("reliability (dotted lines: .70 acceptable, .80 good)")
     ax.legend(frameon=False, fontsize=8, loc="lower left")
@@ -241,15 +244,15 @@ def benchmark_figure(result):  # noqa: ANN001
     ax = axes[0][-1]
     bands = result.by_band
     y = np.arange(len(bands))
-    median = pd.to_numeric(bands["body median"], errors="coerce").to_numpy(dtype=float)
-    q25 = pd.to_numeric(bands["body q25"], errors="coerce").to_numpy(dtype=float)
-    q75 = pd.to_numeric(bands["body q75"], errors="coerce").to_numpy(dtype=float)
+    median = pd.to_numeric(bands["body_median"], errors="coerce").to_numpy(dtype=float)
+    q25 = pd.to_numeric(bands["body_q25"], errors="coerce").to_numpy(dtype=float)
+    q75 = pd.to_numeric(bands["body_q75"], errors="coerce").to_numpy(dtype=float)
     ax.barh(y, np.nan_to_num(q75 - q25), left=np.nan_to_num(q25), color=REFERENCE_COLOUR,
             hatch="//", edgecolor="white", label="body: middle half of clients")
     ax.plot(median, y, "|", color="black", markersize=14, label="body: median")
-    ax.plot(bands["your mean change"], y, "D", color=OKABE_ITO["vermillion"],
+    ax.plot(bands["mean_change"], y, "D", color=OKABE_ITO["vermillion"],
             label="your clients: mean")
-    ax.set_yticks(y, list(bands["intake band"]), fontsize=8)
+    ax.set_yticks(y, list(bands["band"]), fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("change in ORS points")
     ax.set_ylabel("intake score band")

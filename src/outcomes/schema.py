@@ -1,12 +1,17 @@
-"""The canonical tables of a coaching study, as pandera models.
+"""The canonical tables of a coaching study, as pandera models: the one place they are declared.
 
 A study has up to five tables (DESIGN.md, "Canonical tables"): ``coaches``, ``engagements``,
-``sessions``, ``responses`` (item level, long) and the derived ``scores``. This module says
-what each column must hold: its type, its range, its allowed values and which keys are
-unique. The rules that need more than one row or more than one table (an engagement's coach
+``sessions``, ``responses`` (item level, long) and the derived ``scores``. The models below
+say what each column must hold: its type, its range, its allowed values, which columns
+identify a row (a column's ``unique=True``, or the model's ``Config.unique`` for a key of
+several columns) and the value a missing optional column takes (``default``). Everything
+else that needs the columns reads them from here: :data:`COLUMNS` (how raw text is parsed
+into each column), :data:`KEYS`, :data:`ALLOWED` and :data:`TABLES` are views of the models.
+
+The rules that need more than one row or more than one table (an engagement's coach
 exists, dates do not decrease with session number, an item's value lies in its instrument's
-range) live in :mod:`outcomes.validation.rules`, which also turns every failure into a row-level
-problem with a fix.
+range) live in :mod:`outcomes.validation.rules`, which also turns every failure into a
+row-level problem with a fix.
 
 Every table may carry extra columns; they pass through untouched.
 
@@ -16,14 +21,17 @@ Examples
 ['adherence', 'date', 'duration_min', 'engagement_id', 'session', 'techniques']
 >>> COLUMNS["engagements"]["status"].required
 True
+>>> KEYS["sessions"], ALLOWED["rater"]
+(('engagement_id', 'session'), ('client', 'coach', 'sponsor'))
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
+import pandera.dtypes as pa_dtypes
 import pandera.pandas as pa
 from pandera.typing import Series
 
@@ -37,10 +45,9 @@ __all__ = [
     "COLUMNS",
     "MODELS",
     "KEYS",
+    "ALLOWED",
+    "NUMERIC",
 ]
-
-#: The canonical tables, in the order they are read and validated.
-TABLES = ("coaches", "engagements", "sessions", "responses", "scores")
 
 OCCASIONS = ("intake", "session", "end", "followup")
 RATERS = ("client", "coach", "sponsor")
@@ -49,86 +56,20 @@ STATUSES = ("completed", "ongoing", "dropped", "referred")
 
 Kind = Literal["id", "text", "int", "float", "date", "bool"]
 
-
-@dataclass(frozen=True)
-class ColumnSpec:
-    """What one canonical column holds, for parsing raw text into it.
-
-    ``kind`` is one of ``id`` (kept as text), ``text``, ``int``, ``float``, ``date`` (ISO
-    ``YYYY-MM-DD``) and ``bool``; ``required`` columns must be present in the file.
-    """
-
-    kind: Kind
-    required: bool = True
-    default: object = None
-
-
-COLUMNS: dict[str, dict[str, ColumnSpec]] = {
-    "coaches": {
-        "coach_id": ColumnSpec("id"),
-        "years_experience": ColumnSpec("float", required=False),
-        "accreditation": ColumnSpec("text", required=False),
-        "orientation": ColumnSpec("text", required=False),
-    },
-    "engagements": {
-        "engagement_id": ColumnSpec("id"),
-        "client_id": ColumnSpec("id"),
-        "coach_id": ColumnSpec("id"),
-        "start_date": ColumnSpec("date"),
-        "end_date": ColumnSpec("date"),
-        "sponsor": ColumnSpec("text"),
-        "status": ColumnSpec("text"),
-        "research_consent": ColumnSpec("bool", required=False),
-    },
-    "sessions": {
-        "engagement_id": ColumnSpec("id"),
-        "session": ColumnSpec("int"),
-        "date": ColumnSpec("date"),
-        "duration_min": ColumnSpec("float", required=False),
-        "techniques": ColumnSpec("text", required=False),
-        "adherence": ColumnSpec("float", required=False),
-    },
-    "responses": {
-        "engagement_id": ColumnSpec("id"),
-        "occasion": ColumnSpec("text"),
-        "session": ColumnSpec("int"),
-        "instrument": ColumnSpec("text"),
-        "item": ColumnSpec("int"),
-        "value": ColumnSpec("float"),
-        "rater": ColumnSpec("text", required=False, default="client"),
-    },
-    "scores": {
-        "engagement_id": ColumnSpec("id"),
-        "occasion": ColumnSpec("text"),
-        "session": ColumnSpec("int"),
-        "instrument": ColumnSpec("text"),
-        "scale": ColumnSpec("text"),
-        "score": ColumnSpec("float"),
-        "n_items": ColumnSpec("int"),
-        "rater": ColumnSpec("text", required=False, default="client"),
-    },
-}
-
-#: The columns whose combination identifies a row, per table.
-KEYS: dict[str, tuple[str, ...]] = {
-    "coaches": ("coach_id",),
-    "engagements": ("engagement_id",),
-    "sessions": ("engagement_id", "session"),
-    "responses": ("engagement_id", "occasion", "session", "instrument", "item", "rater"),
-    "scores": ("engagement_id", "occasion", "session", "instrument", "scale", "rater"),
-}
+#: Field metadata marking an identifier: text that is never read as a number ("007").
+_ID = {"kind": "id"}
 
 
 class _Canonical(pa.DataFrameModel):
     class Config:
         strict = False  # extra columns pass through
-        coerce = False  # parsing is done row by row in outcomes.validate
+        coerce = False  # parsing is done cell by cell in outcomes.validation
 
 
 class Coaches(_Canonical):
     """A coach: ``coach_id`` unique; optional experience, accreditation, orientation."""
 
-    coach_id: Series[str] = pa.Field(unique=True)
+    coach_id: Series[str] = pa.Field(unique=True, metadata=_ID)
     years_experience: Series[float] | None = pa.Field(ge=0, le=80, nullable=True)
     accreditation: Series[str] | None = pa.Field(nullable=True)
     orientation: Series[str] | None = pa.Field(nullable=True)
@@ -137,9 +78,9 @@ class Coaches(_Canonical):
 class Engagements(_Canonical):
     """One coaching engagement of one client with one coach."""
 
-    engagement_id: Series[str] = pa.Field(unique=True)
-    client_id: Series[str]
-    coach_id: Series[str]
+    engagement_id: Series[str] = pa.Field(unique=True, metadata=_ID)
+    client_id: Series[str] = pa.Field(metadata=_ID)
+    coach_id: Series[str] = pa.Field(metadata=_ID)
     start_date: Series[pd.Timestamp]
     end_date: Series[pd.Timestamp] = pa.Field(nullable=True)
     sponsor: Series[str] = pa.Field(isin=SPONSORS)
@@ -154,7 +95,10 @@ class Engagements(_Canonical):
 class Sessions(_Canonical):
     """One session of an engagement; ``session`` counts from 1."""
 
-    engagement_id: Series[str]
+    class Config:
+        unique = ["engagement_id", "session"]
+
+    engagement_id: Series[str] = pa.Field(metadata=_ID)
     session: Series[pd.Int64Dtype] = pa.Field(ge=1, le=500)
     date: Series[pd.Timestamp]
     duration_min: Series[float] | None = pa.Field(gt=0, le=600, nullable=True)
@@ -165,13 +109,16 @@ class Sessions(_Canonical):
 class Responses(_Canonical):
     """One item response: who, when, which instrument and item, and the value."""
 
-    engagement_id: Series[str]
+    class Config:
+        unique = ["engagement_id", "occasion", "session", "instrument", "item", "rater"]
+
+    engagement_id: Series[str] = pa.Field(metadata=_ID)
     occasion: Series[str] = pa.Field(isin=OCCASIONS)
     session: Series[pd.Int64Dtype] = pa.Field(ge=1, le=500, nullable=True)
     instrument: Series[str]
     item: Series[pd.Int64Dtype] = pa.Field(ge=1, le=500)
     value: Series[float] = pa.Field(nullable=True)  # empty: the item was not answered
-    rater: Series[str] = pa.Field(isin=RATERS)
+    rater: Series[str] = pa.Field(isin=RATERS, default="client")
 
     @pa.dataframe_check(error="a per-session response needs its session number")
     def session_given_for_sessions(cls, df: pd.DataFrame) -> Series[bool]:
@@ -181,16 +128,20 @@ class Responses(_Canonical):
 class Scores(_Canonical):
     """One scale score of one administration of an instrument."""
 
-    engagement_id: Series[str]
+    class Config:
+        unique = ["engagement_id", "occasion", "session", "instrument", "scale", "rater"]
+
+    engagement_id: Series[str] = pa.Field(metadata=_ID)
     occasion: Series[str] = pa.Field(isin=OCCASIONS)
     session: Series[pd.Int64Dtype] = pa.Field(ge=1, le=500, nullable=True)
     instrument: Series[str]
     scale: Series[str]
     score: Series[float] = pa.Field(nullable=True)
     n_items: Series[pd.Int64Dtype] = pa.Field(ge=0)
-    rater: Series[str] = pa.Field(isin=RATERS)
+    rater: Series[str] = pa.Field(isin=RATERS, default="client")
 
 
+#: The canonical tables' models, in the order the tables are read and validated.
 MODELS: dict[str, type[_Canonical]] = {
     "coaches": Coaches,
     "engagements": Engagements,
@@ -198,3 +149,74 @@ MODELS: dict[str, type[_Canonical]] = {
     "responses": Responses,
     "scores": Scores,
 }
+
+#: The canonical tables, in the order they are read and validated.
+TABLES: tuple[str, ...] = tuple(MODELS)
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """What one canonical column holds, for parsing raw text into it.
+
+    ``kind`` is one of ``id`` (kept as text), ``text``, ``int``, ``float``, ``date`` (ISO
+    ``YYYY-MM-DD``) and ``bool``; ``required`` columns must be present in the file; a
+    column with a ``default`` may be left out, and its empty cells take the default.
+    """
+
+    kind: Kind
+    required: bool = True
+    default: object = None
+
+
+def _kind(column: pa.Column) -> Kind:
+    declared = (column.metadata or {}).get("kind")
+    if declared is not None:
+        return declared
+    dtype = column.dtype
+    for test, kind in ((pa_dtypes.is_bool, "bool"), (pa_dtypes.is_int, "int"),
+                       (pa_dtypes.is_float, "float"), (pa_dtypes.is_datetime, "date"),
+                       (pa_dtypes.is_string, "text")):
+        if test(dtype):
+            return kind  # type: ignore[return-value]
+    raise TypeError(f"schema column {column.name!r} has a type with no parser: {dtype}")
+
+
+def _spec(column: pa.Column) -> ColumnSpec:
+    default = column.default
+    return ColumnSpec(_kind(column), required=column.required and default is None,
+                      default=default)
+
+
+def _key(model: type[_Canonical]) -> tuple[str, ...]:
+    schema = model.to_schema()
+    if schema.unique:
+        return tuple(schema.unique)
+    return tuple(name for name, column in schema.columns.items() if column.unique)
+
+
+def _allowed() -> dict[str, tuple[Any, ...]]:
+    found: dict[str, tuple[Any, ...]] = {}
+    for model in MODELS.values():
+        for name, column in model.to_schema().columns.items():
+            for check in column.checks:
+                if check.name == "isin":
+                    found.setdefault(name, tuple(check.statistics["allowed_values"]))
+    return found
+
+
+#: How each column of each table is parsed from raw text, in the models' column order.
+COLUMNS: dict[str, dict[str, ColumnSpec]] = {
+    kind: {name: _spec(column) for name, column in model.to_schema().columns.items()}
+    for kind, model in MODELS.items()
+}
+
+#: The columns whose combination identifies a row, per table.
+KEYS: dict[str, tuple[str, ...]] = {kind: _key(model) for kind, model in MODELS.items()}
+
+#: The vocabulary of each column that has one (``occasion``, ``rater``, ``sponsor``, ...).
+ALLOWED: dict[str, tuple[Any, ...]] = _allowed()
+
+#: Every canonical column that holds numbers (whole or not), over all tables.
+NUMERIC: tuple[str, ...] = tuple(dict.fromkeys(
+    name for columns in COLUMNS.values() for name, spec in columns.items()
+    if spec.kind in ("int", "float")))

@@ -18,6 +18,7 @@ columns and sets options::
 
 from __future__ import annotations
 
+import html
 import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -39,7 +40,7 @@ __all__ = ["Study", "read_study"]
 _REQUIRED = ("engagements", "sessions", "responses")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Study:
     """The tables of one coaching study, as read, with what can be derived from them.
 
@@ -62,6 +63,8 @@ class Study:
     >>> table = study.analysis_table()          # one row per consenting engagement
     >>> table["engagement_id"].is_unique, table.attrs["excluded_no_consent"] > 0
     (True, True)
+    >>> study
+    <Study: sample — 60 coaches, 1,200 engagements, 8,828 sessions, 227,740 responses>
     """
 
     tables: dict[str, pd.DataFrame]
@@ -79,6 +82,29 @@ class Study:
                 fix=f"Add a file named {missing[0]}.csv (or .xlsx, .parquet, .sav), or name it "
                 "in study.toml under [tables." + missing[0] + "].",
             )
+
+    def headline(self) -> str:
+        """Where the study comes from and the rows of its tables, as read (not validated)."""
+        name = Path(self.source).name if self.source else "in memory"
+        coaches = self.tables.get("coaches")
+        if coaches is None or "coach_id" not in coaches:
+            coaches = self.tables["engagements"].get("coach_id", pd.Series(dtype=object))
+            n_coaches = int(coaches.nunique())
+        else:
+            n_coaches = int(coaches["coach_id"].nunique())
+        counts = [f"{n_coaches:,} coaches"] + [
+            f"{len(self.tables[kind]):,} {kind}" for kind in _REQUIRED]
+        return f"{name} — {', '.join(counts)}"
+
+    def __repr__(self) -> str:
+        return f"<Study: {self.headline()}>"
+
+    def _repr_html_(self) -> str:
+        rows = pd.DataFrame({"table": list(self.tables),
+                             "rows": [len(frame) for frame in self.tables.values()],
+                             "columns": [frame.shape[1] for frame in self.tables.values()]})
+        title = f"<p><strong>Study</strong>: {html.escape(self.headline())}</p>"
+        return title + rows.to_html(index=False, border=0, escape=True)
 
     @cached_property
     def _report(self) -> ValidationReport:

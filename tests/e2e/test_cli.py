@@ -19,8 +19,6 @@ COMMANDS = ["validate", "score", "simulate", "instruments", "reliability", "deco
             "power", "report", "norms", "template", "benchmark"]
 
 
-
-
 def no_traceback(result: subprocess.CompletedProcess) -> None:
     assert "Traceback" not in result.stderr + result.stdout
 
@@ -144,9 +142,11 @@ def test_instruments_and_reliability():
                  "--seed", "1", "--json")
     no_traceback(result)
     assert result.returncode == 0, result.stderr
-    scales = {row["scale"]: row for row in json.loads(result.stdout)["scales"]}
-    assert set(scales) == {"significant_other", "family", "friends", "total"}
-    assert all(0 < row["alpha"] < 1 for row in scales.values())
+    rows = pd.DataFrame(json.loads(result.stdout)["estimates"])
+    assert set(rows["scale"]) == {"significant_other", "family", "friends", "total"}
+    alpha = rows[rows["quantity"] == "alpha"]
+    assert len(alpha) == 4 and alpha["estimate"].between(0, 1).all()
+    assert (alpha["ci_low"] < alpha["estimate"]).all()
     unknown = run("reliability", str(SAMPLE), "--instrument", "bdi")
     no_traceback(unknown)
     assert unknown.returncode in (1, 2) and "bdi" in unknown.stderr

@@ -51,7 +51,8 @@ def test_multilevel_on_the_sample_equals_the_api(sample):
 
 
 def test_alliance_on_the_sample_equals_the_api(sample):
-    from outcomes.mixed.sessions import alliance_outcome, session_table
+    from outcomes.mixed.alliance import alliance_outcome
+    from outcomes.mixed.sessions import session_table
 
     result = run("alliance", str(SAMPLE), "--json")
     assert result.returncode == 0, result.stderr

@@ -37,7 +37,7 @@ def test_text_report_and_reliability_option():
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--coaches", "many"], "--coaches"),
+    (["--coaches", "many"], "--n-coaches"),
     (["--shares", "client=.4,relationship"], "--shares"),
     (["--shares", "client=1"], "shares must map exactly"),
     (["--boot", "3"], "n_boot"),

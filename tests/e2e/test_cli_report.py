@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from outcomes.privacy.suppression import find_identifiers, pseudonym
+from outcomes.privacy import find_identifiers, pseudonym
 from outcomes.report._render import visible_text
 from outcomes.simulate.synthetic import simulate_study
 

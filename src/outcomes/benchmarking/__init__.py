@@ -9,7 +9,7 @@ norms file (:mod:`outcomes.norms`) without anyone else's data
   case-mix model: intake score and sponsor) and its expected range;
 - the coach's standing among coaches: the mean difference from expected, shrunken towards
   the body's average by the norms' between-coach spread ``tau`` and within-coach SD
-  ``sigma`` (empirical Bayes; :func:`outcomes.practice.coach_effects.shrink`), its interval, the
+  ``sigma`` (empirical Bayes; :func:`outcomes.practice.funnel.shrink`), its interval, the
   percentiles of coaches that interval spans (``tau`` taken as the SD of coach effects), and
   the coach's place in the norms' funnel (Spiegelhalter 2005);
 - reliable and clinically significant change, with the norms' severity-adjusted effect size;

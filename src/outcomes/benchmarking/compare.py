@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -10,11 +11,12 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
+from outcomes._checks import check_ci_level, shared_parameters
 from outcomes._errors import OutcomesError, UsageError
-from outcomes._results import jsonable, text_table
+from outcomes._results import Result, Summary, jsonable, text_table
 from outcomes.benchmarking.practice import Practice
 from outcomes.norms import Norms
-from outcomes.practice.coach_effects import draw_funnel, position_of, shrink
+from outcomes.practice.funnel import draw_funnel, position_of, shrink
 
 if TYPE_CHECKING:  # pragma: no cover
     from outcomes.practice.change import Change
@@ -27,9 +29,14 @@ _PLAIN = {"above 99.8 % limit": "well above what chance gives a coach with this 
           "below 95 % limit": "below what chance usually gives a coach with this many clients",
           "below 99.8 % limit": "well below what chance gives a coach with this many clients"}
 
+#: Display labels of the columns of ``Benchmark.by_band``, for the summary.
+_BAND_LABELS = {"band": "intake band", "n": "your clients", "mean_change": "your mean change",
+                "body_median": "body median", "body_q25": "body q25", "body_q75": "body q75",
+                "body_n": "body clients"}
 
-@dataclass(frozen=True, eq=False)
-class Benchmark:
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Benchmark(Result):
     """A practice beside the norms: per-client change, standing, alliance, flags, caveats.
 
     ``clients`` has one row per client (``row`` of the workbook, no client codes) with the
@@ -37,7 +44,9 @@ class Benchmark:
     ``difference`` and the reliable-change ``category``. ``standing`` holds the mean
     difference (``raw``), the shrunken ``estimate`` with ``std_error``, ``ci_low``, ``ci_high``,
     the ``weight`` given to the coach's own clients, the funnel ``position`` and the
-    percentile interval among coaches. ``flags`` lists flagged clients with the reason.
+    percentile interval among coaches. ``by_band`` sets the coach's clients (``n``,
+    ``mean_change``) beside the body's (``body_median``, ``body_q25``, ``body_q75``,
+    ``body_n``) in each intake ``band``. ``flags`` lists flagged clients with the reason.
     """
 
     norms: dict[str, Any]
@@ -60,7 +69,17 @@ class Benchmark:
         """One row per client, referred to by workbook row."""
         return self.clients.copy()
 
-    def summary(self) -> str:
+    def headline(self) -> str:
+        """How many clients, against whose norms, and the coach's standing."""
+        head = (f"{self.n_clients} clients ({self.n_complete} with intake and end) against "
+                f"the norms of {self.norms['title']}")
+        if self.standing is None:
+            return head + "; no standing among coaches"
+        s = self.standing
+        return (f"{head}: {s['estimate']:+.2f} [{s['ci_low']:+.2f}, {s['ci_high']:+.2f}] "
+                f"points from expected, {s['position']}")
+
+    def summary(self) -> Summary:
         """The benchmark in words and small tables."""
         lines = [f"Benchmark of {self.n_clients} clients ({self.n_complete} with an intake and "
                  f"an end score) against the norms of {self.norms['title']} "
@@ -74,12 +93,12 @@ class Benchmark:
                 lines.append(f"Among coaches: between the {ordinal(s['percentile_low'])} and "
                              f"{ordinal(s['percentile_high'])} percentile.")
         if len(self.by_band):
-            lines += ["", text_table(self.by_band, digits=1)]
+            lines += ["", text_table(self.by_band.rename(columns=_BAND_LABELS), digits=1)]
         lines += ["", f"Flagged clients ({self.flag_source}): {len(self.flags)}"]
         lines += [f"  row {r.row}: {r.flag} - {r.reason}" for r in self.flags.itertuples()]
         lines += ["", "What the numbers can and cannot say:"]
         lines += [f"- {text}" for text in self.statements]
-        return "\n".join(lines + list(self.notes))
+        return Summary("\n".join(lines + list(self.notes)))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: the norms used, the standing, clients by row, alliance, flags, caveats."""
@@ -93,7 +112,7 @@ class Benchmark:
             "coverage": self.coverage, "notes": list(self.notes),
         })
 
-    def plot(self, ax=None):
+    def plot(self, ax: Any = None) -> Any:
         """The norms' funnel limits with this coach as a point."""
         funnel = self.norms.get("funnel")
         if funnel is None or self.standing is None:
@@ -205,10 +224,10 @@ def _by_band(clients: pd.DataFrame, norms: Norms) -> pd.DataFrame:
         mine = clients.loc[clients["band"] == band, "change"].dropna()
         body = _distribution(norms, "change", band) or {"n": None, "quantiles": {}}
         q = body["quantiles"]
-        rows.append({"intake band": band, "your clients": len(mine),
-                     "your mean change": float(mine.mean()) if len(mine) else np.nan,
-                     "body median": q.get("0.5"), "body q25": q.get("0.25"),
-                     "body q75": q.get("0.75"), "body clients": body["n"]})
+        rows.append({"band": band, "n": len(mine),
+                     "mean_change": float(mine.mean()) if len(mine) else np.nan,
+                     "body_median": q.get("0.5"), "body_q25": q.get("0.25"),
+                     "body_q75": q.get("0.75"), "body_n": body["n"]})
     return pd.DataFrame(rows)
 
 
@@ -307,6 +326,7 @@ def _statements(n: int, n_all: int, standing: dict[str, Any] | None, norms: Norm
     return out
 
 
+@shared_parameters
 def benchmark(practice: Practice, norms: Norms, *, ci_level: float = 0.95,
               coverage: float = 0.9) -> Benchmark:
     """Set a coach's practice beside a body's norms.
@@ -317,8 +337,7 @@ def benchmark(practice: Practice, norms: Norms, *, ci_level: float = 0.95,
         From :func:`read_practice` (a filled-in template) or :func:`practice_from_study`.
     norms : Norms
         From :func:`outcomes.norms.read_norms` or :func:`outcomes.norms.build_norms`.
-    ci_level : float, default 0.95
-        Level of the interval of the coach's standing.
+    {ci_level}
     coverage : float, default 0.9
         Share of clients like yours whose change falls in the expected range.
 
@@ -326,8 +345,11 @@ def benchmark(practice: Practice, norms: Norms, *, ci_level: float = 0.95,
     -------
     Benchmark
     """
-    if not 0 < ci_level < 1 or not 0 < coverage < 1:
-        raise UsageError("ci_level and coverage must lie between 0 and 1.")
+    ci_level = check_ci_level(ci_level, "benchmark")
+    if isinstance(coverage, bool) or not isinstance(coverage, numbers.Real) \
+            or not 0 < coverage < 1:
+        raise UsageError(f"benchmark: coverage must lie between 0 and 1 (e.g. 0.9), "
+                         f"not {coverage!r}.")
     clients, notes = _expected(practice.clients, norms, coverage)
     standing = _standing(clients, norms, ci_level)
     change = None

@@ -1,9 +1,16 @@
-"""What every command shares: the group, error translation, JSON and table output."""
+"""What every command shares: the group, error translation, the shared options, output.
+
+The options that several commands take are declared here once, each named after the keyword
+argument of the Python function it sets (``--n-boot`` sets ``n_boot``, ``--cluster`` sets
+``cluster``); an older spelling of an option stays as its alias.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable
+import warnings
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +19,11 @@ import click
 from outcomes._errors import DataError, OutcomesError, UsageError
 
 __all__ = ["main", "Commands", "emit_json", "print_table", "load_study", "parse_mapping",
-           "is_study", "factor_map", "flat_table"]
+           "is_study", "factor_map", "flat_table", "json_option", "n_boot_option",
+           "seed_option", "cluster_option", "ci_level_option", "ci_method_option",
+           "check_reference", "collect_notes", "echo_notes", "save_plot"]
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
 class Commands(click.Group):
@@ -37,6 +48,89 @@ def main() -> None:
     Every command has --help. Exit codes: 0 success, 1 the data failed validation (the
     report is written), 2 a usage error.
     """
+
+
+def json_option(help: str = "Print the result as one JSON object.") -> Decorator:
+    """``--json``: print one JSON object on stdout instead of text."""
+    return click.option("--json", "as_json", is_flag=True, help=help)
+
+
+def n_boot_option(default: int | None, help: str) -> Decorator:
+    """``--n-boot N`` (alias ``--boot``): bootstrap replicates, the API's ``n_boot``."""
+    return click.option("--n-boot", "--boot", "n_boot", type=int, default=default,
+                        show_default=default is not None, metavar="N", help=help)
+
+
+def seed_option(help: str = "Random seed of the bootstrap; the same seed gives the same "
+                            "numbers.") -> Decorator:
+    """``--seed S``: the seed of the random draws."""
+    return click.option("--seed", type=int, default=None, metavar="S", help=help)
+
+
+def cluster_option(default: str | None, help: str) -> Decorator:
+    """``--cluster COL`` (alias ``--group``): the column of coach ids, the API's ``cluster``."""
+    return click.option("--cluster", "--group", "cluster", default=default,
+                        show_default=default is not None, metavar="COL",
+                        help=f"{help} Older name: --group.")
+
+
+def ci_level_option() -> Decorator:
+    """``--ci-level``: the coverage of every interval."""
+    return click.option("--ci-level", type=float, default=0.95, show_default=True,
+                        help="Coverage of the intervals, between 0 and 1.")
+
+
+def ci_method_option() -> Decorator:
+    """``--ci-method`` (alias ``--ci``): how intervals are read from the bootstrap."""
+    return click.option("--ci-method", "--ci", "ci_method",
+                        type=click.Choice(["bca", "percentile"]), default="bca",
+                        show_default=True,
+                        help="Bootstrap intervals: bias-corrected and accelerated (bca) or "
+                             "plain percentiles.")
+
+
+def check_reference(reference: str) -> str:
+    """``reference`` if it names a known reference split; otherwise list the known ones."""
+    from outcomes.reference import REFERENCES
+
+    if reference not in REFERENCES:
+        raise UsageError(f"--reference {reference!r} is not known; use one of "
+                         f"{', '.join(REFERENCES)}.")
+    return reference
+
+
+@contextlib.contextmanager
+def collect_notes() -> Iterator[list[str]]:
+    """Collect the toolkit's warnings raised inside the block, each once, as notes.
+
+    The list is filled when the block ends; other warnings are left out of the output.
+    """
+    from outcomes._errors import OutcomesWarning
+
+    notes: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", OutcomesWarning)
+        yield notes
+    found = (str(w.message) for w in caught if issubclass(w.category, OutcomesWarning))
+    notes.extend(dict.fromkeys(found))
+
+
+def echo_notes(notes: Iterable[str]) -> None:
+    """Print notes on stderr, one a line."""
+    for note in notes:
+        click.echo(f"Note: {note}", err=True)
+
+
+def save_plot(result: Any, path: str, **options: Any) -> None:
+    """Write ``result.plot(**options)`` to ``path`` (.png, .svg or .pdf), off screen."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ax = result.plot(**options)
+    ax.figure.savefig(path, bbox_inches="tight", dpi=150)
+    plt.close(ax.figure)
 
 
 def emit_json(payload: dict[str, Any]) -> None:

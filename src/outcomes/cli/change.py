@@ -7,7 +7,17 @@ from pathlib import Path
 import click
 
 from outcomes._errors import UsageError
-from outcomes.cli._common import emit_json, flat_table, is_study, load_study, main
+from outcomes.cli._common import (
+    ci_level_option,
+    emit_json,
+    flat_table,
+    is_study,
+    json_option,
+    load_study,
+    main,
+    n_boot_option,
+    seed_option,
+)
 
 
 def _is_study(path: str, flat_columns_given: bool) -> bool:
@@ -29,12 +39,15 @@ def _is_study(path: str, flat_columns_given: bool) -> bool:
               type=click.Choice(["jacobson-truax", "gulliksen-lord-novick", "edwards-nunnally",
                                  "hsu-linn-lord"]), help="Reliable change index.")
 @click.option("--cutoff", help="Clinical cutoff: a number [default: the instrument's].")
-@click.option("--lower-is-better", is_flag=True, help="Lower scores are better.")
-@click.option("--id", "client", help="Column of client ids [study: engagement_id].")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+@click.option("--higher-is-better/--lower-is-better", default=None,
+              help="Which direction of the scores is better [default: the instrument's; "
+                   "higher].")
+@click.option("--client", "--id", "client",
+              help="Column of client ids [study: engagement_id]. Older name: --id.")
+@json_option()
 def change_command(data: str, pre: str | None, post: str | None, instrument: str | None,
                    reliability: float | None, method: str, cutoff: str | None,
-                   lower_is_better: bool, client: str | None, as_json: bool) -> None:
+                   higher_is_better: bool | None, client: str | None, as_json: bool) -> None:
     """Reliable and clinically significant change per client, with effect sizes.
 
     DATA is a study folder (then the analysis table's baseline and end_score ORS are used,
@@ -61,7 +74,7 @@ def change_command(data: str, pre: str | None, post: str | None, instrument: str
             raise UsageError(f"--cutoff {cutoff!r} is not a number.") from None
     result = change(frame, pre=pre, post=post, reliability=reliability, method=method,  # type: ignore[arg-type]
                     instrument=instrument, cutoff=value,  # type: ignore[arg-type]
-                    higher_is_better=False if lower_is_better else None, client=client)
+                    higher_is_better=higher_is_better, client=client)
     if as_json:
         emit_json(result.to_dict())
     else:
@@ -94,7 +107,7 @@ def _session_frame(path: str, outcome: str | None, alliance: str | None,
               help="Sessions without reliable improvement before a review.")
 @click.option("--by-intake", type=click.Choice(["linear", "bands"]), default="linear",
               show_default=True, help="How the expected course depends on intake.")
-@click.option("--json", "as_json", is_flag=True, help="Print counts and files as JSON.")
+@json_option("Print counts and files as JSON.")
 def monitor_command(path: str, out: str, outcome: str | None, alliance: str | None,
                     intake: str | None, rci: float | None, alliance_cutoff: float | None,
                     review_after: int, by_intake: str, as_json: bool) -> None:
@@ -153,16 +166,18 @@ def _roles(roles: tuple[str, ...]) -> dict[str, list[str]]:
 @click.option("--post", help="Column of the score after (client data).")
 @click.option("--role", "roles", multiple=True, required=True,
               help="ROLE=LABEL with ROLE none, placebo, common or full; repeat per arm.")
-@click.option("--lower-is-better", is_flag=True, help="Lower scores are better.")
-@click.option("--boot", type=int, default=2000, show_default=True,
-              help="Bootstrap resamples (client data).")
-@click.option("--seed", type=int, default=None, help="Random seed for the bootstrap.")
+@click.option("--higher-is-better/--lower-is-better", default=True, show_default=True,
+              help="Which direction of the scores is better.")
+@n_boot_option(2000, "Bootstrap resamples (client data).")
+@seed_option()
+@ci_level_option()
 @click.option("--reference", default="asay-lambert-1999", show_default=True,
               help="Reference split of improvement to compare with.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+@json_option()
 def improvement_command(data: str, arm: str, pre: str | None, post: str | None,
-                        roles: tuple[str, ...], lower_is_better: bool, boot: int,
-                        seed: int | None, reference: str, as_json: bool) -> None:
+                        roles: tuple[str, ...], higher_is_better: bool, n_boot: int,
+                        seed: int | None, ci_level: float, reference: str,
+                        as_json: bool) -> None:
     """Split a trial's full-arm improvement into client, expectancy, relationship and
     technique parts (Asay & Lambert's ladder of arms).
 
@@ -181,12 +196,12 @@ def improvement_command(data: str, arm: str, pre: str | None, post: str | None,
             raise UsageError("outcomes improvement: give both --pre and --post, or neither "
                              "for a file of arm summaries.")
         result = improvement_split(frame, arm=arm, pre=pre, post=post, arms=arms,
-                                   higher_is_better=not lower_is_better, n_boot=boot,
-                                   seed=seed)
+                                   higher_is_better=higher_is_better, n_boot=n_boot,
+                                   seed=seed, ci_level=ci_level)
     else:
         summaries = frame.rename(columns={arm: "arm"})
         result = improvement_split(summaries=summaries, arms=arms,
-                                   higher_is_better=not lower_is_better)
+                                   higher_is_better=higher_is_better, ci_level=ci_level)
     comparison = result.compare(reference)
     if as_json:
         payload = result.to_dict()

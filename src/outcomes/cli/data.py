@@ -8,7 +8,17 @@ from pathlib import Path
 import click
 
 from outcomes._errors import UsageError
-from outcomes.cli._common import emit_json, load_study, main, parse_mapping, print_table
+from outcomes.cli._common import (
+    ci_level_option,
+    emit_json,
+    json_option,
+    load_study,
+    main,
+    n_boot_option,
+    parse_mapping,
+    print_table,
+    seed_option,
+)
 
 _SHARES_EXAMPLE = "client=.4,relationship=.3,expectancy=.15,technique=.15"
 
@@ -35,7 +45,7 @@ def _validate_path(path: str, kind: str | None):  # noqa: ANN202
 @main.command()
 @click.argument("path", type=click.Path(exists=True))
 @click.option("--out", type=click.Path(), help="Folder for rejected rows [default: PATH/rejected].")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@json_option("Print the report as one JSON object.")
 @click.option("--kind", type=click.Choice(["coaches", "engagements", "sessions", "responses",
                                            "scores"]),
               help="Validate PATH as this one table (default: from the file name).")
@@ -70,7 +80,7 @@ def _default_out(path: str, name: str) -> Path:
 @click.argument("path", type=click.Path(exists=True))
 @click.option("--out", type=click.Path(), required=True,
               help="Folder for scores.csv and analysis.csv.")
-@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+@json_option("Print what was written as JSON.")
 def score(path: str, out: str, as_json: bool) -> None:
     """Score a study's instruments and build its analysis table.
 
@@ -106,7 +116,7 @@ def score(path: str, out: str, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the registry as JSON.")
+@json_option("Print the registry as JSON.")
 def instruments(as_json: bool) -> None:
     """List the instruments in the registry, with their scales and factor group."""
     from outcomes import instruments as registry
@@ -131,18 +141,18 @@ def instruments(as_json: bool) -> None:
               help="Occasion to use [default: the earliest the instrument was given].")
 @click.option("--rater", default="client", show_default=True,
               type=click.Choice(["client", "coach", "sponsor"]), help="Whose ratings.")
-@click.option("--boot", type=int, default=1000, show_default=True,
-              help="Bootstrap replicates for the omega interval.")
-@click.option("--seed", type=int, default=None, help="Random seed for the bootstrap.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def reliability(path: str, instrument: str, occasion: str | None, rater: str, boot: int,
-                seed: int | None, as_json: bool) -> None:
+@n_boot_option(1000, "Bootstrap replicates for the omega interval.")
+@seed_option()
+@ci_level_option()
+@json_option()
+def reliability(path: str, instrument: str, occasion: str | None, rater: str, n_boot: int,
+                seed: int | None, ci_level: float, as_json: bool) -> None:
     """Cronbach's alpha and McDonald's omega, with intervals, for each scale of an instrument."""
     from outcomes.measures.reliability import reliability as estimate
 
     study = load_study(path)
     result = estimate(study.valid("responses"), instrument, occasion=occasion, rater=rater,
-                      n_boot=boot, seed=seed)
+                      n_boot=n_boot, seed=seed, ci_level=ci_level)
     if as_json:
         emit_json(result.to_dict())
     else:
@@ -151,25 +161,26 @@ def reliability(path: str, instrument: str, occasion: str | None, rater: str, bo
 
 @main.command()
 @click.option("--out", type=click.Path(), required=True, help="Folder to write the study to.")
-@click.option("--seed", type=int, default=None, help="Random seed, for a reproducible study.")
+@seed_option("Random seed, for a reproducible study.")
 @click.option("--shares", default=None,
               help="True shares of explained variance, e.g. client=.4,relationship=.3,"
                    "expectancy=.15,technique=.15 (must sum to 1).")
-@click.option("--coaches", type=int, default=60, show_default=True, help="Number of coaches.")
+@click.option("--n-coaches", "--coaches", "n_coaches", type=int, default=60, show_default=True,
+              help="Number of coaches.")
 @click.option("--clients-per-coach", type=int, default=20, show_default=True,
               help="Average engagements per coach.")
 @click.option("--r2", type=float, default=0.35, show_default=True,
               help="True R² of outcome change on the four factors.")
 @click.option("--icc", type=float, default=0.05, show_default=True,
               help="True coach intra-class correlation of outcome change.")
-@click.option("--json", "as_json", is_flag=True, help="Print the true parameters as JSON.")
-def simulate(out: str, seed: int | None, shares: str | None, coaches: int,
+@json_option("Print the true parameters as JSON.")
+def simulate(out: str, seed: int | None, shares: str | None, n_coaches: int,
              clients_per_coach: int, r2: float, icc: float, as_json: bool) -> None:
     """Write a synthetic study with known true factor shares to OUT."""
     from outcomes.simulate.synthetic import simulate_study
 
     true_shares = parse_mapping(shares, "--shares", _SHARES_EXAMPLE)
-    study = simulate_study(n_coaches=coaches, clients_per_coach=clients_per_coach,
+    study = simulate_study(n_coaches=n_coaches, clients_per_coach=clients_per_coach,
                            shares=true_shares, r2=r2, icc=icc, seed=seed)
     study.write(out)
     if as_json:

@@ -4,21 +4,30 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import Any
 
 import click
 
 from outcomes._errors import UsageError
-from outcomes.cli._common import emit_json, factor_map, flat_table, load_study, main
-
-if TYPE_CHECKING:
-    from outcomes.shares.decomposition import Method
+from outcomes.cli._common import (
+    check_reference,
+    ci_level_option,
+    ci_method_option,
+    cluster_option,
+    collect_notes,
+    echo_notes,
+    emit_json,
+    factor_map,
+    flat_table,
+    json_option,
+    load_study,
+    main,
+    n_boot_option,
+    save_plot,
+    seed_option,
+)
 
 _METHODS = ["lmg", "dominance", "pratt", "relative_weights", "first", "last", "betasq", "car"]
-
-
-
-
 
 
 def _dask_study(folder: str, work: Path) -> Any:
@@ -47,7 +56,7 @@ def _dask_study(folder: str, work: Path) -> Any:
 
 
 def _inputs(data: str, outcome: str | None, factor: tuple[str, ...], covariate: tuple[str, ...],
-            cluster: str | None, boot: int, engine: str = "pandas",
+            cluster: str | None, n_boot: int, engine: str = "pandas",
             work: Path | None = None) -> dict[str, Any]:
     target = Path(data)
     factors: dict[str, list[str]] | None = factor_map(factor) if factor else None
@@ -59,7 +68,7 @@ def _inputs(data: str, outcome: str | None, factor: tuple[str, ...], covariate: 
             "outcome": outcome or "end_score",
             "factors": factors or FACTORS,
             "covariates": list(covariate) if covariate else ["baseline"],
-            "cluster": cluster or ("coach_id" if boot else None),
+            "cluster": cluster or ("coach_id" if n_boot else None),
         }
     if target.is_dir() or target.suffix.lower() == ".toml":
         from outcomes.analysis import FACTORS
@@ -70,7 +79,7 @@ def _inputs(data: str, outcome: str | None, factor: tuple[str, ...], covariate: 
             "outcome": outcome or "end_score",
             "factors": factors or FACTORS,
             "covariates": list(covariate) if covariate else ["baseline"],
-            "cluster": cluster or ("coach_id" if boot else None),
+            "cluster": cluster or ("coach_id" if n_boot else None),
         }
     if not outcome or not factors:
         raise UsageError(
@@ -113,14 +122,12 @@ def _existing(ctx: click.Context, param: click.Parameter, value: str) -> str:
                    "[study folder: baseline].")
 @click.option("--method", type=click.Choice(_METHODS), default="lmg", show_default=True,
               help="How to split the explained variance.")
-@click.option("--boot", type=int, default=0, show_default=True,
-              help="Bootstrap replicates for intervals (0: none).")
-@click.option("--cluster", help="Resample whole clusters of this column [study folder with "
-                                "--boot: coach_id].")
-@click.option("--ci", type=click.Choice(["bca", "percentile"]), default="bca", show_default=True,
-              help="Bootstrap interval method.")
-@click.option("--ci-level", type=float, default=0.95, show_default=True, help="Interval level.")
-@click.option("--seed", type=int, default=None, help="Random seed of the bootstrap.")
+@n_boot_option(0, "Bootstrap replicates for intervals (0: none).")
+@cluster_option(None, "Resample whole clusters of this column [study folder with --n-boot: "
+                      "coach_id].")
+@ci_method_option()
+@ci_level_option()
+@seed_option()
 @click.option("--reference", default="asay-lambert-1999", show_default=True,
               help="Reference split to compare with (see `outcomes references`).")
 @click.option("--plot", "plot_file", type=click.Path(), help="Write the share plot to this file "
@@ -131,11 +138,12 @@ def _existing(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @click.option("--scheduler", metavar="ADDRESS",
               help="With --engine dask: a running dask.distributed scheduler "
                    "(tcp://host:8786) [default: a local cluster of 2 workers].")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+@json_option()
 def decompose(data: str, outcome: str | None, factor: tuple[str, ...],
-              covariate: tuple[str, ...], method: str, boot: int, cluster: str | None, ci: str,
-              ci_level: float, seed: int | None, reference: str, plot_file: str | None,
-              engine: str, scheduler: str | None, as_json: bool) -> None:
+              covariate: tuple[str, ...], method: str, n_boot: int, cluster: str | None,
+              ci_method: str, ci_level: float, seed: int | None, reference: str,
+              plot_file: str | None, engine: str, scheduler: str | None,
+              as_json: bool) -> None:
     """Estimate each factor's share of the outcome's explained variance.
 
     DATA is a study folder (the analysis table and the default factor map are used) or a
@@ -146,81 +154,55 @@ def decompose(data: str, outcome: str | None, factor: tuple[str, ...],
     """
     if scheduler and engine != "dask":
         raise UsageError("--scheduler needs --engine dask.")
+    check_reference(reference)
+    options = {"method": method, "n_boot": n_boot, "ci_method": ci_method,
+               "ci_level": ci_level, "seed": seed}
     if engine == "dask":
         import tempfile
 
         from outcomes.partitioned import client
 
         with client(scheduler), tempfile.TemporaryDirectory(prefix="outcomes-") as work:
-            _decompose(data, outcome, factor, covariate, method, boot, cluster, ci, ci_level,
-                       seed, reference, plot_file, engine, as_json, Path(work))
+            args = _inputs(data, outcome, factor, covariate, cluster, n_boot, engine,
+                           Path(work))
+            _decompose(args, options, reference, plot_file, as_json)
         return
-    _decompose(data, outcome, factor, covariate, method, boot, cluster, ci, ci_level, seed,
-               reference, plot_file, engine, as_json)
+    args = _inputs(data, outcome, factor, covariate, cluster, n_boot, engine)
+    _decompose(args, options, reference, plot_file, as_json)
 
 
-def _decompose(data: str, outcome: str | None, factor: tuple[str, ...],
-               covariate: tuple[str, ...], method: str, boot: int, cluster: str | None,
-               ci: str, ci_level: float, seed: int | None, reference: str,
-               plot_file: str | None, engine: str, as_json: bool,
-               work: Path | None = None) -> None:
-    import warnings
-
-    from outcomes._errors import DataWarning
-    from outcomes.reference import REFERENCES
+def _decompose(args: dict[str, Any], options: dict[str, Any], reference: str,
+               plot_file: str | None, as_json: bool) -> None:
     from outcomes.shares.decomposition import decompose as estimate
 
-    if reference not in REFERENCES:
-        raise UsageError(f"--reference {reference!r} is not known; use one of "
-                         f"{', '.join(REFERENCES)}.")
-    args = _inputs(data, outcome, factor, covariate, cluster, boot, engine, work)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", DataWarning)
-        with _status(boot):
-            result = estimate(args["data"], args["outcome"], args["factors"],
-                              covariates=args["covariates"], cluster=args["cluster"],
-                              method=cast("Method", method), n_boot=boot,
-                              ci=cast("Literal['bca', 'percentile']", ci), ci_level=ci_level,
-                              seed=seed)
-    notes = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
+    with collect_notes() as notes, _status(options["n_boot"]):
+        result = estimate(**args, **options)
     if plot_file:
-        _save_plot(result, reference, plot_file)
+        save_plot(result, plot_file, reference=reference)
     if as_json:
         payload = result.to_dict(reference=reference)
         payload["notes"] = notes
         emit_json(payload)
         return
-    for note in notes:
-        click.echo(f"Note: {note}", err=True)
+    echo_notes(notes)
     click.echo(result.summary())
     click.echo("")
     click.echo(result.compare(reference).summary())
 
 
-def _status(boot: int):  # noqa: ANN202
+def _status(n_boot: int):  # noqa: ANN202
     """A spinner on the terminal while a bootstrap runs (nothing when output is piped)."""
     import contextlib
 
-    if boot < 200 or not sys.stderr.isatty():
+    if n_boot < 200 or not sys.stderr.isatty():
         return contextlib.nullcontext()
     from rich.console import Console
 
-    return Console(stderr=True).status(f"Bootstrapping {boot} replicates…")
-
-
-def _save_plot(result, reference: str, path: str) -> None:  # noqa: ANN001
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ax = result.plot(reference=reference)
-    ax.figure.savefig(path, bbox_inches="tight", dpi=150)
-    plt.close(ax.figure)
+    return Console(stderr=True).status(f"Bootstrapping {n_boot} replicates…")
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the reference splits as JSON.")
+@json_option("Print the reference splits as JSON.")
 def references(as_json: bool) -> None:
     """List the reference splits that shares can be compared with."""
     from outcomes._results import jsonable

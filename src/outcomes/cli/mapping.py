@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from outcomes._errors import UsageError
-from outcomes.cli._common import emit_json, main
+from outcomes.cli._common import emit_json, json_option, main
 
 _SOURCES = ["qualtrics", "qualtrics-legacy", "redcap", "surveymonkey", "wide"]
 
@@ -25,7 +25,7 @@ _SOURCES = ["qualtrics", "qualtrics-legacy", "redcap", "surveymonkey", "wide"]
               help="The export's layout [default: from the mapping, else detected].")
 @click.option("--dictionary", type=click.Path(exists=True, dir_okay=False),
               help="With --suggest: the REDCap data dictionary [default: one beside the export].")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@json_option("Print the summary as one JSON object.")
 def map_command(export: str, mapping_file: str | None, out: str | None, suggest: bool,
                 source: str | None, dictionary: str | None, as_json: bool) -> None:
     """Map a survey export (Qualtrics, REDCap, SurveyMonkey, SPSS/Excel wide) into a study.

@@ -3,35 +3,37 @@
 from __future__ import annotations
 
 import sys
-import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from outcomes._errors import UsageError
-from outcomes.cli._common import emit_json, factor_map, flat_table, is_study, load_study, main
+from outcomes.cli._common import (
+    check_reference,
+    ci_level_option,
+    ci_method_option,
+    cluster_option,
+    collect_notes,
+    echo_notes,
+    emit_json,
+    factor_map,
+    flat_table,
+    is_study,
+    json_option,
+    load_study,
+    main,
+    n_boot_option,
+    save_plot,
+    seed_option,
+)
 
-
-def _notes(caught) -> list[str]:  # noqa: ANN001
-    from outcomes._errors import OutcomesWarning
-
-    return [str(w.message) for w in caught if issubclass(w.category, OutcomesWarning)]
-
-
-def _save_plot(result, path: str) -> None:  # noqa: ANN001
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ax = result.plot()
-    ax.figure.savefig(path, bbox_inches="tight", dpi=150)
-    plt.close(ax.figure)
+if TYPE_CHECKING:
+    from outcomes.shares.bootstrap import CiMethod
 
 
 def multilevel_inputs(data: str, outcome: str | None, factor: tuple[str, ...],
-                      covariate: tuple[str, ...], group: str) -> dict[str, Any]:
+                      covariate: tuple[str, ...], cluster: str) -> dict[str, Any]:
     """The table and model arguments for a study folder or a flat file."""
     target = Path(data)
     factors = factor_map(factor) if factor else None
@@ -41,13 +43,13 @@ def multilevel_inputs(data: str, outcome: str | None, factor: tuple[str, ...],
         return {"data": load_study(data).analysis_table(), "outcome": outcome or "end_score",
                 "factors": factors or FACTORS,
                 "covariates": list(covariate) if covariate else ["baseline"],
-                "group": group}
+                "cluster": cluster}
     if not outcome:
         raise UsageError(f"{target.name} is a single table: name the outcome, e.g. --outcome "
-                         "end_score --factor relationship=alliance --group coach_id")
+                         "end_score --factor relationship=alliance --cluster coach_id")
     used = [outcome, *covariate, *(c for cols in (factors or {}).values() for c in cols)]
     return {"data": flat_table(target, used), "outcome": outcome, "factors": factors or [],
-            "covariates": list(covariate), "group": group}
+            "covariates": list(covariate), "cluster": cluster}
 
 
 @main.command()
@@ -59,26 +61,27 @@ def multilevel_inputs(data: str, outcome: str | None, factor: tuple[str, ...],
                    "the null model].")
 @click.option("--covariate", multiple=True, metavar="COL",
               help="A predictor kept in every model; repeat for more [study folder: baseline].")
-@click.option("--group", default="coach_id", show_default=True,
-              help="Column of coach ids (the clusters).")
-@click.option("--random-slope", multiple=True, metavar="COL",
+@cluster_option("coach_id", "Column of coach ids (the clusters).")
+@click.option("--random-slope", "random_slopes", multiple=True, metavar="COL",
               help="Let this predictor's slope vary by coach (the fit only); repeat for more.")
 @click.option("--centring", type=click.Choice(["within", "none"]), default="within",
               show_default=True, help="Split predictors into within- and between-coach parts.")
-@click.option("--ml", is_flag=True, help="Maximum likelihood instead of REML.")
-@click.option("--boot", type=int, default=0, show_default=True,
-              help="Cluster-bootstrap replicates (coaches resampled whole; 0: none).")
-@click.option("--seed", type=int, default=None, help="Random seed of the bootstrap.")
-@click.option("--ci-level", type=float, default=0.95, show_default=True, help="Interval level.")
+@click.option("--reml/--ml", default=True, show_default=True,
+              help="Restricted (REML) or full maximum likelihood.")
+@n_boot_option(0, "Cluster-bootstrap replicates (coaches resampled whole; 0: none).")
+@ci_method_option()
+@ci_level_option()
+@seed_option()
 @click.option("--reference", default="asay-lambert-1999", show_default=True,
               help="Reference split to compare the shares with (see `outcomes references`).")
 @click.option("--plot", "plot_file", type=click.Path(),
               help="Write the variance-decomposition plot to this file (.png, .svg, .pdf).")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+@json_option()
 def multilevel(data: str, outcome: str | None, factor: tuple[str, ...],
-               covariate: tuple[str, ...], group: str, random_slope: tuple[str, ...],
-               centring: str, ml: bool, boot: int, seed: int | None, ci_level: float,
-               reference: str, plot_file: str | None, as_json: bool) -> None:
+               covariate: tuple[str, ...], cluster: str, random_slopes: tuple[str, ...],
+               centring: str, reml: bool, n_boot: int, ci_method: CiMethod, ci_level: float,
+               seed: int | None, reference: str, plot_file: str | None,
+               as_json: bool) -> None:
     """Fit a mixed model of clients nested in coaches and share out the outcome.
 
     DATA is a study folder (its analysis table, outcome end_score, covariate baseline and
@@ -89,28 +92,23 @@ def multilevel(data: str, outcome: str | None, factor: tuple[str, ...],
     """
     from outcomes.mixed.fit import multilevel as fit_model
     from outcomes.mixed.shares import multilevel_shares
-    from outcomes.reference import REFERENCES
 
-    if reference not in REFERENCES:
-        raise UsageError(f"--reference {reference!r} is not known; use one of "
-                         f"{', '.join(REFERENCES)}.")
-    args = multilevel_inputs(data, outcome, factor, covariate, group)
-    options: dict[str, Any] = {"reml": not ml, "n_boot": boot, "seed": seed,
+    check_reference(reference)
+    args = multilevel_inputs(data, outcome, factor, covariate, cluster)
+    options: dict[str, Any] = {"reml": reml, "n_boot": n_boot, "seed": seed,
                                "ci_level": ci_level, "centring": centring}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        fit = fit_model(**args, random_slopes=random_slope, **options)
-        shares = multilevel_shares(**args, **options) if args["factors"] else None
-    notes = list(dict.fromkeys(_notes(caught)))
+    with collect_notes() as notes:
+        fit = fit_model(**args, random_slopes=random_slopes, **options)
+        shares = (multilevel_shares(**args, ci_method=ci_method, **options)
+                  if args["factors"] else None)
     if plot_file:
-        _save_plot(fit, plot_file)
+        save_plot(fit, plot_file)
     if as_json:
         emit_json({"fit": fit.to_dict(),
                    "shares": shares.to_dict(reference=reference) if shares else None,
                    "notes": notes})
         return
-    for note in notes:
-        click.echo(f"Note: {note}", err=True)
+    echo_notes(notes)
     click.echo(fit.summary())
     if shares is not None:
         click.echo("")
@@ -128,7 +126,7 @@ def _score_key(text: str, option: str) -> tuple[str, str]:
 
 
 def alliance_inputs(data: str, alliance: str | None, outcome: str | None, client: str,
-                    group: str) -> dict[str, Any]:
+                    cluster: str) -> dict[str, Any]:
     """The session table and column names for a study folder or a flat session file."""
     target = Path(data)
     if is_study(target):
@@ -139,11 +137,11 @@ def alliance_inputs(data: str, alliance: str | None, outcome: str | None, client
                               alliance=_score_key(alliance or "srs/total", "--alliance"),
                               outcome=_score_key(outcome or "ors/total", "--outcome"))
         return {"sessions": table, "alliance": "alliance", "outcome": "outcome",
-                "client": "engagement_id", "group": "coach_id"}
+                "client": "engagement_id", "cluster": "coach_id"}
     alliance, outcome = alliance or "alliance", outcome or "outcome"
     table = flat_table(target, [alliance, outcome, "session"])
     return {"sessions": table, "alliance": alliance, "outcome": outcome, "client": client,
-            "group": group or None}
+            "cluster": cluster or None}
 
 
 @main.command()
@@ -156,15 +154,17 @@ def alliance_inputs(data: str, alliance: str | None, outcome: str | None, client
               help="Predict the outcome this many sessions later.")
 @click.option("--client", default="engagement_id", show_default=True,
               help="Flat file: column of client (engagement) ids.")
-@click.option("--group", default="coach_id", show_default=True,
-              help="Flat file: column of coach ids (empty: no coach level).")
-@click.option("--no-trend", is_flag=True, help="Do not adjust for the session number.")
-@click.option("--ml", is_flag=True, help="Maximum likelihood instead of REML.")
+@cluster_option("coach_id", "Flat file: column of coach ids (empty: no coach level).")
+@click.option("--trend/--no-trend", default=True, show_default=True,
+              help="Adjust for the session number.")
+@click.option("--reml/--ml", default=True, show_default=True,
+              help="Restricted (REML) or full maximum likelihood.")
+@ci_level_option()
 @click.option("--plot", "plot_file", type=click.Path(),
               help="Write the trajectories and slopes to this file (.png, .svg, .pdf).")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+@json_option()
 def alliance(data: str, alliance: str | None, outcome: str | None, lag: int, client: str,
-             group: str, no_trend: bool, ml: bool, plot_file: str | None,
+             cluster: str, trend: bool, reml: bool, ci_level: float, plot_file: str | None,
              as_json: bool) -> None:
     """Does a session's alliance predict the next session's outcome?
 
@@ -175,19 +175,16 @@ def alliance(data: str, alliance: str | None, outcome: str | None, lag: int, cli
     outcome LAG sessions later, given the outcome now, with random intercepts for coaches
     and for clients within coaches.
     """
-    from outcomes.mixed.sessions import alliance_outcome
+    from outcomes.mixed.alliance import alliance_outcome
 
-    args = alliance_inputs(data, alliance, outcome, client, group)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = alliance_outcome(**args, lag=lag, trend=not no_trend, reml=not ml)
-    notes = list(dict.fromkeys(_notes(caught)))
+    args = alliance_inputs(data, alliance, outcome, client, cluster)
+    with collect_notes() as notes:
+        result = alliance_outcome(**args, lag=lag, trend=trend, reml=reml, ci_level=ci_level)
     if plot_file:
-        _save_plot(result, plot_file)
+        save_plot(result, plot_file)
     if as_json:
         emit_json({**result.to_dict(), "notes": notes})
         return
-    for note in notes:
-        click.echo(f"Note: {note}", err=True)
+    echo_notes(notes)
     click.echo(result.summary())
     sys.stdout.flush()

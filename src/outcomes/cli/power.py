@@ -5,7 +5,17 @@ from __future__ import annotations
 import click
 
 from outcomes._errors import UsageError
-from outcomes.cli._common import emit_json, main, parse_mapping
+from outcomes.cli._common import (
+    ci_level_option,
+    ci_method_option,
+    emit_json,
+    json_option,
+    main,
+    n_boot_option,
+    parse_mapping,
+    save_plot,
+    seed_option,
+)
 
 DEFAULT_SHARES = "client=.4,relationship=.3,expectancy=.15,technique=.15"
 
@@ -34,36 +44,39 @@ def _reliability(text: str | None):  # noqa: ANN202
               help="Expected latent R² of change on the four factors.")
 @click.option("--icc", type=float, default=0.05, show_default=True,
               help="Expected coach intra-class correlation.")
-@click.option("--coaches", default="20,40,60", show_default=True, metavar="N[,N...]",
+@click.option("--n-coaches", "--coaches", "n_coaches", default="20,40,60", show_default=True,
+              metavar="N[,N...]",
               help="Numbers of coaches to simulate (a comma-separated list for a grid).")
 @click.option("--clients-per-coach", default="20", show_default=True, metavar="N[,N...]",
               help="Analysed clients per coach (a comma-separated list for a grid).")
 @click.option("--method", default="lmg", show_default=True,
               help="Decomposition method (lmg, dominance, pratt, relative_weights, ...).")
-@click.option("--sims", type=int, default=200, show_default=True,
+@click.option("--n-sim", "--sims", "n_sim", type=int, default=200, show_default=True,
               help="Simulated studies per size.")
-@click.option("--boot", type=int, default=200, show_default=True,
-              help="Cluster-bootstrap replicates per simulated study.")
+@n_boot_option(200, "Cluster-bootstrap replicates per simulated study.")
 @click.option("--reference", default="asay-lambert-1999", show_default=True,
               help="Reference split the power is computed against ('none' for none).")
-@click.option("--ci-level", type=float, default=0.95, show_default=True, help="Interval level.")
+@ci_method_option()
+@ci_level_option()
 @click.option("--factor-correlation", type=float, default=0.3, show_default=True,
               help="Common correlation of the latent factors.")
 @click.option("--reliability", metavar="NAME=R,...|perfect",
               help="Squared correlation of each measured factor score with its factor, and "
                    "the outcome's reliability [default: the sample study's instruments].")
-@click.option("--seed", type=int, default=None, help="Random seed.")
-@click.option("--jobs", type=int, default=None, help="Worker processes [every core].")
+@seed_option("Random seed of the simulated studies and their bootstraps.")
+@click.option("--n-jobs", "--jobs", "n_jobs", type=int, default=None,
+              help="Worker processes [every core].")
 @click.option("--plot", "plot_file", type=click.Path(),
               help="Write the plot of interval width against clients to this file.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
-def power_command(shares: str, r2: float, icc: float, coaches: str, clients_per_coach: str,
-                  method: str, sims: int, boot: int, reference: str, ci_level: float,
-                  factor_correlation: float, reliability: str | None, seed: int | None,
-                  jobs: int | None, plot_file: str | None, as_json: bool) -> None:
+@json_option()
+def power_command(shares: str, r2: float, icc: float, n_coaches: str, clients_per_coach: str,
+                  method: str, n_sim: int, n_boot: int, reference: str, ci_method: str,
+                  ci_level: float, factor_correlation: float, reliability: str | None,
+                  seed: int | None, n_jobs: int | None, plot_file: str | None,
+                  as_json: bool) -> None:
     """Simulate studies of planned sizes: how precisely is each factor's share estimated?
 
-    For each number of coaches and clients per coach, draws --sims studies from the model
+    For each number of coaches and clients per coach, draws --n-sim studies from the model
     behind `outcomes simulate` (at the level of one score per factor and client, measured
     with error), estimates the shares with cluster-bootstrap intervals and reports each
     factor's expected interval width, the probability that the interval excludes the
@@ -76,11 +89,11 @@ def power_command(shares: str, r2: float, icc: float, coaches: str, clients_per_
 
     parsed = parse_mapping(shares, "--shares", DEFAULT_SHARES)
     options = dict(
-        shares=parsed, r2=r2, icc=icc, n_coaches=_sizes(coaches, "--coaches"),
+        shares=parsed, r2=r2, icc=icc, n_coaches=_sizes(n_coaches, "--n-coaches"),
         clients_per_coach=_sizes(clients_per_coach, "--clients-per-coach"), method=method,
-        n_sim=sims, n_boot=boot, reference=None if reference == "none" else reference,
-        ci_level=ci_level, factor_correlation=factor_correlation,
-        reliability=_reliability(reliability), seed=seed, n_jobs=jobs,
+        n_sim=n_sim, n_boot=n_boot, reference=None if reference == "none" else reference,
+        ci_method=ci_method, ci_level=ci_level, factor_correlation=factor_correlation,
+        reliability=_reliability(reliability), seed=seed, n_jobs=n_jobs,
     )
     console = Console(stderr=True)
     with Progress("simulating", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -90,14 +103,7 @@ def power_command(shares: str, r2: float, icc: float, coaches: str, clients_per_
                        progress=lambda done, total: bar.update(task, completed=done,
                                                                total=total))
     if plot_file:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        ax = result.plot()
-        ax.figure.savefig(plot_file, bbox_inches="tight", dpi=150)
-        plt.close(ax.figure)
+        save_plot(result, plot_file)
     if as_json:
         payload = result.to_dict()
         if plot_file:

@@ -12,10 +12,19 @@ from typing import Any
 import click
 
 from outcomes._errors import DataError, UsageError
-from outcomes.cli._common import emit_json, load_study, main
+from outcomes.cli._common import (
+    emit_json,
+    json_option,
+    load_study,
+    main,
+    n_boot_option,
+    seed_option,
+)
 
-_CONFIG_KEYS = {"title", "subtitle", "reference", "k", "seed", "boot", "coach_names",
+_CONFIG_KEYS = {"title", "subtitle", "reference", "k", "seed", "n_boot", "coach_names",
                 "round_counts", "salt_file", "outcome", "covariates", "factors", "pdf"}
+#: Older names of settings, still read.
+_OLD_KEYS = {"boot": "n_boot"}
 
 
 def _command_line() -> str:
@@ -31,6 +40,12 @@ def _config(path: str | None) -> dict[str, Any]:
         raise DataError(f"is not valid TOML ({error})", file=path,
                         fix="Check the quoting and brackets near that line.") from None
     config = config.get("report", config)
+    for old, new in _OLD_KEYS.items():
+        if old in config and new in config:
+            raise DataError(f"both {new!r} and its older name {old!r} are set", file=path,
+                            fix=f"Keep {new} only.")
+        if old in config:
+            config[new] = config.pop(old)
     unknown = sorted(set(config) - _CONFIG_KEYS)
     if unknown:
         raise DataError(f"unknown setting {unknown[0]!r}", file=path,
@@ -47,7 +62,7 @@ def _pick(given: Any, config: dict[str, Any], key: str, default: Any) -> Any:
 @click.option("--out", type=click.Path(), required=True,
               help="Folder for report.html and report.pdf.")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),
-              help="TOML file with any of: title, subtitle, reference, k, seed, boot, "
+              help="TOML file with any of: title, subtitle, reference, k, seed, n_boot, "
                    "coach_names, round_counts, salt_file, outcome, covariates, [factors], pdf.")
 @click.option("--title", help="Title at the top of the report [Coaching outcomes report].")
 @click.option("--subtitle", help="Line under the title [the study and its size].")
@@ -55,8 +70,8 @@ def _pick(given: Any, config: dict[str, Any], key: str, default: Any) -> Any:
                                   "[asay-lambert-1999]; see `outcomes references`.")
 @click.option("--k", "k", type=int, help="Suppression threshold: no number rests on fewer "
                                          "clients [5; at least 3].")
-@click.option("--seed", type=int, help="Seed of the bootstrap and random draws.")
-@click.option("--boot", type=int, help="Bootstrap replicates for intervals [200].")
+@seed_option("Seed of the bootstrap and random draws.")
+@n_boot_option(None, "Bootstrap replicates for intervals [200].")
 @click.option("--salt-file", type=click.Path(dir_okay=False),
               help="Secret key of the coach pseudonyms, created if missing; keep it outside "
                    "the output folder [~/.outcomes/pseudonym.salt].")
@@ -64,12 +79,13 @@ def _pick(given: Any, config: dict[str, Any], key: str, default: Any) -> Any:
               help="Show coach ids instead of pseudonyms.")
 @click.option("--round-counts", is_flag=True, default=None,
               help="Round published counts to the nearest 5.")
-@click.option("--no-pdf", is_flag=True, help="Write the HTML only.")
-@click.option("--json", "as_json", is_flag=True, help="Print files and key numbers as JSON.")
+@click.option("--pdf/--no-pdf", default=None,
+              help="Write the PDF beside the HTML, or the HTML only [--pdf].")
+@json_option("Print files and key numbers as JSON.")
 def report_command(path: str, out: str, config_file: str | None, title: str | None,
                    subtitle: str | None, reference: str | None, k: int | None,
-                   seed: int | None, boot: int | None, salt_file: str | None,
-                   coach_names: bool | None, round_counts: bool | None, no_pdf: bool,
+                   seed: int | None, n_boot: int | None, salt_file: str | None,
+                   coach_names: bool | None, round_counts: bool | None, pdf: bool | None,
                    as_json: bool) -> None:
     """A coaching body's report on a study: self-contained HTML and PDF.
 
@@ -89,7 +105,7 @@ def report_command(path: str, out: str, config_file: str | None, title: str | No
         subtitle=_pick(subtitle, config, "subtitle", ""),
         reference=_pick(reference, config, "reference", "asay-lambert-1999"),
         k=_pick(k, config, "k", 5), seed=_pick(seed, config, "seed", None),
-        n_boot=_pick(boot, config, "boot", 200),
+        n_boot=_pick(n_boot, config, "n_boot", 200),
         coach_names=bool(_pick(coach_names, config, "coach_names", False)),
         round_counts=bool(_pick(round_counts, config, "round_counts", False)),
         outcome=config.get("outcome", "end_score"),
@@ -102,7 +118,7 @@ def report_command(path: str, out: str, config_file: str | None, title: str | No
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = build_report(load_study(path), out=out, options=options, salt_file=salt,
-                              pdf=not no_pdf and config.get("pdf", True),
+                              pdf=bool(_pick(pdf, config, "pdf", True)),
                               command=_command_line())
     if as_json:
         emit_json(result.to_dict())
@@ -117,12 +133,11 @@ def report_command(path: str, out: str, config_file: str | None, title: str | No
 @click.option("--k", "k", type=int, default=5, show_default=True,
               help="Fewest clients (and coaches) behind any number; at least 3.")
 @click.option("--bands", type=int, default=4, show_default=True, help="Intake score bands.")
-@click.option("--boot", type=int, default=200, show_default=True,
-              help="Bootstrap replicates for the factor-share intervals.")
-@click.option("--seed", type=int, help="Seed of the bootstrap.")
+@n_boot_option(200, "Bootstrap replicates for the factor-share intervals.")
+@seed_option()
 @click.option("--title", help="The body's name for its norms [the study folder's name].")
-@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
-def norms_command(path: str, out: str, k: int, bands: int, boot: int, seed: int | None,
+@json_option("Print what was written as JSON.")
+def norms_command(path: str, out: str, k: int, bands: int, n_boot: int, seed: int | None,
                   title: str | None, as_json: bool) -> None:
     """A body's norms: aggregates a coach can benchmark a practice against.
 
@@ -135,7 +150,7 @@ def norms_command(path: str, out: str, k: int, bands: int, boot: int, seed: int 
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        norms = build_norms(load_study(path), k=k, bands=bands, n_boot=boot, seed=seed,
+        norms = build_norms(load_study(path), k=k, bands=bands, n_boot=n_boot, seed=seed,
                             title=title)
     written = norms.write(out)
     doc = norms.document
@@ -154,7 +169,7 @@ def norms_command(path: str, out: str, k: int, bands: int, boot: int, seed: int 
 @main.command("template")
 @click.option("--out", type=click.Path(dir_okay=False), required=True,
               help="The workbook to write, e.g. my_practice.xlsx.")
-@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+@json_option("Print what was written as JSON.")
 def template_command(out: str, as_json: bool) -> None:
     """The Excel workbook a coach fills in for `outcomes benchmark`.
 
@@ -183,10 +198,11 @@ def template_command(out: str, as_json: bool) -> None:
               help="Folder for benchmark.html and benchmark.pdf.")
 @click.option("--coach", help="With a study folder as PATH: the coach_id to benchmark.")
 @click.option("--title", help="Title of the report.")
-@click.option("--no-pdf", is_flag=True, help="Write the HTML only.")
-@click.option("--json", "as_json", is_flag=True, help="Print the benchmark as JSON.")
+@click.option("--pdf/--no-pdf", default=True, show_default=True,
+              help="Write the PDF beside the HTML, or the HTML only.")
+@json_option("Print the benchmark as JSON.")
 def benchmark_command(path: str, norms_file: str, out: str, coach: str | None,
-                      title: str | None, no_pdf: bool, as_json: bool) -> None:
+                      title: str | None, pdf: bool, as_json: bool) -> None:
     """A coach's practice against a body's norms, as HTML and PDF.
 
     PATH is the workbook from `outcomes template`, filled in; or a study folder with --coach
@@ -215,7 +231,7 @@ def benchmark_command(path: str, norms_file: str, out: str, coach: str | None,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = benchmark(practice, norms)
-        written = build_benchmark_report(result, out=out, title=title, pdf=not no_pdf,
+        written = build_benchmark_report(result, out=out, title=title, pdf=pdf,
                                          identifiers=practice.clients["client"],
                                          command=_command_line())
     if as_json:

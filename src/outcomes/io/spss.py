@@ -34,13 +34,12 @@ from outcomes.io._common import (
     rename,
     tidy_text,
 )
+from outcomes.schema import NUMERIC
 
 __all__ = ["read_spss", "CODED"]
 
 #: Canonical numeric columns that keep their codes even when the file labels them.
-CODED: tuple[str, ...] = (
-    "value", "item", "session", "adherence", "duration_min", "years_experience",
-)
+CODED: tuple[str, ...] = NUMERIC
 
 
 def read_spss(

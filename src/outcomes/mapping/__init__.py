@@ -38,8 +38,9 @@ import pandas as pd
 
 from outcomes._errors import UsageError
 from outcomes.mapping._build import REASONS, build
+from outcomes.mapping._tables import assemble, order_columns, rejected_frame
 from outcomes.mapping.config import FIELDS, FORMATS, ItemBlock, Mapping, parse_mapping, read_mapping
-from outcomes.mapping.result import MappedExport, assemble, order_columns, rejected_frame
+from outcomes.mapping.result import MappedExport
 from outcomes.mapping.sources import detect_source, read_export
 from outcomes.mapping.suggest import suggest_mapping
 from outcomes.schema import TABLES

@@ -19,9 +19,9 @@ from outcomes import instruments as _instruments
 from outcomes.mapping._prepared import Prepared, iso_date, same_code
 from outcomes.mapping._resolve import FieldSource, ItemColumn, resolve_blocks, resolve_fields
 from outcomes.mapping.config import TABLE_FIELDS, ItemBlock, Mapping
-from outcomes.schema import OCCASIONS, RATERS
+from outcomes.schema import ALLOWED, COLUMNS, KEYS
 
-__all__ = ["REASONS", "Built", "build", "KEYS", "ONE"]
+__all__ = ["REASONS", "Built", "build", "ONE"]
 
 #: Why a record can be rejected, by the code in the ``reason`` column.
 REASONS = {
@@ -42,10 +42,7 @@ REASONS = {
     "no_values": "the record holds no value the mapping uses",
 }
 
-#: The key columns of the tables built from record fields.
-KEYS = {"engagements": ("engagement_id",), "sessions": ("engagement_id", "session"),
-        "coaches": ("coach_id",)}
-#: What one row of those tables is called in messages.
+#: The tables built from record fields, and what one of their rows is called in messages.
 ONE = {"engagements": "engagement", "sessions": "session", "coaches": "coach"}
 
 _CHECKED = {"1", "checked", "yes", "true"}
@@ -185,7 +182,8 @@ def _row_keys(data: pd.DataFrame, mapping: Mapping, fields: dict[str, FieldSourc
     said = mapping.columns.get("engagement_id", mapping.columns.get("client_id", "the id"))
     built.reject(keys.index[keys["engagement_id"].isna() & judged], "no_engagement",
                  f'the engagement id ({said}) is empty')
-    for name, allowed in (("occasion", OCCASIONS), ("rater", RATERS)):
+    for name in ("occasion", "rater"):
+        allowed = ALLOWED[name]
         bad = keys[name].notna() & ~keys[name].isin(allowed) & judged
         built.reject(keys.index[bad], "bad_value", [
             f"{name} {v!r} (column {mapping.columns.get(name)!r}) is not one of "
@@ -204,8 +202,7 @@ def _row_keys(data: pd.DataFrame, mapping: Mapping, fields: dict[str, FieldSourc
 def _responses(data: pd.DataFrame, keys: pd.DataFrame,
                blocks: list[tuple[ItemBlock, list[ItemColumn]]], prepared: Prepared,
                mapping: Mapping, built: Built) -> pd.DataFrame:
-    columns = ["engagement_id", "occasion", "session", "instrument", "item", "value", "rater",
-               "export_row", "_column"]
+    columns = [*COLUMNS["responses"], "export_row", "_column"]
     parts = []
     for number, (block, entries) in enumerate(blocks):
         for entry in entries:
@@ -364,13 +361,14 @@ def _incomplete(data: pd.DataFrame, prepared: Prepared, used: list[str], built: 
 
 
 def _duplicates(built: Built) -> None:
-    key = ["engagement_id", "occasion", "session", "instrument", "item", "rater"]
+    key = list(KEYS["responses"])
     frame = built.responses
     twice = frame[frame.duplicated(key, keep=False)]
     for values, group in twice.groupby(key, dropna=False, sort=False):
-        what = (f"engagement {values[0]}, "
-                + (f"session {values[2]}" if pd.notna(values[2]) else str(values[1]))
-                + f", {values[3]} item {values[4]} ({values[5]})")
+        at = dict(zip(key, values, strict=True))
+        when = f"session {at['session']}" if pd.notna(at["session"]) else str(at["occasion"])
+        what = (f"engagement {at['engagement_id']}, {when}, {at['instrument']} item "
+                f"{at['item']} ({at['rater']})")
         rows = sorted(set(group["export_row"].tolist()))
         for row in rows:
             others = [r for r in rows if r != row]

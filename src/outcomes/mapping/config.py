@@ -23,7 +23,7 @@ from typing import Any
 from outcomes import instruments as _instruments
 from outcomes._errors import DataError, UsageError
 from outcomes.mapping._schema import check, where
-from outcomes.schema import OCCASIONS, RATERS, SPONSORS, STATUSES
+from outcomes.schema import ALLOWED, COLUMNS, KEYS
 
 __all__ = [
     "FIELDS", "TABLE_FIELDS", "PLACEHOLDERS", "FORMATS",
@@ -33,21 +33,22 @@ __all__ = [
 #: The layouts an export may have.
 FORMATS = ("qualtrics", "qualtrics-legacy", "redcap", "surveymonkey", "wide")
 
-#: Canonical fields a mapping can fill, by the table that holds them (keys first).
+#: The identifiers of an engagement (its own, its client's, its coach's).
+_IDS = tuple(name for name, spec in COLUMNS["engagements"].items() if spec.kind == "id")
+
+#: Canonical fields a mapping can fill, by the table that holds them, all read from the
+#: schema: ``keys`` are the engagement's identifiers and what says which administration a
+#: record is (the response key apart from what an item block gives: instrument and item);
+#: each table's fields are its columns apart from identifiers and key.
 TABLE_FIELDS: dict[str, tuple[str, ...]] = {
-    "keys": ("engagement_id", "client_id", "coach_id", "occasion", "session", "rater"),
-    "engagements": ("start_date", "end_date", "sponsor", "status", "research_consent"),
-    "sessions": ("date", "duration_min", "adherence", "techniques"),
-    "coaches": ("years_experience", "accreditation", "orientation"),
+    "keys": (*_IDS, *(c for c in KEYS["responses"] if c not in (*_IDS, "instrument", "item"))),
+    **{table: tuple(c for c in COLUMNS[table] if c not in _IDS and c not in KEYS[table])
+       for table in ("engagements", "sessions", "coaches")},
 }
 FIELDS: tuple[str, ...] = tuple(f for names in TABLE_FIELDS.values() for f in names)
 
 #: The placeholders an item pattern may hold.
 PLACEHOLDERS = ("item", "session", "occasion", "rater")
-
-_VOCABULARY: dict[str, tuple[str, ...]] = {
-    "occasion": OCCASIONS, "rater": RATERS, "sponsor": SPONSORS, "status": STATUSES,
-}
 
 
 def _frozen(mapping: MappingABC[str, Any] | None = None) -> MappingProxyType[str, Any]:
@@ -240,9 +241,9 @@ def parse_mapping(data: MappingABC[str, Any], *, file: str = "<mapping>",
                          "one engagement) under [columns].")
     for name, column in columns.items():
         if "{" in column and (name not in TABLE_FIELDS["sessions"] or "{session}" not in column):
-            raise UsageError(f"{file}, [columns] {name}: only session fields (date, "
-                             "duration_min, adherence, techniques) may name one column per "
-                             "session, and only with {session}. Name one column here.")
+            raise UsageError(f"{file}, [columns] {name}: only session fields "
+                             f"({', '.join(TABLE_FIELDS['sessions'])}) may name one column "
+                             "per session, and only with {session}. Name one column here.")
     recode = {name: _recode_table(name, table, file) for name, table in
               data.get("recode", {}).items()}
     dictionary = source.get("dictionary")
@@ -270,7 +271,7 @@ def _code_text(code: object) -> str:
 
 def _recode_table(name: str, table: MappingABC[str, Any], file: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    allowed = _VOCABULARY.get(name)
+    allowed = ALLOWED.get(name)
     for raw, value in table.items():
         path = ("recode", name, raw)
         if value == "":  # the value means "not given" (e.g. an event that is no session)

@@ -20,22 +20,42 @@ study when both are mapped into the same folder. The rules:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from outcomes._errors import UsageError
 from outcomes.io import FORMATS, read_table, write_table
-from outcomes.mapping._build import KEYS, ONE
-from outcomes.mapping.result import MappedExport, assemble, order_columns, rejected_frame
-from outcomes.schema import TABLES
+from outcomes.mapping._build import ONE
+from outcomes.mapping._tables import assemble, order_columns, rejected_frame
+from outcomes.schema import KEYS, TABLES
+from outcomes.validation.report import ValidationReport
 from outcomes.validation.rules import validate_tables
 
 __all__ = ["write_export", "read_folder"]
 
-_RESPONSE_KEY = ["engagement_id", "occasion", "session", "instrument", "item", "rater"]
+_RESPONSE_KEY = list(KEYS["responses"])
 _WRITTEN = ("coaches", "engagements", "sessions", "responses")
+
+
+class Export(Protocol):
+    """What merging reads of a mapped export (:class:`~outcomes.mapping.MappedExport`)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def tables(self) -> Mapping[str, pd.DataFrame]: ...
+    @property
+    def cells(self) -> pd.DataFrame: ...
+    @property
+    def rejected(self) -> pd.DataFrame: ...
+    @property
+    def data(self) -> pd.DataFrame: ...
+    @property
+    def notes(self) -> tuple[str, ...]: ...
 
 
 def read_folder(folder: Path) -> dict[str, pd.DataFrame]:
@@ -108,9 +128,10 @@ def _response_conflicts(old: pd.DataFrame, new: pd.DataFrame,
 
 def _said(key: str) -> str:
     """A response key as a reader says it: E1, session 2, srs item 3 (client)."""
-    engagement, occasion, session, instrument, item, rater = key.split("|")
-    when = f"session {_number_text(session)}" if session else occasion
-    return f"{engagement}, {when}, {instrument} item {_number_text(item)} ({rater})"
+    at = dict(zip(_RESPONSE_KEY, key.split("|"), strict=True))
+    when = f"session {_number_text(at['session'])}" if at["session"] else at["occasion"]
+    return (f"{at['engagement_id']}, {when}, {at['instrument']} item "
+            f"{_number_text(at['item'])} ({at['rater']})")
 
 
 def _number_text(value: object) -> str:
@@ -127,7 +148,8 @@ def _same(a: object, b: object) -> bool:
 def _cell_conflicts(old: dict[str, pd.DataFrame], cells: pd.DataFrame,
                     rejected: dict[int, list[tuple[str, str]]]) -> None:
     """Reject records whose engagement, session or coach fields contradict the study."""
-    for table, keys in KEYS.items():
+    for table in ONE:
+        keys = KEYS[table]
         frame = old.get(table)
         part = cells[cells["table"] == table]
         if frame is None or not len(frame) or not len(part):
@@ -191,14 +213,15 @@ def _combine(old: pd.DataFrame | None, new: pd.DataFrame, table: str) -> pd.Data
     return order_columns(out, table)
 
 
-def write_export(export: MappedExport, folder: str | Path) -> MappedExport:
+def write_export(export: Export, folder: str | Path) -> dict[str, Any]:
     """Merge ``export`` into the study in ``folder`` (created if needed) and validate it.
 
     Returns
     -------
-    MappedExport
-        The export with records that conflict with the study added to ``rejected``,
-        ``validation`` set to the whole study's report and ``written`` naming the files.
+    dict
+        What writing changes in the export: ``tables`` (as written), ``rejected`` (with the
+        records that conflict with the study added), ``validation`` (the whole study's
+        report), ``written`` (what was written where) and ``notes``.
     """
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
@@ -241,8 +264,8 @@ def write_export(export: MappedExport, folder: str | Path) -> MappedExport:
         target.unlink()  # an old file would describe a past run
     report = validate_tables(read_folder(folder))
     _write_validation(report, folder / "rejected")
-    return export.with_changes(tables=tables, rejected=rejected_table, validation=report,
-                               written=written, notes=tuple(notes))
+    return {"tables": tables, "rejected": rejected_table, "validation": report,
+            "written": written, "notes": tuple(notes)}
 
 
 def _as_dict(frame: pd.DataFrame) -> dict[int, list[tuple[str, str]]]:
@@ -251,7 +274,7 @@ def _as_dict(frame: pd.DataFrame) -> dict[int, list[tuple[str, str]]]:
             zip(frame["row"], frame["reason"], frame["message"], strict=True)}
 
 
-def _write_validation(report, folder: Path) -> None:  # noqa: ANN001
+def _write_validation(report: ValidationReport, folder: Path) -> None:
     if not report.ok:
         report.write_rejected(folder)
         return

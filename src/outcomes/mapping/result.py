@@ -11,64 +11,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from outcomes._results import jsonable
-from outcomes.mapping._build import KEYS, REASONS
-from outcomes.schema import COLUMNS
+from outcomes._plotting import axes_or_new
+from outcomes._results import Result, Summary, jsonable
+from outcomes.mapping._build import REASONS
+from outcomes.mapping.merge import write_export
 from outcomes.validation.report import ValidationReport
 
-__all__ = ["MappedExport", "assemble", "order_columns", "rejected_frame"]
+__all__ = ["MappedExport"]
 
 
-def order_columns(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
-    """Canonical columns first (in the schema's order; required ones added empty when
-    absent), then the rest as they come."""
-    frame = frame.copy()
-    for name, spec in COLUMNS[kind].items():
-        if spec.required and spec.default is None and name not in frame.columns:
-            frame[name] = np.nan
-    first = [c for c in COLUMNS[kind] if c in frame.columns]
-    return frame[first + [c for c in frame.columns if c not in first]]
-
-
-def assemble(cells: pd.DataFrame, table: str, export: str) -> pd.DataFrame:
-    """One row per record key of ``table`` from the long field cells.
-
-    Examples
-    --------
-    >>> cells = pd.DataFrame({"table": "engagements", "key": ["E1", "E1"],
-    ...     "engagement_id": ["E1", "E1"], "session": pd.array([pd.NA, pd.NA], "Int64"),
-    ...     "coach_id": ["C1", "C1"], "field": ["coach_id", "sponsor"],
-    ...     "value": ["C1", "self"], "export_row": [2, 5], "column": ["coach", "pay"]})
-    >>> assemble(cells, "engagements", "intake").iloc[0].to_dict()  # doctest: +NORMALIZE_WHITESPACE
-    {'engagement_id': 'E1', 'client_id': nan, 'coach_id': 'C1', 'start_date': nan,
-     'end_date': nan, 'sponsor': 'self', 'status': nan, 'export': 'intake', 'export_row': 2}
-    """
-    keys = list(KEYS[table])
-    part = cells[cells["table"] == table]
-    if not len(part):
-        return pd.DataFrame(columns=[*keys, "export", "export_row"])
-    index = part[keys[0]].astype(str)
-    for key in keys[1:]:
-        index = index + " | " + part[key].astype(str)
-    part = part.assign(_key=index.to_numpy())
-    wide = part.pivot_table(index="_key", columns="field", values="value", aggfunc="first",
-                            sort=False)
-    first = part.groupby("_key", sort=False).agg({**{k: "first" for k in keys},
-                                                  "export_row": "min"})
-    out = first[keys].join(wide.drop(columns=[k for k in keys if k in wide.columns]))
-    out["export"] = export
-    out["export_row"] = first["export_row"]
-    out.columns.name = None
-    if "session" in out.columns:
-        out["session"] = out["session"].astype("Int64")
-    return order_columns(out.reset_index(drop=True), table)
-
-
-@dataclass(frozen=True)
-class MappedExport:
+@dataclass(frozen=True, repr=False)
+class MappedExport(Result):
     """An export mapped to canonical tables, with every record accounted for.
 
     Attributes
@@ -138,6 +93,14 @@ class MappedExport:
             return pd.Series(dtype=int, name="n")
         return self.rejected["reason"].value_counts(sort=False).rename("n")
 
+    def headline(self) -> str:
+        """Records read, mapped and rejected, e.g. ``intake (qualtrics): 120 records read, ...``."""
+        text = (f"{self.name} ({self.source}): {self.rows_read:,} records read, "
+                f"{self.rows_mapped:,} mapped, {self.rows_rejected:,} rejected")
+        if self.validation is not None:
+            text += "; study " + ("valid" if self.validation.ok else "has rejected rows")
+        return text
+
     def table(self) -> pd.DataFrame:
         """The accounting as a tidy frame: ``what``, ``detail``, ``n``.
 
@@ -154,7 +117,7 @@ class MappedExport:
                  ("columns", "ignored", len(self.columns_ignored))]
         return pd.DataFrame(rows, columns=["what", "detail", "n"])
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
         """Plain text: records read, mapped and rejected by reason; tables; columns; notes."""
         lines = [f"Export {self.name} ({self.source}): {self.file}",
                  f"Records read {self.rows_read}: mapped {self.rows_mapped}, "
@@ -175,15 +138,13 @@ class MappedExport:
         lines += [f"Note: {n}" for n in self.notes]
         if self.validation is not None:
             lines += ["", self.validation.summary(limit=10)]
-        return "\n".join(lines)
+        return Summary("\n".join(lines))
 
     def __str__(self) -> str:
         return self.summary()
 
     def plot(self, ax=None):  # noqa: ANN001, ANN201
         """A bar chart of records mapped and rejected per reason; returns the Axes."""
-        from outcomes._plotting import axes_or_new
-
         ax = axes_or_new(ax)
         reasons = self.by_reason()
         labels = ["mapped", *[f"rejected: {r}" for r in reasons.index]]
@@ -217,8 +178,8 @@ class MappedExport:
     def write(self, folder: str | Path) -> MappedExport:
         """Write (or merge) the tables into a study folder and validate the whole study.
 
-        See :func:`outcomes.mapping.merge.write_export` for how an existing study is merged
-        and how conflicts are handled.
+        See :mod:`outcomes.mapping.merge` for how an existing study is merged and how
+        conflicts are handled.
 
         Returns
         -------
@@ -226,23 +187,8 @@ class MappedExport:
             This export as written: records that conflicted with the study are added to
             ``rejected``, and ``validation`` holds the study's validation report.
         """
-        from outcomes.mapping.merge import write_export
-
-        return write_export(self, folder)
+        return replace(self, **write_export(self, folder))
 
     def with_changes(self, **changes: Any) -> MappedExport:
         """A copy with some fields replaced (used when the export is merged into a study)."""
         return replace(self, **changes)
-
-
-def rejected_frame(data: pd.DataFrame, rejected: dict[int, list[tuple[str, str]]]) -> pd.DataFrame:
-    """The rejected records: line, first reason, every message, then the record's cells."""
-    rows = sorted(rejected)
-    cells = data.loc[data.index.isin(rows)]
-    out = pd.DataFrame({
-        "row": np.asarray(rows, dtype=np.int64),
-        "reason": pd.Series([rejected[r][0][0] for r in rows], dtype="str"),
-        "message": pd.Series(["; ".join(m for _, m in rejected[r]) for r in rows], dtype="str"),
-    })
-    body = cells.reindex(rows).reset_index(drop=True)
-    return pd.concat([out, body], axis=1) if len(body.columns) else out

@@ -28,28 +28,27 @@ import pandas as pd
 from scipy import stats
 
 from outcomes import instruments as registry
+from outcomes._checks import check_ci_level, check_n_boot, check_seed, shared_parameters
 from outcomes._errors import DataWarning, UsageError
 from outcomes._plotting import PALETTE, axes_or_new
-from outcomes._results import jsonable, text_table
+from outcomes._results import Result, Summary, jsonable, text_table
 from outcomes.instruments import Instrument, Scale
-from outcomes.measures._factor_analysis import LOWEST_UNIQUENESS, one_factor, one_factor_batch
+from outcomes.measures._coefficients import (
+    alpha_of,
+    bootstrap_omega,
+    item_statistics,
+    omega_of,
+    uniqueness_of,
+)
+from outcomes.measures._factor_analysis import one_factor
 from outcomes.measures.scoring import item_matrix
 
 __all__ = ["reliability", "Reliability", "cronbach_alpha", "omega_total", "feldt_interval",
            "one_factor"]
 
 _OCCASIONS = ("intake", "session", "end", "followup")
-
-
-def _alpha(matrix: np.ndarray) -> float:
-    k = matrix.shape[1]
-    if k < 2 or matrix.shape[0] < 2:
-        return float("nan")
-    cov = np.cov(matrix, rowvar=False, ddof=1)
-    total = cov.sum()
-    if total <= 0:
-        return float("nan")
-    return float(k / (k - 1) * (1 - np.trace(cov) / total))
+#: The columns of :meth:`Reliability.table`, one row per scale and quantity.
+COLUMNS = ["scale", "quantity", "estimate", "ci_low", "ci_high", "n", "n_items"]
 
 
 def cronbach_alpha(items: pd.DataFrame) -> float:
@@ -67,17 +66,27 @@ def cronbach_alpha(items: pd.DataFrame) -> float:
     matrix = _numeric(items)
     if matrix.shape[1] < 2 or matrix.shape[0] < 2:
         raise UsageError("cronbach_alpha needs at least two items and two complete rows")
-    return _alpha(matrix)
+    return alpha_of(matrix)
 
 
+@shared_parameters
 def feldt_interval(alpha: float, n: int, k: int, *, ci_level: float = 0.95) -> tuple[float, float]:
     """The Feldt (1965) interval for alpha: 1 - (1 - alpha) F, F on (n - 1, (n - 1)(k - 1)) df.
+
+    Parameters
+    ----------
+    alpha : float
+        Cronbach's alpha.
+    n, k : int
+        Respondents and items behind it.
+    {ci_level}
 
     Examples
     --------
     >>> [round(x, 3) for x in feldt_interval(0.8, 100, 5)]
     [0.731, 0.856]
     """
+    ci_level = check_ci_level(ci_level, "feldt_interval")
     if not np.isfinite(alpha) or n < 2 or k < 2:
         return (float("nan"), float("nan"))
     tail = (1 - ci_level) / 2
@@ -85,24 +94,6 @@ def feldt_interval(alpha: float, n: int, k: int, *, ci_level: float = 0.95) -> t
     low = 1 - (1 - alpha) * stats.f.isf(tail, df1, df2)
     high = 1 - (1 - alpha) * stats.f.isf(1 - tail, df1, df2)
     return (float(low), float(high))
-
-
-def _uniqueness(loading: np.ndarray) -> np.ndarray:
-    """psi = 1 - lambda^2, as psych reports it; never below 0 (a Heywood loading)."""
-    return np.maximum(1 - loading**2, 0.0)
-
-
-def _omega(matrix: np.ndarray, start: np.ndarray | None = None) -> tuple[float, np.ndarray]:
-    p = matrix.shape[1]
-    if p < 3 or matrix.shape[0] < 3:
-        return float("nan"), np.full(p, np.nan)
-    sd = matrix.std(axis=0, ddof=1)
-    if not np.all(sd > 0):
-        return float("nan"), np.full(p, np.nan)
-    corr = np.corrcoef(matrix, rowvar=False)
-    loading = one_factor(corr, start=start)
-    common = loading.sum() ** 2
-    return float(common / (common + np.sum(_uniqueness(loading)))), loading
 
 
 def omega_total(items: pd.DataFrame) -> float:
@@ -123,7 +114,7 @@ def omega_total(items: pd.DataFrame) -> float:
     matrix = _numeric(items)
     if matrix.shape[1] < 3 or matrix.shape[0] < 3:
         raise UsageError("omega_total needs at least three items and three complete rows")
-    return _omega(matrix)[0]
+    return omega_of(matrix)[0]
 
 
 def _numeric(items: pd.DataFrame) -> np.ndarray:
@@ -133,60 +124,9 @@ def _numeric(items: pd.DataFrame) -> np.ndarray:
     return matrix[~np.isnan(matrix).any(axis=1)]
 
 
-def _bootstrap_omega(matrix: np.ndarray, start: np.ndarray, n_boot: int, ci_level: float,
-                     rng: np.random.Generator, scale: str) -> tuple[float, float]:
-    """Percentile interval of omega over respondents resampled with replacement."""
-    if n_boot <= 0 or not np.all(np.isfinite(start)):
-        return (float("nan"), float("nan"))
-    n, p = matrix.shape
-    uniqueness = np.clip(1 - start**2, LOWEST_UNIQUENESS, 1.0)
-    draws = np.full(n_boot, np.nan)
-    chunk = max(1, 2_000_000 // (n * p))
-    for first in range(0, n_boot, chunk):
-        samples = matrix[rng.integers(0, n, (min(chunk, n_boot - first), n))]
-        centred = samples - samples.mean(axis=1, keepdims=True)
-        cov = np.einsum("bni,bnj->bij", centred, centred)
-        sd = np.sqrt(np.einsum("bii->bi", cov))
-        usable = np.all(sd > 1e-12 * (1 + np.abs(samples).max(axis=(1, 2)))[:, None], axis=1)
-        corrs = cov[usable] / sd[usable][:, :, None] / sd[usable][:, None, :]
-        loading, converged = one_factor_batch(corrs, uniqueness)
-        for b in np.flatnonzero(~converged):
-            loading[b] = one_factor(corrs[b], start=uniqueness)
-        common = loading.sum(axis=1) ** 2
-        draws[first + np.flatnonzero(usable)] = common / (common + np.sum(_uniqueness(loading), 1))
-    kept = draws[np.isfinite(draws)]
-    if kept.size < 0.9 * n_boot:
-        warnings.warn(f"scale {scale!r}: omega could not be computed in "
-                      f"{n_boot - kept.size} of {n_boot} bootstrap samples (an item without "
-                      "variance); the interval uses the others", DataWarning, stacklevel=4)
-    if kept.size < 2:
-        return (float("nan"), float("nan"))
-    tail = (1 - ci_level) / 2
-    low, high = np.quantile(kept, [tail, 1 - tail])
-    return (float(low), float(high))
-
-
-def _item_statistics(matrix: np.ndarray, scale: str, items: list[int]) -> pd.DataFrame:
-    total = matrix.sum(axis=1)
-    rows = []
-    for j, item in enumerate(items):
-        rest = total - matrix[:, j]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            r = (np.corrcoef(matrix[:, j], rest)[0, 1] if matrix.shape[0] > 2
-                 else float("nan"))
-        rows.append({
-            "scale": scale, "item": item,
-            "mean": matrix[:, j].mean() if len(matrix) else float("nan"),
-            "sd": matrix[:, j].std(ddof=1) if len(matrix) > 1 else float("nan"),
-            "item_total_correlation": float(r),
-            "alpha_if_deleted": _alpha(np.delete(matrix, j, axis=1)),
-            "n": matrix.shape[0],
-        })
-    return pd.DataFrame(rows)
-
-
 def _one_scale(wide: pd.DataFrame, scale: Scale, ci_level: float, n_boot: int,
-               rng: np.random.Generator) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
+               rng: np.random.Generator
+               ) -> tuple[list[dict[str, Any]], pd.DataFrame, pd.DataFrame]:
     items = list(scale.items)
     matrix = wide[items].to_numpy(dtype=float)
     matrix = matrix[~np.isnan(matrix).any(axis=1)]
@@ -197,18 +137,19 @@ def _one_scale(wide: pd.DataFrame, scale: Scale, ci_level: float, n_boot: int,
     if n < 3:
         warnings.warn(f"scale {scale.name!r}: only {n} respondents answered every item; "
                       "reliability is not estimated", DataWarning, stacklevel=3)
-    alpha = _alpha(matrix) if n >= 3 else float("nan")
+    alpha = alpha_of(matrix) if n >= 3 else float("nan")
     with np.errstate(invalid="ignore", divide="ignore"):
-        omega, loading = _omega(matrix)
+        omega, loading = omega_of(matrix)
     low, high = feldt_interval(alpha, n, k, ci_level=ci_level)
-    omega_low, omega_high = _bootstrap_omega(matrix, loading, n_boot, ci_level, rng,
+    omega_low, omega_high = bootstrap_omega(matrix, loading, n_boot, ci_level, rng,
                                              scale.name)
-    row = {"scale": scale.name, "alpha": alpha, "alpha_ci_low": low, "alpha_ci_high": high,
-           "omega": omega, "omega_ci_low": omega_low, "omega_ci_high": omega_high,
-           "n": n, "n_items": k}
+    rows = [{"scale": scale.name, "quantity": "alpha", "estimate": alpha, "ci_low": low,
+             "ci_high": high, "n": n, "n_items": k},
+            {"scale": scale.name, "quantity": "omega", "estimate": omega, "ci_low": omega_low,
+             "ci_high": omega_high, "n": n, "n_items": k}]
     loadings = pd.DataFrame({"scale": scale.name, "item": items, "loading": loading,
-                             "uniqueness": _uniqueness(loading)})
-    return row, _item_statistics(matrix, scale.name, items), loadings
+                             "uniqueness": uniqueness_of(loading)})
+    return rows, item_statistics(matrix, scale.name, items), loadings
 
 
 def _select(responses: pd.DataFrame, instrument: Instrument, occasion: str | None,
@@ -234,6 +175,7 @@ def _select(responses: pd.DataFrame, instrument: Instrument, occasion: str | Non
     return wide.iloc[chosen.index.to_numpy()], occasion
 
 
+@shared_parameters
 def reliability(responses: pd.DataFrame, instrument: str | Instrument, *,
                 occasion: str | None = None, rater: str = "client", ci_level: float = 0.95,
                 n_boot: int = 1000, seed: int | np.random.Generator | None = None,
@@ -250,14 +192,16 @@ def reliability(responses: pd.DataFrame, instrument: str | Instrument, *,
         at which the instrument was given (intake, then session, end, followup). For
         ``"session"``, each engagement's first rated session is used.
     rater : str, default "client"
-    ci_level : float, default 0.95
+    {ci_level}
     n_boot : int, default 1000
         Bootstrap samples of respondents for the omega interval (0 for none).
-    seed : int or Generator, optional
+    {seed}
 
     Returns
     -------
     Reliability
+        ``table()`` has one row per scale and quantity (``alpha``, ``omega``) with
+        ``estimate``, ``ci_low``, ``ci_high``, ``n`` and ``n_items``.
 
     Notes
     -----
@@ -275,13 +219,15 @@ def reliability(responses: pd.DataFrame, instrument: str | Instrument, *,
     ...     "occasion": "intake", "session": pd.NA, "instrument": "lot-r",
     ...     "item": np.tile([1, 3, 4, 7, 9, 10], 200), "value": answers.ravel()})
     >>> result = reliability(responses, "lot-r", n_boot=50, seed=1)
-    >>> result.table()[["scale", "n", "n_items"]]
-       scale    n  n_items
-    0  total  200        6
+    >>> result.table()[["scale", "quantity", "n", "n_items"]]
+       scale quantity    n  n_items
+    0  total    alpha  200        6
+    1  total    omega  200        6
     """
+    ci_level = check_ci_level(ci_level, "reliability")
+    n_boot = check_n_boot(n_boot, "reliability")
+    seed = check_seed(seed, "reliability")
     instrument = registry.get(instrument)
-    if not 0 < ci_level < 1:
-        raise UsageError(f"reliability: ci_level must be between 0 and 1, not {ci_level!r}")
     scales = [s for s in instrument.scales.values() if s.rule not in ("composite", "gas-tscore")]
     if not scales:
         raise UsageError(f"reliability: {instrument.key!r} has no item-based scale "
@@ -290,20 +236,20 @@ def reliability(responses: pd.DataFrame, instrument: str | Instrument, *,
     rng = np.random.default_rng(seed)
     rows, items, loadings = [], [], []
     for scale in scales:
-        row, item_stats, scale_loadings = _one_scale(wide, scale, ci_level, n_boot, rng)
-        rows.append(row)
+        scale_rows, item_stats, scale_loadings = _one_scale(wide, scale, ci_level, n_boot, rng)
+        rows.extend(scale_rows)
         items.append(item_stats)
         loadings.append(scale_loadings)
     return Reliability(
         instrument=instrument.key, occasion=occasion, rater=rater, ci_level=ci_level,
-        n_boot=n_boot, scales=pd.DataFrame(rows),
+        n_boot=n_boot, estimates=pd.DataFrame(rows, columns=COLUMNS),
         items=pd.concat(items, ignore_index=True),
         loadings=pd.concat(loadings, ignore_index=True),
     )
 
 
-@dataclass(frozen=True)
-class Reliability:
+@dataclass(frozen=True, repr=False)
+class Reliability(Result):
     """The reliability of an instrument's scales (see :func:`reliability`).
 
     Attributes
@@ -313,8 +259,10 @@ class Reliability:
     ci_level : float
         Level of the alpha (Feldt) and omega (percentile bootstrap) intervals.
     n_boot : int
-    scales : DataFrame
-        One row per scale; the same as :meth:`table`.
+    estimates : DataFrame
+        One row per scale and quantity (``alpha``, ``omega``): scale, quantity, estimate,
+        ci_low, ci_high, n (respondents with every item of the scale), n_items; the same as
+        :meth:`table`.
     items : DataFrame
         Item statistics: scale, item, mean, sd, item_total_correlation (corrected),
         alpha_if_deleted, n.
@@ -327,43 +275,110 @@ class Reliability:
     rater: str
     ci_level: float
     n_boot: int
-    scales: pd.DataFrame
+    estimates: pd.DataFrame
     items: pd.DataFrame
     loadings: pd.DataFrame
 
-    def table(self) -> pd.DataFrame:
-        """One row per scale: scale, alpha, alpha_ci_low, alpha_ci_high, omega,
-        omega_ci_low, omega_ci_high, n, n_items."""
-        return self.scales.copy()
+    @property
+    def alpha(self) -> pd.Series:
+        """Cronbach's alpha of each scale, indexed by scale."""
+        return self._quantity("alpha")
 
-    def summary(self) -> str:
-        """A short text report."""
+    @property
+    def omega(self) -> pd.Series:
+        """McDonald's omega total of each scale, indexed by scale."""
+        return self._quantity("omega")
+
+    @property
+    def scales(self) -> pd.DataFrame:
+        """The former wide table (one row per scale, ``alpha_ci_low`` and the like).
+
+        Deprecated: use :meth:`table` (one row per scale and quantity); this goes in the
+        next release.
+        """
+        warnings.warn("Reliability.scales is now Reliability.table(), one row per scale and "
+                      "quantity (alpha, omega) with estimate, ci_low and ci_high; .scales "
+                      "goes in the next release.", FutureWarning, stacklevel=2)
+        return self._wide()
+
+    def _quantity(self, quantity: str) -> pd.Series:
+        rows = self.estimates[self.estimates["quantity"] == quantity]
+        return pd.Series(rows["estimate"].to_numpy(dtype=float), index=rows["scale"].tolist(),
+                         name=quantity)
+
+    def _wide(self) -> pd.DataFrame:
+        """One row per scale: alpha, its interval, omega, its interval, n, n_items."""
+        parts = {q: self.estimates[self.estimates["quantity"] == q].reset_index(drop=True)
+                 for q in ("alpha", "omega")}
+        wide = {"scale": parts["alpha"]["scale"]}
+        for quantity, rows in parts.items():
+            wide.update({quantity: rows["estimate"], f"{quantity}_ci_low": rows["ci_low"],
+                         f"{quantity}_ci_high": rows["ci_high"]})
+        return pd.DataFrame({**wide, "n": parts["alpha"]["n"],
+                             "n_items": parts["alpha"]["n_items"]})
+
+    def table(self) -> pd.DataFrame:
+        """One row per scale and quantity: scale, quantity (alpha | omega), estimate, ci_low,
+        ci_high, n, n_items."""
+        return self.estimates.copy()
+
+    def headline(self) -> str:
+        """The instrument, its scales' alpha and omega, and how many answered."""
+        def spread(values: pd.Series) -> str:
+            low, high = np.nanmin(values), np.nanmax(values)
+            if not np.isfinite(low):
+                return "not estimated"
+            return f"{low:.2f}" if round(low, 2) == round(high, 2) else f"{low:.2f}–{high:.2f}"
+
+        n = self.estimates["n"].astype(int)
+        count = f"n = {n.max():,}" if n.min() == n.max() else f"n = {n.min():,}–{n.max():,}"
+        scales = self.estimates["scale"].nunique()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return (f"{self.instrument}, {scales} scale{'s' * (scales != 1)}: alpha "
+                    f"{spread(self.alpha)}, omega {spread(self.omega)}, {count} "
+                    f"({self.rater}, {self.occasion})")
+
+    def summary(self) -> Summary:
+        """A short text report: one line per scale."""
         level = f"{100 * self.ci_level:g}%"
         head = (f"Reliability of {self.instrument} ({self.rater} ratings, occasion "
                 f"{self.occasion}); {level} intervals: alpha Feldt, omega bootstrap "
                 f"({self.n_boot} samples).")
-        return f"{head}\n{text_table(self.scales)}"
+        def shown(row: Any) -> str:
+            return f"{row.estimate:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]"
+
+        rows = {q: self.estimates[self.estimates["quantity"] == q].reset_index(drop=True)
+                for q in ("alpha", "omega")}
+        lines = pd.DataFrame({
+            "scale": rows["alpha"]["scale"], "n": rows["alpha"]["n"],
+            "items": rows["alpha"]["n_items"],
+            **{f"{q} [{level}]": [shown(r) for r in part.itertuples()]
+               for q, part in rows.items()}})
+        return Summary(f"{head}\n{text_table(lines)}")
 
     def plot(self, ax: Any = None) -> Any:
         """Alpha and omega per scale, with their intervals. Returns the Axes."""
         ax = axes_or_new(ax)
-        positions = np.arange(len(self.scales))
+        scales = list(dict.fromkeys(self.estimates["scale"]))
+        positions = np.arange(len(scales))
         for offset, name, colour in ((-0.1, "alpha", PALETTE[0]), (0.1, "omega", PALETTE[1])):
-            estimate = self.scales[name].to_numpy(dtype=float)
-            error = np.vstack([estimate - self.scales[f"{name}_ci_low"].to_numpy(dtype=float),
-                               self.scales[f"{name}_ci_high"].to_numpy(dtype=float) - estimate])
+            rows = self.estimates[self.estimates["quantity"] == name]
+            estimate = rows["estimate"].to_numpy(dtype=float)
+            error = np.vstack([estimate - rows["ci_low"].to_numpy(dtype=float),
+                               rows["ci_high"].to_numpy(dtype=float) - estimate])
             ax.errorbar(positions + offset, estimate, yerr=np.nan_to_num(error), fmt="o",
                         capsize=3, color=colour, label=name)
-        ax.set_xticks(positions, self.scales["scale"].tolist())
+        ax.set_xticks(positions, scales)
         ax.set_ylabel("reliability")
         ax.set_title(f"{self.instrument}: alpha and omega ({100 * self.ci_level:g}% intervals)")
         ax.legend()
         return ax
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe contents."""
+        """JSON-safe contents; ``estimates`` holds the rows of :meth:`table`."""
         return jsonable({
             "instrument": self.instrument, "occasion": self.occasion, "rater": self.rater,
-            "ci_level": self.ci_level, "n_boot": self.n_boot, "scales": self.scales,
+            "ci_level": self.ci_level, "n_boot": self.n_boot, "estimates": self.estimates,
             "items": self.items, "loadings": self.loadings,
         })

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from outcomes import instruments as registry
+from outcomes import schema
 from outcomes._errors import DataError, UsageError
 from outcomes.instruments import Instrument, Scale
 
@@ -38,8 +39,7 @@ __all__ = ["score", "score_with", "item_moments", "combine_item_moments", "item_
 #: The columns that identify one administration of an instrument.
 ADMINISTRATION = ("engagement_id", "occasion", "session", "rater")
 #: The columns of the canonical ``scores`` table, in order.
-COLUMNS = ("engagement_id", "occasion", "session", "instrument", "scale", "score", "n_items",
-           "rater")
+COLUMNS = tuple(schema.COLUMNS["scores"])
 _REQUIRED = ("engagement_id", "occasion", "session", "instrument", "item", "value")
 _OCCASIONS = {"intake": 0, "session": 1, "end": 2, "followup": 3}
 _TOLERANCE = 1e-9

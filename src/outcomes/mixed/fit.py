@@ -1,30 +1,14 @@
-"""Clients nested in coaches: mixed models, multilevel R² and multilevel factor shares.
+"""Clients nested in coaches: mixed models, multilevel R² and the outcome's variance decomposed.
 
 :func:`multilevel` fits ``outcome ~ predictors + (1 + slopes | coach)`` and reports the
 fixed effects, the variance components, the coach intra-class correlation (ICC) of the
 outcome, Nakagawa & Schielzeth's R² and Rights & Sterba's decomposition of the outcome's
-variance. :func:`outcomes.mixed.shares.multilevel_shares` splits the variance explained
-by the fixed effects among
-factor groups (Shapley values of the marginal R²) and sets the coach's share and the
-unexplained rest beside them. ``docs/multilevel.md`` states every estimand in words and
-formulas.
-
-Centring. With ``centring="within"`` (the default) each client-level predictor ``x`` is
-split into its coach mean ``x_between`` and the client's deviation from it ``x_within``
-(centring within clusters; Enders & Tofighi 2007, *Psychol Methods* 12(2):121-138), so that
-the within-coach and between-coach effects are estimated apart. A column that is constant
-within every coach (a coach attribute) is left as it is.
-
-Variance of the outcome (Rights & Sterba 2019, *Psychol Methods* 24(3):309-338). With the
-fixed part of the prediction ``yhat = X b`` (intercept left out), its coach means ``yhat_j``,
-the random-effect covariance ``T`` of ``[intercept, slopes]``, their predictors' means
-``mu`` and covariance ``Sigma``, and the residual variance ``sigma²``:
-
-- ``f1`` = variance of ``yhat - yhat_j`` (fixed effects, within coaches);
-- ``f2`` = variance of ``yhat_j`` across clients (fixed effects, between coaches);
-- ``v`` = ``tr(T Sigma)`` (random-slope variation), ``m`` = ``mu' T mu`` (coach means; the
-  random-intercept variance when the slope predictors are centred within coaches);
-- ``residual`` = ``sigma²``.
+variance (``f1``, ``f2``, ``v``, ``m`` and ``residual``, defined in
+:mod:`outcomes.mixed.design`, where the predictors are also centred within coaches).
+:func:`outcomes.mixed.shares.multilevel_shares` splits the variance explained by the fixed
+effects among factor groups (Shapley values of the marginal R²) and sets the coach's share
+and the unexplained rest beside them. ``docs/multilevel.md`` states every estimand in words
+and formulas.
 
 With predictors centred within coaches ``f1`` and ``f2`` are Rights & Sterba's
 ``gamma_w' Phi_w gamma_w`` and ``gamma_b' Phi_b gamma_b``. The shares of their sum are
@@ -52,194 +36,37 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr, ndtri
 
-from outcomes._errors import ConvergenceWarning, DataError, DataWarning, ModelError, UsageError
-from outcomes._results import jsonable, text_table
-from outcomes.mixed.likelihood import (
-    SINGULAR_TOLERANCE,
-    ClusterStats,
-    MixedSolution,
-    fit_mixedlm,
-    fit_profiled,
-    profile_interval,
+from outcomes._checks import (
+    check_choice,
+    check_ci_level,
+    check_n_boot,
+    check_seed,
+    old_attribute,
+    renamed,
+    shared_parameters,
 )
-from outcomes.shares.bootstrap import Draws, resample_counts
-from outcomes.shares.subsets import Moments, check_estimable
+from outcomes._errors import ConvergenceWarning, UsageError
+from outcomes._results import Result, Summary, jsonable, text_table
+from outcomes.mixed.design import (
+    COMPONENTS,
+    SOLVERS,
+    Centring,
+    Design,
+    Solver,
+    prepare,
+    solve,
+    variance_parts,
+)
+from outcomes.mixed.likelihood import profile_interval
+from outcomes.mixed.mixedlm import SINGULAR_TOLERANCE, MixedSolution
+from outcomes.mixed.resampling import bootstrap_fit
 
 __all__ = ["multilevel", "MultilevelFit"]
-
-Centring = Literal["within", "none"]
-Engine = Literal["auto", "profiled", "statsmodels"]
-COMPONENTS = ("f1", "f2", "v", "m", "residual")
-PROFILED = "profiled likelihood (exact, one dimension)"
-
-
-@dataclass(frozen=True, eq=False)
-class Design:
-    """Complete rows sorted by coach, with predictors split by centring."""
-
-    y: np.ndarray
-    X: np.ndarray  # (n, k) predictor terms, no intercept
-    terms: tuple[str, ...]
-    sources: tuple[str, ...]  # the data column each term comes from
-    groups: np.ndarray  # coach code 0..G-1 per row
-    labels: np.ndarray  # coach id per code
-    factors: dict[str, tuple[str, ...]]
-    covariates: tuple[str, ...]
-    outcome: str
-    group: str
-    centring: str
-    n_dropped: int
-
-    @property
-    def n(self) -> int:
-        return len(self.y)
-
-    def columns_of(self, names: Sequence[str]) -> list[int]:
-        """Indices of the terms that come from the data columns ``names``."""
-        return [i for i, s in enumerate(self.sources) if s in set(names)]
-
-    def stats(self) -> ClusterStats:
-        return ClusterStats.from_arrays(self.X, self.y, self.groups)
-
-
-def factor_map(factors, caller: str) -> dict[str, tuple[str, ...]]:
-    """Factor name -> columns, from a mapping, a list of columns or a single column."""
-    if isinstance(factors, str):
-        factors = [factors]
-    if isinstance(factors, Mapping):
-        out = {str(k): (v,) if isinstance(v, str) else tuple(v) for k, v in factors.items()}
-    elif isinstance(factors, Sequence):
-        out = {str(c): (c,) for c in factors}
-    else:
-        raise UsageError(f"{caller}(): factors must map factor names to column lists, "
-                         "or list columns (an empty list fits the null model).")
-    seen: dict[str, str] = {}
-    for name, cols in out.items():
-        if not cols:
-            raise UsageError(f'{caller}(): factor "{name}" has no columns; give at least one.')
-        for c in cols:
-            if c in seen:
-                raise UsageError(f'column "{c}" is in factor "{seen[c]}" and in "{name}"; a '
-                                 "column can belong to one factor only.")
-            seen[c] = name
-    return out
-
-
-def prepare(data, outcome: str, factors, *, covariates=(), group: str = "coach_id",
-            centring: str = "within", caller: str = "multilevel") -> Design:
-    """Check the inputs, drop incomplete rows (with a warning) and split the predictors."""
-    if not isinstance(data, pd.DataFrame):
-        raise UsageError(f"{caller}() needs a pandas DataFrame, not {type(data).__name__}.")
-    if centring not in ("within", "none"):
-        raise UsageError(f'centring must be "within" or "none"; got {centring!r}.')
-    fmap = factor_map(factors, caller)
-    covariates = (covariates,) if isinstance(covariates, str) else tuple(covariates)
-    used = [c for cols in fmap.values() for c in cols] + list(covariates)
-    for col in [group, outcome, *used]:
-        if col not in data.columns:
-            shown = ", ".join(map(str, list(data.columns)[:20]))
-            raise DataError(f"{caller}() needs this column but the data have no such column",
-                            column=col, fix=f"Columns present: {shown}.")
-    if len(set(used)) < len(used) or outcome in used or group in used:
-        raise UsageError("each column can play one role only (outcome, group, factor column "
-                         "or covariate); a column is named twice.")
-    frame = data[[group, outcome, *used]]
-    missing = frame.isna()
-    dropped = missing.any(axis=1).to_numpy()
-    if dropped.any():
-        where = ", ".join(f'"{c}" ({n})' for c, n in missing.sum().items() if n)
-        warnings.warn(f"{int(dropped.sum())} of {len(frame)} rows have missing values and were "
-                      f"left out (missing per column: {where}).", DataWarning,
-                      stacklevel=3)
-        frame = frame.loc[~dropped]
-    for col in [outcome, *used]:
-        if not (pd.api.types.is_numeric_dtype(frame[col]) or
-                pd.api.types.is_bool_dtype(frame[col])):
-            raise DataError(f"must be numeric for {caller}(), but it holds {frame[col].dtype} "
-                            "values", column=col,
-                            fix="Convert it to numbers (or to 0/1 indicator columns).")
-    labels, groups = np.unique(frame[group].astype(str).to_numpy(), return_inverse=True)
-    if len(labels) < 3:
-        raise ModelError(f'{len(labels)} distinct values of "{group}" in the rows used; a '
-                         "coach variance needs at least 3 coaches (and many more to be "
-                         "estimated well).")
-    order = np.argsort(groups, kind="stable")
-    groups = groups[order]
-    y = frame[outcome].to_numpy(dtype=float)[order]
-    if np.ptp(y) == 0:
-        raise ModelError(f'the outcome "{outcome}" has the same value in every row used.')
-    blocks, terms, sources = [], [], []
-    size = np.bincount(groups)
-    for col in used:
-        x = frame[col].to_numpy(dtype=float)[order]
-        mean = np.bincount(groups, x) / size
-        within = x - mean[groups]
-        scale = max(float(np.abs(x).max()), 1.0)
-        varies_within = np.abs(within).max() > 1e-10 * scale
-        varies_between = np.ptp(mean) > 1e-10 * scale
-        if centring == "within" and varies_within:
-            parts = [(within, f"{col}_within")]
-            if varies_between:
-                parts.append((mean[groups], f"{col}_between"))
-        else:
-            parts = [(x, col)]
-        for values, name in parts:
-            blocks.append(values)
-            terms.append(name)
-            sources.append(col)
-    X = np.column_stack(blocks) if blocks else np.zeros((len(y), 0))
-    if len(y) <= X.shape[1] + 2:
-        raise ModelError(f"{len(y)} complete rows are too few for {X.shape[1]} predictors.")
-    if blocks:
-        check_estimable(Moments.from_arrays(np.column_stack([X, y])).cross, [*terms, outcome],
-                        outcome=outcome)
-    return Design(y, X, tuple(terms), tuple(sources), groups, labels, fmap, covariates,
-                  outcome, group, centring, int(dropped.sum()))
-
-
-def solve(design: Design, terms: Sequence[int], slopes: Sequence[int], reml: bool,
-           engine: str) -> MixedSolution:
-    """Fit one model: the exact profiled path for random intercepts, else MixedLM."""
-    if not slopes and engine != "statsmodels":
-        f = fit_profiled(design.stats(), list(terms), reml=reml)
-        return MixedSolution(f.coef[0], f.cov[0], np.array([[f.tau2[0]]]), float(f.sigma2[0]),
-                             float(f.loglik[0]), True, PROFILED)
-    X = np.column_stack([np.ones(design.n), design.X[:, list(terms)]])
-    Z = np.column_stack([np.ones(design.n), design.X[:, list(slopes)]])
-    return fit_mixedlm(design.y, X, design.groups, exog_re=Z, reml=reml)
-
-
-def variance_parts(design: Design, solution: MixedSolution, terms: Sequence[int],
-                   slopes: Sequence[int]) -> dict[str, float]:
-    """Rights & Sterba's f1, f2, v, m and residual variance (not yet shares)."""
-    pred = design.X[:, list(terms)] @ solution.coef[1:]
-    size = np.bincount(design.groups)
-    means = np.bincount(design.groups, pred) / size
-    dof = design.n - 1
-    f1 = float(np.sum((pred - means[design.groups]) ** 2) / dof)
-    f2 = float(np.sum(size * (means - pred.mean()) ** 2) / dof)
-    Z = np.column_stack([np.ones(design.n), design.X[:, list(slopes)]])
-    mu = Z.mean(axis=0)
-    sigma = np.atleast_2d(np.cov(Z, rowvar=False, ddof=0))
-    T = solution.random_cov
-    return {"f1": f1, "f2": f2, "v": float(np.trace(T @ sigma)), "m": float(mu @ T @ mu),
-            "residual": solution.sigma2}
-
-
-def _fixed_table(names, coef, cov, ci_level) -> pd.DataFrame:
-    se = np.sqrt(np.diag(cov))
-    z = float(ndtri(0.5 + ci_level / 2))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = 2 * ndtr(-np.abs(coef / se))
-    return pd.DataFrame({"estimate": coef, "std_error": se, "ci_low": coef - z * se,
-                         "ci_high": coef + z * se, "p_value": p},
-                        index=pd.Index(names, name="term"))
 
 
 def _singular(solution: MixedSolution) -> bool:
@@ -263,13 +90,15 @@ def _slope_terms(design: Design, random_slopes) -> list[int]:
     return out
 
 
+@renamed(group="cluster", engine="solver")
+@shared_parameters
 def multilevel(
     data: pd.DataFrame,
     outcome: str,
     factors: Mapping[str, Sequence[str]] | Sequence[str],
     *,
     covariates: Sequence[str] = (),
-    group: str = "coach_id",
+    cluster: str = "coach_id",
     random_slopes: Sequence[str] = (),
     centring: Centring = "within",
     reml: bool = True,
@@ -277,7 +106,7 @@ def multilevel(
     ci_level: float = 0.95,
     seed: int | np.random.Generator | None = None,
     n_jobs: int | None = None,
-    engine: Engine = "auto",
+    solver: Solver = "auto",
 ) -> MultilevelFit:
     """Fit a mixed model of clients nested in coaches and decompose the outcome's variance.
 
@@ -289,10 +118,11 @@ def multilevel(
         Outcome column (numeric).
     factors : mapping of str to list of str, or list of str
         Factor name -> its columns, or a list of columns; ``[]`` fits the null model.
-    covariates : sequence of str, default ()
-        Further predictors (e.g. the intake score), centred like the factor columns.
-    group : str, default "coach_id"
-        Column of coach ids (the clusters).
+    {covariates}
+        In this model they are centred like the factor columns.
+    cluster : str, default "coach_id"
+        The column that names each client's coach. Clients of one coach share the coach's
+        random intercept and are resampled together in the bootstrap.
     random_slopes : sequence of str, default ()
         Predictors whose slope varies by coach (a data column or a term name; with
         ``centring="within"`` the slope is on the within-coach part).
@@ -300,17 +130,16 @@ def multilevel(
         Split each client-level predictor into ``_within`` and ``_between`` parts, or not.
     reml : bool, default True
         Restricted maximum likelihood (as lme4's default) or maximum likelihood.
-    n_boot : int, default 0
-        Cluster-bootstrap replicates (coaches resampled whole) for intervals of the R² and
-        the Rights & Sterba shares (0: none).
-    ci_level : float, default 0.95
-        Interval level (Wald intervals for fixed effects, profile likelihood for the ICC,
-        percentile intervals from the bootstrap).
-    seed : int or Generator, optional
-        Seed of the bootstrap.
+    {n_boot}
+        Coaches are resampled whole; the intervals are of the R², the Rights & Sterba
+        shares and the ICC.
+    {ci_level}
+        Wald intervals for the fixed effects, profile likelihood for the ICC, percentile
+        intervals from the bootstrap.
+    {seed}
     n_jobs : int, optional
         Worker processes for the bootstrap (default: every core).
-    engine : {"auto", "profiled", "statsmodels"}, default "auto"
+    solver : {"auto", "profiled", "statsmodels"}, default "auto"
         ``auto`` uses the exact profiled likelihood for random-intercept models and
         statsmodels' MixedLM when there are random slopes; ``statsmodels`` always uses
         MixedLM.
@@ -329,164 +158,52 @@ def multilevel(
     >>> round(fit.icc, 3), [round(v, 3) for v in fit.icc_interval]
     (0.185, [0.095, 0.321])
     """
-    check_options(n_boot, ci_level, engine)
-    design = prepare(data, outcome, factors, covariates=covariates, group=group,
+    caller = "multilevel"
+    n_boot = check_n_boot(n_boot, caller)
+    ci_level = check_ci_level(ci_level, caller)
+    seed = check_seed(seed, caller)
+    check_choice(solver, "solver", SOLVERS, caller)
+    design = prepare(data, outcome, factors, covariates=covariates, cluster=cluster,
                      centring=centring)
     terms = list(range(len(design.terms)))
     slopes = _slope_terms(design, random_slopes)
-    solution = solve(design, terms, slopes, reml, engine)
+    solution = solve(design, terms, slopes, reml, solver)
     if not solution.converged:
         warnings.warn(
             f"the mixed model of {outcome!r} did not converge with any optimiser tried "
             f"({', '.join(solution.attempts)}); the estimates are the best found and may be "
             "wrong. Simplify the random part (fewer random slopes) or rescale the predictors.",
-            ConvergenceWarning, stacklevel=2)
-    null = solve(design, [], [], reml, engine)
+            ConvergenceWarning, stacklevel=3)
+    null = solve(design, [], [], reml, solver)
     low, high = profile_interval(design.stats(), [], reml=reml, ci_level=ci_level)
     parts = variance_parts(design, solution, terms, slopes)
     total = sum(parts.values())
     shares = pd.Series({k: parts[k] / total for k in COMPONENTS}, name="share")
     rtab = ["intercept", *(design.terms[i] for i in slopes)]
-    T = pd.DataFrame(solution.random_cov, index=rtab, columns=rtab)
     vc = pd.Series([*np.diag(solution.random_cov), solution.sigma2],
                    index=[*rtab, "residual"], name="variance")
     ci = None
     if n_boot:
-        ci = _bootstrap_fit(design, terms, slopes, reml, engine, int(n_boot), seed, n_jobs,
-                            ci_level)
+        ci = bootstrap_fit(design, terms, slopes, reml, solver, n_boot, seed, n_jobs, ci_level)
     return MultilevelFit(
-        outcome=outcome, group=group, factors=design.factors, covariates=design.covariates,
-        centring=centring, reml=reml,
-        fixed_effects=_fixed_table(["intercept", *design.terms], solution.coef, solution.cov,
-                                   ci_level),
-        variance_components=vc, random_covariance=T,
+        outcome=outcome, cluster=cluster, factors=design.factors,
+        covariates=design.covariates, centring=centring, reml=reml,
+        fixed_effects=solution.wald_table(["intercept", *design.terms], ci_level),
+        variance_components=vc,
+        random_covariance=pd.DataFrame(solution.random_cov, index=rtab, columns=rtab),
         icc=float(null.random_cov[0, 0] / (null.random_cov[0, 0] + null.sigma2)),
         icc_interval=(low, high), r2_marginal=float(shares.f1 + shares.f2),
         r2_conditional=float(1 - shares.residual), rights_sterba=shares,
         variances=pd.Series(parts, name="variance"), loglik=solution.loglik,
         converged=solution.converged, singular=_singular(solution),
         optimizer=solution.optimizer, attempts=solution.attempts, messages=solution.messages,
-        n=design.n, n_groups=len(design.labels), n_dropped=design.n_dropped,
-        ci_level=ci_level, n_boot=int(n_boot), ci=ci,
+        n=design.n, n_clusters=len(design.labels), n_dropped=design.n_dropped,
+        ci_level=ci_level, n_boot=n_boot, ci=ci,
     )
 
 
-def check_options(n_boot, ci_level, engine) -> None:
-    if int(n_boot) != n_boot or n_boot < 0:
-        raise UsageError(f"n_boot must be a whole number >= 0; got {n_boot!r}.")
-    if not 0 < ci_level < 1:
-        raise UsageError(f"ci_level must lie between 0 and 1 (e.g. 0.95); got {ci_level!r}.")
-    if engine not in ("auto", "profiled", "statsmodels"):
-        raise UsageError(f'engine must be "auto", "profiled" or "statsmodels"; got {engine!r}.')
-
-
-def n_workers(n_jobs: int | None, n_tasks: int) -> int:
-    """Worker processes to use: every core by default, never more than the tasks."""
-    import joblib
-
-    wanted = joblib.effective_n_jobs(-1 if n_jobs is None else n_jobs)
-    return max(1, min(int(wanted), n_tasks))
-
-
-def in_parallel(fn, counts: np.ndarray, n_jobs: int | None, *args) -> np.ndarray:
-    """``fn(*args, chunk)`` over row chunks of ``counts``, in worker processes, stacked.
-
-    The counts are drawn before the work is shared out, so the result does not depend on
-    the number of workers.
-    """
-    workers = n_workers(n_jobs, len(counts) // 50 + 1)
-    if workers == 1:
-        return fn(*args, counts)
-    from joblib import Parallel, delayed
-
-    chunks = np.array_split(counts, workers * 2)
-    parts = Parallel(n_jobs=workers)(delayed(fn)(*args, c) for c in chunks if len(c))
-    return np.concatenate(parts)
-
-
-def _profiled_rows(stats: ClusterStats, terms: list[int], reml: bool, counts) -> np.ndarray:
-    """Per replicate: R² marginal, conditional, the five shares and the null-model ICC."""
-    fit = fit_profiled(stats, terms, reml=reml, counts=counts)
-    null = fit_profiled(stats, [], reml=reml, counts=counts)
-    cols = [1 + t for t in terms]
-    Q = stats.cross[:, cols][:, :, cols]
-    s = stats.cross[:, 0, cols]
-    size = stats.sizes
-    n = counts @ size
-    per_cluster = (s[:, :, None] * s[:, None, :]) / size[:, None, None]
-    within = (counts @ (Q - per_cluster).reshape(len(Q), -1)).reshape(-1, len(cols), len(cols))
-    mean = counts @ s / n[:, None]
-    between = (counts @ per_cluster.reshape(len(Q), -1)).reshape(within.shape) - n[
-        :, None, None] * mean[:, :, None] * mean[:, None, :]
-    b = fit.coef[:, 1:]
-    f1 = np.einsum("bi,bij,bj->b", b, within, b) / (n - 1)
-    f2 = np.einsum("bi,bij,bj->b", b, between, b) / (n - 1)
-    parts = np.column_stack([f1, f2, np.zeros(len(n)), fit.tau2, fit.sigma2])
-    shares = parts / parts.sum(axis=1, keepdims=True)
-    icc = null.ratio / (1 + null.ratio)
-    return np.column_stack([shares[:, 0] + shares[:, 1], 1 - shares[:, 4], shares, icc])
-
-
-def _expanded(design: Design, counts_row: np.ndarray) -> Design:
-    """The design of one replicate: each coach repeated as often as drawn, as new coaches."""
-    rows, codes = [], []
-    new = 0
-    for g in np.flatnonzero(counts_row):
-        where = np.flatnonzero(design.groups == g)
-        for _ in range(int(counts_row[g])):
-            rows.append(where)
-            codes.append(np.full(len(where), new))
-            new += 1
-    idx = np.concatenate(rows)
-    return Design(design.y[idx], design.X[idx], design.terms, design.sources,
-                  np.concatenate(codes), np.arange(new).astype(str), design.factors,
-                  design.covariates, design.outcome, design.group, design.centring, 0)
-
-
-def _refit_rows(design: Design, terms, slopes, reml, engine, counts) -> np.ndarray:
-    """Per replicate, refitting the model on the resampled coaches (random slopes)."""
-    out = np.full((len(counts), 8), np.nan)
-    for i, row in enumerate(counts):
-        rep = _expanded(design, row)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                sol = solve(rep, terms, slopes, reml, engine)
-                null = solve(rep, [], [], reml, engine)
-            except (ModelError, np.linalg.LinAlgError):
-                continue
-        parts = variance_parts(rep, sol, terms, slopes)
-        shares = np.array([parts[k] for k in COMPONENTS]) / sum(parts.values())
-        icc = null.random_cov[0, 0] / (null.random_cov[0, 0] + null.sigma2)
-        out[i] = [shares[0] + shares[1], 1 - shares[4], *shares, icc]
-    return out
-
-
-def warn_failed(failed: int, n_boot: int) -> None:
-    if failed:
-        warnings.warn(f"{failed} of {n_boot} bootstrap replicates could not be fitted (in them "
-                      "a predictor no longer varied, or the predictors were collinear) and "
-                      "were left out; with few coaches, prefer fewer coach-level columns.",
-                      DataWarning, stacklevel=3)
-
-
-def _bootstrap_fit(design, terms, slopes, reml, engine, n_boot, seed, n_jobs, ci_level):
-    counts = resample_counts(len(design.labels), n_boot, np.random.default_rng(seed))
-    if not slopes and engine != "statsmodels":
-        reps = in_parallel(_profiled_rows, counts, n_jobs, design.stats(), terms, reml)
-    else:
-        reps = in_parallel(_refit_rows, counts, n_jobs, design, terms, slopes, reml, engine)
-    ok = np.all(np.isfinite(reps), axis=1)
-    warn_failed(int((~ok).sum()), n_boot)
-    reps = reps[ok]
-    names = ["r2_marginal", "r2_conditional", *COMPONENTS, "icc"]
-    low, high = Draws(np.zeros(len(names)), reps).interval("percentile", ci_level)
-    return pd.DataFrame({"quantity": names, "std_error": reps.std(axis=0, ddof=1),
-                         "ci_low": low, "ci_high": high, "n_boot": len(reps)})
-
-
-@dataclass(frozen=True, eq=False)
-class MultilevelFit:
+@dataclass(frozen=True, eq=False, repr=False)
+class MultilevelFit(Result):
     """A mixed model of clients in coaches, with R² and the outcome's variance decomposed.
 
     ``fixed_effects`` has one row per term (estimate, std_error, Wald ci_low/ci_high at
@@ -497,10 +214,11 @@ class MultilevelFit:
     ``icc_interval``. ``rights_sterba`` gives f1, f2, v, m and residual as shares of the
     model-implied outcome variance (summing to 1) and ``variances`` the same parts in the
     outcome's units. ``ci`` holds cluster-bootstrap intervals when ``n_boot > 0``.
+    ``cluster`` names the coach column and ``n_clusters`` counts the coaches.
     """
 
     outcome: str
-    group: str
+    cluster: str
     factors: dict[str, tuple[str, ...]]
     covariates: tuple[str, ...]
     centring: str
@@ -519,7 +237,7 @@ class MultilevelFit:
     singular: bool
     optimizer: str
     n: int
-    n_groups: int
+    n_clusters: int
     n_dropped: int = 0
     attempts: tuple[str, ...] = ()
     messages: tuple[str, ...] = field(default=(), repr=False)
@@ -527,11 +245,21 @@ class MultilevelFit:
     n_boot: int = 0
     ci: pd.DataFrame | None = None
 
+    group = old_attribute("group", "cluster")
+    n_groups = old_attribute("n_groups", "n_clusters")
+
     def _interval(self, quantity: str) -> tuple[float, float]:
         if self.ci is None:
             return (np.nan, np.nan)
         row = self.ci[self.ci.quantity == quantity].iloc[0]
         return float(row.ci_low), float(row.ci_high)
+
+    def headline(self) -> str:
+        """R², the coach ICC, and how many clients and coaches."""
+        status = "" if self.converged else ", did not converge"
+        return (f"R² marginal {self.r2_marginal:.3f}, conditional {self.r2_conditional:.3f}, "
+                f"ICC {self.icc:.3f}; {self.n} clients, {self.n_clusters} coaches, "
+                f"{'REML' if self.reml else 'ML'}{status}")
 
     def table(self) -> pd.DataFrame:
         """Tidy rows: fixed effects, variances, Rights & Sterba shares, R² and the ICC."""
@@ -545,20 +273,20 @@ class MultilevelFit:
         rows.append(pd.DataFrame({"kind": ["share"] * 5 + ["r2"] * 2, "term": share_terms,
                                   "estimate": values, "ci_low": [a for a, _ in ends],
                                   "ci_high": [b for _, b in ends]}))
-        rows.append(pd.DataFrame({"kind": ["icc"], "term": [self.group], "estimate": [self.icc],
-                                  "ci_low": [self.icc_interval[0]],
+        rows.append(pd.DataFrame({"kind": ["icc"], "term": [self.cluster],
+                                  "estimate": [self.icc], "ci_low": [self.icc_interval[0]],
                                   "ci_high": [self.icc_interval[1]]}))
         out = pd.concat(rows, ignore_index=True)
         cols = ["kind", "term", "estimate", "std_error", "ci_low", "ci_high", "p_value"]
         return out.reindex(columns=cols).assign(n=self.n)
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
         """Text report of the fit, the variance decomposition and how the fit went."""
         method = "REML" if self.reml else "ML"
         level = f"{round(100 * self.ci_level, 1):g} %"
         lines = [
-            f"Mixed model of {self.outcome!r}: {self.n} clients in {self.n_groups} coaches "
-            f"({self.group}), {method}, centring {self.centring}"
+            f"Mixed model of {self.outcome!r}: {self.n} clients in {self.n_clusters} coaches "
+            f"({self.cluster}), {method}, centring {self.centring}"
             + (f"; {self.n_dropped} rows with missing values left out." if self.n_dropped
                else "."),
             f"Fit: {self.optimizer}; "
@@ -589,17 +317,17 @@ class MultilevelFit:
         lines += ["", "Outcome variance (Rights & Sterba 2019):", text_table(shown), ""]
         if self.ci is not None:
             lines.append(f"{level} percentile intervals from {self.n_boot} cluster-bootstrap "
-                         f"replicates ({self.n_groups} coaches resampled whole).")
+                         f"replicates ({self.n_clusters} coaches resampled whole).")
         notes = [m for m in self.messages if "Retrying" not in m]
         if notes:
             lines += ["Optimiser notes:", *(f"  {m}" for m in dict.fromkeys(notes))]
-        return "\n".join(lines).rstrip()
+        return Summary("\n".join(lines).rstrip())
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dict of every reported quantity."""
+        """JSON-safe dict of every reported quantity (``n_groups`` counts the coaches)."""
         out: dict[str, Any] = {
-            "outcome": self.outcome, "group": self.group, "n": self.n,
-            "n_groups": self.n_groups, "n_dropped": self.n_dropped,
+            "outcome": self.outcome, "cluster": self.cluster, "n": self.n,
+            "n_groups": self.n_clusters, "n_dropped": self.n_dropped,
             "factors": {k: list(v) for k, v in self.factors.items()},
             "covariates": list(self.covariates), "centring": self.centring,
             "method": "REML" if self.reml else "ML",

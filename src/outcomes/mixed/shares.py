@@ -7,38 +7,44 @@ random-intercept variance over the total) and the unexplained rest beside them, 
 parts read client / relationship / expectancy / technique / coach / unexplained and sum to 1.
 Each of the 2^k sub-models is fitted by the exact profiled likelihood of
 :mod:`outcomes.mixed.likelihood` (or by statsmodels' MixedLM on request); the cluster bootstrap
-resamples coaches whole, in parallel. ``docs/multilevel.md`` states the estimand.
+resamples coaches whole, in parallel (:mod:`outcomes.mixed.resampling`). ``docs/multilevel.md``
+states the estimand.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from outcomes._checks import (
+    check_choice,
+    check_ci_level,
+    check_n_boot,
+    check_seed,
+    old_attribute,
+    renamed,
+    shared_parameters,
+)
 from outcomes._errors import UsageError
-from outcomes._results import jsonable, text_table
-from outcomes.mixed.fit import (
+from outcomes._results import Result, Summary, jsonable, text_table
+from outcomes.mixed.design import (
     PROFILED,
+    SOLVERS,
     Centring,
     Design,
-    Engine,
-    check_options,
-    in_parallel,
+    Solver,
     prepare,
     solve,
     variance_parts,
-    warn_failed,
 )
-from outcomes.mixed.likelihood import (
-    ClusterStats,
-    MixedSolution,
-    fit_profiled,
-)
-from outcomes.shares.bootstrap import Draws, resample_counts
+from outcomes.mixed.likelihood import ClusterStats, fit_profiled
+from outcomes.mixed.mixedlm import MixedSolution
+from outcomes.mixed.resampling import in_parallel, warn_failed
+from outcomes.shares.bootstrap import CiMethod, Draws, resample_counts
 from outcomes.shares.subsets import shapley
 
 __all__ = ["multilevel_shares", "MultilevelShares"]
@@ -82,21 +88,23 @@ def _share_rows_mixedlm(design: Design, players, always, reml) -> tuple[np.ndarr
     return np.array(row), [f[0] for f in fits]
 
 
+@renamed(group="cluster", engine="solver", ci="ci_method")
+@shared_parameters
 def multilevel_shares(
     data: pd.DataFrame,
     outcome: str,
     factors: Mapping[str, Sequence[str]] | Sequence[str],
     *,
     covariates: Sequence[str] = (),
-    group: str = "coach_id",
+    cluster: str = "coach_id",
     centring: Centring = "within",
     reml: bool = True,
     n_boot: int = 0,
-    ci: Literal["bca", "percentile"] = "bca",
+    ci_method: CiMethod = "bca",
     ci_level: float = 0.95,
     seed: int | np.random.Generator | None = None,
     n_jobs: int | None = None,
-    engine: Engine = "auto",
+    solver: Solver = "auto",
 ) -> MultilevelShares:
     """Each factor group's share of the outcome in a model of clients nested in coaches.
 
@@ -116,20 +124,19 @@ def multilevel_shares(
 
     Parameters
     ----------
-    data, outcome, factors, covariates, group, centring, reml
-        As in :func:`multilevel`; ``factors`` needs at least one group.
-    n_boot : int, default 0
-        Cluster-bootstrap replicates: coaches are resampled whole (Field & Welsh 2007) and
-        all 2^p models refitted in each replicate (0: no intervals).
-    ci : {"bca", "percentile"}, default "bca"
-        Interval method; BCa's acceleration comes from leaving out one coach at a time.
-    ci_level : float, default 0.95
-        Interval level.
-    seed : int or Generator, optional
-        Seed of the bootstrap; the same seed gives identical results for any ``n_jobs``.
+    data, outcome, factors, covariates, cluster, centring, reml
+        As in :func:`outcomes.multilevel`; ``factors`` needs at least one group.
+    {n_boot}
+        Coaches are resampled whole (Field & Welsh 2007) and all 2^p models refitted in
+        each replicate.
+    {ci_method}
+        BCa's acceleration comes from leaving out one coach at a time.
+    {ci_level}
+    {seed}
+        The same seed gives identical results for any ``n_jobs``.
     n_jobs : int, optional
         Worker processes for the bootstrap (joblib; default every core).
-    engine : {"auto", "profiled", "statsmodels"}, default "auto"
+    solver : {"auto", "profiled", "statsmodels"}, default "auto"
         The exact profiled likelihood (default) or statsmodels' MixedLM for every
         sub-model (point estimates only; for checking).
 
@@ -151,64 +158,68 @@ def multilevel_shares(
     >>> round(float(s.shares.sum()), 12)
     1.0
     """
-    check_options(n_boot, ci_level, engine)
-    if ci not in ("bca", "percentile"):
-        raise UsageError(f'ci must be "bca" or "percentile"; got {ci!r}.')
-    design = prepare(data, outcome, factors, covariates=covariates, group=group,
-                     centring=centring, caller="multilevel_shares")
+    caller = "multilevel_shares"
+    n_boot = check_n_boot(n_boot, caller)
+    ci_level = check_ci_level(ci_level, caller)
+    seed = check_seed(seed, caller)
+    check_choice(ci_method, "ci_method", ("bca", "percentile"), caller)
+    check_choice(solver, "solver", SOLVERS, caller)
+    design = prepare(data, outcome, factors, covariates=covariates, cluster=cluster,
+                     centring=centring, caller=caller)
     if not design.factors:
         raise UsageError("multilevel_shares() needs at least one factor group to share out.")
     players, always = _players(design)
     names = [*design.factors, *(["covariates"] if always else []), "coach", "unexplained"]
     stats = design.stats()
     fits: list[MixedSolution] = []
-    if engine == "statsmodels":
+    if solver == "statsmodels":
         if n_boot:
-            raise UsageError('engine="statsmodels" gives point estimates only; use the '
-                             'default engine for bootstrap intervals.')
+            raise UsageError('solver="statsmodels" gives point estimates only; use the '
+                             'default solver for bootstrap intervals.')
         estimate, fits = _share_rows_mixedlm(design, players, always, reml)
     else:
         estimate = _share_rows(stats, players, always, reml, np.ones((1, len(design.labels))))[0]
     draws = None
     if n_boot:
-        counts = resample_counts(len(design.labels), int(n_boot), np.random.default_rng(seed))
+        counts = resample_counts(len(design.labels), n_boot, np.random.default_rng(seed))
         reps = in_parallel(_share_rows, counts, n_jobs, stats, players, always, reml)
         leave_out = np.ones((len(design.labels),) * 2) - np.eye(len(design.labels))
         jack = _share_rows(stats, players, always, reml, leave_out)
         ok = np.all(np.isfinite(reps), axis=1)
         draws = Draws(estimate, reps[ok], jack[np.all(np.isfinite(jack), axis=1)],
                       int((~ok).sum()))
-        warn_failed(draws.n_failed, int(n_boot))
+        warn_failed(draws.n_failed, n_boot)
     table = None
     if draws is not None:
-        low, high = draws.interval(ci, ci_level)
+        low, high = draws.interval(ci_method, ci_level)
         table = pd.DataFrame({"part": [*names, "r2_marginal"], "estimate": estimate,
                               "std_error": draws.std_error(), "ci_low": low,
                               "ci_high": high})
     return MultilevelShares(
-        outcome=outcome, group=group, factors=design.factors, covariates=design.covariates,
-        centring=centring, reml=reml,
+        outcome=outcome, cluster=cluster, factors=design.factors,
+        covariates=design.covariates, centring=centring, reml=reml,
         shares=pd.Series(estimate[:-1], index=pd.Index(names, name="part"), name="share"),
-        r2_marginal=float(estimate[-1]), n=design.n, n_groups=len(design.labels),
-        n_dropped=design.n_dropped, engine="statsmodels" if fits else PROFILED,
-        ci=table, ci_level=ci_level, ci_method=ci if draws is not None else None,
-        n_boot=int(n_boot), draws=draws,
+        r2_marginal=float(estimate[-1]), n=design.n, n_clusters=len(design.labels),
+        n_dropped=design.n_dropped, solver="statsmodels" if fits else PROFILED,
+        ci=table, ci_level=ci_level, ci_method=ci_method if draws is not None else None,
+        n_boot=n_boot, draws=draws,
     )
 
 
-@dataclass(frozen=True, eq=False)
-class MultilevelShares:
+@dataclass(frozen=True, eq=False, repr=False)
+class MultilevelShares(Result):
     """Factor groups' shares of the outcome beside the coach's share and the unexplained.
 
     ``shares`` (Series, summing to 1) has one line per factor group (its Shapley share of
     the marginal R²), ``covariates`` when covariates were given (their marginal R²),
     ``coach`` (random-intercept variance) and ``unexplained`` (residual variance), all as
     shares of the full model's outcome variance. ``ci`` gives bootstrap intervals (part,
-    estimate, std_error, ci_low, ci_high) when ``n_boot > 0``.
+    estimate, std_error, ci_low, ci_high) when ``n_boot > 0``. ``cluster`` names the coach
+    column, ``n_clusters`` counts the coaches and ``solver`` says how the models were fitted.
     """
 
     outcome: str
-    group: str
+    cluster: str
     factors: dict[str, tuple[str, ...]]
     covariates: tuple[str, ...]
     centring: str
@@ -216,14 +227,26 @@ class MultilevelShares:
     shares: pd.Series
     r2_marginal: float
     n: int
-    n_groups: int
+    n_clusters: int
     n_dropped: int = 0
-    engine: str = PROFILED
+    solver: str = PROFILED
     ci: pd.DataFrame | None = None
     ci_level: float = 0.95
     ci_method: str | None = None
     n_boot: int = 0
     draws: Draws | None = field(default=None, repr=False)
+
+    group = old_attribute("group", "cluster")
+    n_groups = old_attribute("n_groups", "n_clusters")
+    engine = old_attribute("engine", "solver")
+
+    def headline(self) -> str:
+        """The factors' shares together and the largest, beside the coach and the rest."""
+        factors = self.shares[list(self.factors)]
+        top = factors.idxmax()
+        return (f"{len(factors)} factors share {factors.sum():.3f} (most: {top} "
+                f"{factors[top]:.3f}), coach {self.shares['coach']:.3f}, unexplained "
+                f"{self.shares['unexplained']:.3f}; n = {self.n}")
 
     def _interval(self, part: str) -> tuple[float, float]:
         if self.ci is None:
@@ -242,11 +265,11 @@ class MultilevelShares:
             rows = rows.assign(std_error=np.nan, ci_low=np.nan, ci_high=np.nan)
         return rows.assign(n=self.n)
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
         """Text report of the shares."""
         lines = [
             f"Shares of {self.outcome!r} in a model of {self.n} clients nested in "
-            f"{self.n_groups} coaches ({self.group}; {'REML' if self.reml else 'ML'}, "
+            f"{self.n_clusters} coaches ({self.cluster}; {'REML' if self.reml else 'ML'}, "
             f"centring {self.centring})"
             + (f"; {self.n_dropped} rows with missing values left out." if self.n_dropped
                else "."),
@@ -265,15 +288,18 @@ class MultilevelShares:
             shown.insert(2, "interval", [f"[{a:.3f}, {b:.3f}]"
                                          for a, b in map(self._interval, self.shares.index)])
         lines += ["", text_table(shown), "", f"Marginal R² of the full model: "
-                  f"{self.r2_marginal:.4f}. Fits: {self.engine}."]
+                  f"{self.r2_marginal:.4f}. Fits: {self.solver}."]
         if self.ci is not None:
             lines.append(f"{round(100 * self.ci_level, 1):g} % {self.ci_method} intervals from "
-                         f"{self.n_boot} cluster-bootstrap replicates ({self.n_groups} coaches "
-                         "resampled whole).")
-        return "\n".join(lines)
+                         f"{self.n_boot} cluster-bootstrap replicates ({self.n_clusters} "
+                         "coaches resampled whole).")
+        return Summary("\n".join(lines))
 
     def to_dict(self, reference: str | None = "asay-lambert-1999") -> dict[str, Any]:
-        """JSON-safe dict; ``reference`` adds the comparison with a reference split."""
+        """JSON-safe dict; ``reference`` adds the comparison with a reference split.
+
+        ``n_groups`` counts the coaches.
+        """
         parts = {}
         for name in self.shares.index:
             entry: dict[str, Any] = {"share": self.shares[name]}
@@ -283,8 +309,8 @@ class MultilevelShares:
                 entry["ci_low"], entry["ci_high"] = self._interval(name)
             parts[name] = entry
         out: dict[str, Any] = {
-            "outcome": self.outcome, "group": self.group, "n": self.n,
-            "n_groups": self.n_groups, "n_dropped": self.n_dropped,
+            "outcome": self.outcome, "cluster": self.cluster, "n": self.n,
+            "n_groups": self.n_clusters, "n_dropped": self.n_dropped,
             "covariates": list(self.covariates), "centring": self.centring,
             "method": "REML" if self.reml else "ML", "parts": parts,
             "r2_marginal": self.r2_marginal, "ci_level": self.ci_level,

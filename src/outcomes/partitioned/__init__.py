@@ -13,7 +13,7 @@ the rest of the flow at scale, with the in-memory rules and the same numbers:
   by bucket of engagements;
 - :func:`client` — a ``dask.distributed`` scheduler, or a local cluster of two workers.
 
-Dask is imported only when these run (the ``scale`` extra). See ``docs/scale.md``.
+Dask is imported only when these run (the ``scale`` extra). See ``docs/partitioned.md``.
 
 Examples
 --------

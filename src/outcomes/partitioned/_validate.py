@@ -21,12 +21,20 @@ import numpy as np
 import pandas as pd
 
 from outcomes._errors import UsageError
-from outcomes._results import jsonable, text_table
+from outcomes._plotting import OKABE_ITO, axes_or_new
+from outcomes._results import Result, Summary, jsonable, text_table
 from outcomes.partitioned._read import FILE, ROW, bucket, layout, numbered
-from outcomes.schema import TABLES, ColumnSpec
+from outcomes.schema import COLUMNS, TABLES
 from outcomes.validation._parsing import parse_column
-from outcomes.validation.report import PROBLEM_COLUMNS, TableCheck, ValidationReport, _rejected_rows
-from outcomes.validation.rules import _check_links, _check_table
+from outcomes.validation.report import (
+    COUNT_COLUMNS,
+    PROBLEM_COLUMNS,
+    TableCheck,
+    ValidationReport,
+    counts_headline,
+    rejected_rows,
+)
+from outcomes.validation.rules import check_links, check_table
 
 __all__ = ["validate_tables", "ScaledValidation"]
 
@@ -36,7 +44,7 @@ _ENGAGEMENT_TABLES = ("engagements", "sessions", "responses", "scores")
 def _coach_ids(part: pd.DataFrame) -> set[str]:
     if "coach_id" not in part.columns:
         return set()
-    ids, _ = parse_column(part["coach_id"].rename(None), ColumnSpec("id"))
+    ids, _ = parse_column(part["coach_id"].rename(None), COLUMNS["coaches"]["coach_id"])
     return set(ids.dropna().astype(str))
 
 
@@ -46,7 +54,7 @@ def _check(part: pd.DataFrame, kind: str) -> tuple[TableCheck, np.ndarray]:
     files = part[FILE].astype(str).to_numpy()
     raw = part.drop(columns=[ROW, FILE]).reset_index(drop=True)
     raw.attrs = {"source_file": files[0]} if len(set(files)) == 1 else {}
-    check = _check_table(raw, kind)
+    check = check_table(raw, kind)
     check.rows = part[ROW].to_numpy(dtype=np.int64)
     return check, files
 
@@ -67,7 +75,7 @@ def _outputs(check: TableCheck, files: np.ndarray) -> dict[str, Any]:
     is_bad[found["_pos"].to_numpy(dtype=int)] = True
     valid = check.typed.loc[~is_bad].copy()
     valid.index = pd.Index(check.rows[~is_bad], name="row")
-    rejected = _rejected_rows(check, found, is_bad)
+    rejected = rejected_rows(check, found, is_bad)
     rejected.insert(0, "file", files[is_bad] if len(files) else [])
     found["file"] = files[found["_pos"].to_numpy(dtype=int)] if len(found) else []
     problems = found.drop(columns="_pos")[PROBLEM_COLUMNS]
@@ -112,7 +120,7 @@ def _bucket_task(index: int, parts: dict[str, pd.DataFrame], coach_ids: set[str]
     checks: dict[str, Any] = {kind: check for kind, (check, _) in done.items()}
     if coach_ids is not None and "coaches" not in checks:
         checks["coaches"] = _Parent(coach_ids)
-    _check_links(checks)
+    check_links(checks)
     results = {kind: _outputs(check, files) for kind, (check, files) in done.items()}
     return _write(results, Path(folder), index)
 
@@ -192,8 +200,8 @@ def validate_tables(tables: Mapping[str, Any], *, out: str | Path | None = None,
     return ScaledValidation.collect(results, folder, [k for k in TABLES if k in frames], n)
 
 
-@dataclass(frozen=True)
-class ScaledValidation:
+@dataclass(frozen=True, repr=False)
+class ScaledValidation(Result):
     """What partition-by-partition validation found; the rows themselves are on disk.
 
     Attributes
@@ -224,7 +232,7 @@ class ScaledValidation:
                 n_problems += entry["problems"]
                 metas.setdefault(kind, entry["meta"])
         rows = [(k, *map(int, totals[k])) for k in kinds]
-        return cls(pd.DataFrame(rows, columns=["table", "input", "valid", "rejected"]),
+        return cls(pd.DataFrame(rows, columns=COUNT_COLUMNS),
                    folder, n_problems, metas, n)
 
     @property
@@ -260,16 +268,20 @@ class ScaledValidation:
         frame = frame.assign(_order=order).sort_values(["_order", "file", "row"], kind="stable")
         return frame.drop(columns="_order").reset_index(drop=True)
 
+    def headline(self) -> str:
+        """Tables, rows in and rows rejected, e.g. ``4 tables, 227,740 rows in, 0 rejected``."""
+        return f"{counts_headline(self.counts)}, {self.npartitions} partitions"
+
     def table(self) -> pd.DataFrame:
         """Rows in, valid and rejected per table."""
         return self.counts.copy()
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
         """Plain text: rows per table and where the rows were written."""
         head = "Validation: " + ("every row is valid." if self.ok else "some rows were rejected.")
-        return "\n".join([head, "", text_table(self.counts), "",
-                          f"{self.n_problems} problems; valid, rejected rows and problems "
-                          f"are in {self.folder}."])
+        return Summary("\n".join([head, "", text_table(self.counts), "",
+                                  f"{self.n_problems} problems; valid, rejected rows and "
+                                  f"problems are in {self.folder}."]))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: ``ok``, the folder and the counts per table."""
@@ -280,12 +292,11 @@ class ScaledValidation:
 
     def plot(self, ax=None):  # noqa: ANN001, ANN201
         """Bars of valid and rejected rows per table; returns the Axes."""
-        from outcomes._plotting import axes_or_new
-
         ax = axes_or_new(ax)
-        ax.barh(self.counts["table"], self.counts["valid"], color="#0072B2", label="valid")
+        ax.barh(self.counts["table"], self.counts["valid"], color=OKABE_ITO["blue"],
+                label="valid")
         ax.barh(self.counts["table"], self.counts["rejected"], left=self.counts["valid"],
-                color="#D55E00", label="rejected")
+                color=OKABE_ITO["vermillion"], label="rejected")
         ax.set_xlabel("rows")
         ax.legend(frameon=False)
         return ax

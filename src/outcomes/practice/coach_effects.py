@@ -4,7 +4,8 @@
 them and shows the comparison the way Spiegelhalter (2005) recommends for institutional
 comparisons: a funnel plot of each coach's indicator against the number of clients, with
 control limits that narrow as the number grows, and empirical-Bayes estimates with
-intervals instead of a ranking.
+intervals instead of a ranking (the limits and the shrinkage are
+:mod:`outcomes.practice.funnel`).
 
 The indicator. The outcome is regressed on the case-mix covariates (OLS over all clients,
 e.g. change on intake score and sponsor). A client's residual is how much better or worse
@@ -12,11 +13,10 @@ the client did than expected; a coach's indicator ``y_j`` is the mean residual o
 ``n_j`` clients, so the target is ``theta0 = 0``. Within coaches the residual SD is
 ``sigma`` (pooled, on ``N - J - p`` degrees of freedom), so ``s_j = sigma / sqrt(n_j)``.
 
-Funnel limits (Spiegelhalter 2005, *Stat Med* 24(8):1185-1202): ``theta0 +- z sqrt(s²(n))``
-with ``z = 1.96`` (95 %) and ``3.09`` (99.8 %). Coaches differ by more than chance in most
-real data, so the limits are widened by the *additive* over-dispersion of Spiegelhalter
-(2005, *Qual Saf Health Care* 14:347-351): with ``z_j = y_j / s_j`` winsorised at the 10th
-and 90th percentiles (``winsor=0.1``, his default), ``phi = mean(z_j²)`` and weights
+The spread between coaches. Coaches differ by more than chance in most real data, so the
+funnel limits are widened by the *additive* over-dispersion of Spiegelhalter (2005, *Qual
+Saf Health Care* 14:347-351): with ``z_j = y_j / s_j`` winsorised at the 10th and 90th
+percentiles (``winsor=0.1``, his default), ``phi = mean(z_j²)`` and weights
 ``w_j = 1 / s_j²``,
 
     tau² = max(0, (J phi - (J - 1)) / (sum w - sum w² / sum w)),
@@ -25,13 +25,9 @@ and 90th percentiles (``winsor=0.1``, his default), ``phi = mean(z_j²)`` and we
 Winsorising guards against a few extreme coaches inflating ``tau²`` but also trims the
 genuine spread: with normal coach effects and a few dozen coaches it underestimates ``tau``
 (the estimate is conservative: limits a little narrow, estimates shrunken a little more);
-``winsor=0`` gives the untrimmed moment estimator (DerSimonian & Laird 1986).
-
-Shrinkage (empirical Bayes; Goldstein & Spiegelhalter 1996, *JRSS A* 159(3):385-443): the
-estimate of a coach's effect is ``lambda_j y_j`` with ``lambda_j = tau² / (tau² + s_j²)``,
-its standard error ``sqrt(lambda_j) s_j``; ranks come as intervals from draws of these
-posterior distributions. ``tau``, ``sigma`` and ``theta0`` are taken as known, so the
-intervals are a little narrow when there are few coaches.
+``winsor=0`` gives the untrimmed moment estimator (DerSimonian & Laird 1986). The shrunken
+estimate of a coach's effect is ``lambda_j y_j`` with ``lambda_j = tau² / (tau² + s_j²)``;
+ranks come as intervals from draws of these posterior distributions.
 
 Privacy: coaches with fewer than ``k`` clients are estimated (they inform ``tau²``) but their
 numbers are withheld, with the reason, in every face of the result.
@@ -48,6 +44,8 @@ Examples
 (5.1, 1.7, [12.0, -0.5])
 >>> bool(fx.table()["estimate"].abs().le(fx.table()["raw"].abs()).all())   # shrunken
 True
+>>> fx                                                   # doctest: +ELLIPSIS
+<CoachEffects: 60 coaches, 1200 clients: tau 1.7..., sigma 5.0..., ICC 0.1...>
 """
 
 from __future__ import annotations
@@ -58,132 +56,46 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
 
+from outcomes._checks import (
+    check_ci_level,
+    check_covariates,
+    check_positive_int,
+    check_seed,
+    old_attribute,
+    renamed,
+    shared_parameters,
+)
 from outcomes._errors import DataError, ModelError, UsageError
-from outcomes._results import jsonable, text_table
-from outcomes.privacy.suppression import DEFAULT_K, check_k, suppress_counts
+from outcomes._results import Result, Summary, jsonable, text_table
+from outcomes.practice.funnel import POSITIONS, draw_funnel, funnel_limits, position_of, shrink
+from outcomes.privacy import DEFAULT_K, check_k, suppress_counts
 
-__all__ = ["coach_effects", "CoachEffects", "funnel_limits", "shrink", "draw_funnel",
-           "position_of", "POSITIONS"]
-
-POSITIONS = ("above 99.8 % limit", "above 95 % limit", "within limits", "below 95 % limit",
-             "below 99.8 % limit")
+__all__ = ["coach_effects", "CoachEffects"]
 
 
-def _z(level: float) -> float:
-    return float(ndtri(0.5 + level / 2))
-
-
-def funnel_limits(n: Any, *, sigma: float, tau2: float = 0.0, theta0: float = 0.0,
-                  level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Lower and upper funnel limits at ``n`` clients: ``theta0 +- z sqrt(sigma²/n + tau²)``.
-
-    Examples
-    --------
-    >>> low, high = funnel_limits([25], sigma=5.0, level=0.95)
-    >>> round(float(high[0]), 2)
-    1.96
-    """
-    size = np.asarray(n, dtype=float)
-    half = _z(level) * np.sqrt(sigma ** 2 / size + tau2)
-    return theta0 - half, theta0 + half
-
-
-def shrink(raw: Any, n: Any, *, sigma: float, tau2: float, theta0: float = 0.0,
-           ci_level: float = 0.95) -> pd.DataFrame:
-    """Empirical-Bayes estimates of coach effects from raw indicators.
-
-    Returns a frame with ``estimate = lambda (raw - theta0)``, ``std_error``, ``ci_low``,
-    ``ci_high`` and the shrinkage factor ``weight`` (lambda).
-
-    Examples
-    --------
-    >>> shrink([4.0], [10], sigma=6.0, tau2=1.0).round(3).to_dict("records")
-    [{'estimate': 0.87, 'std_error': 0.885, 'ci_low': -0.864, 'ci_high': 2.603, 'weight': 0.217}]
-    """
-    raw_values = np.asarray(raw, dtype=float) - theta0
-    s2 = sigma ** 2 / np.asarray(n, dtype=float)
-    weight = tau2 / (tau2 + s2) if tau2 > 0 else np.zeros_like(s2)
-    estimate = weight * raw_values
-    se = np.sqrt(weight * s2)
-    z = _z(ci_level)
-    return pd.DataFrame({"estimate": estimate, "std_error": se, "ci_low": estimate - z * se,
-                         "ci_high": estimate + z * se, "weight": weight})
-
-
-def position_of(raw: Any, n: Any, *, sigma: float, tau2: float, theta0: float = 0.0
-                ) -> np.ndarray:
-    """Where each indicator falls against the 95 % and 99.8 % limits (:data:`POSITIONS`).
-
-    Examples
-    --------
-    >>> position_of([0.5, 4.0, -2.5], [25, 25, 25], sigma=5.0, tau2=0.0).tolist()
-    ['within limits', 'above 99.8 % limit', 'below 95 % limit']
-    """
-    values = np.asarray(raw, dtype=float)
-    out = np.full(values.shape, "within limits", dtype=object)
-    for level, tag in ((0.95, "95 %"), (0.998, "99.8 %")):
-        low, high = funnel_limits(n, sigma=sigma, tau2=tau2, theta0=theta0, level=level)
-        out[values > high] = f"above {tag} limit"
-        out[values < low] = f"below {tag} limit"
-    return out
-
-
-def draw_funnel(ax=None, *, sigma: float, tau2: float, theta0: float = 0.0, n_max: float = 50,
-                points: pd.DataFrame | None = None, highlight: pd.DataFrame | None = None,
-                ylabel: str = "difference from expected", xlabel: str = "clients"):
-    """Draw funnel limits (95 % dashed, 99.8 % dotted; widened by ``tau2``) and points.
-
-    ``points`` and ``highlight`` have columns ``n`` and ``raw`` (and optionally ``label``);
-    highlighted points are drawn large and labelled. Returns the Axes.
-    """
-    from outcomes._plotting import OKABE_ITO, PALETTE, axes_or_new
-
-    ax = axes_or_new(ax, figsize=(6.4, 4.2))
-    grid = np.linspace(1.0, max(float(n_max), 5.0) * 1.05, 200)
-    for level, style in ((0.95, "--"), (0.998, ":")):
-        low, high = funnel_limits(grid, sigma=sigma, tau2=tau2, theta0=theta0, level=level)
-        label = f"{round(100 * level, 1):g} % limits"
-        ax.plot(grid, high, style, color="black", linewidth=1.0, label=label)
-        ax.plot(grid, low, style, color="black", linewidth=1.0)
-    ax.axhline(theta0, color="#777777", linewidth=0.8)
-    if points is not None and len(points):
-        ax.scatter(points["n"], points["raw"], s=22, color=PALETTE[0], alpha=0.8,
-                   label="coaches", zorder=3)
-    if highlight is not None and len(highlight):
-        ax.scatter(highlight["n"], highlight["raw"], s=90, marker="D",
-                   color=OKABE_ITO["vermillion"], edgecolor="black", zorder=4,
-                   label=str(highlight["label"].iloc[0]) if "label" in highlight else "you")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_xlim(0, grid[-1])
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    return ax
-
-
-@dataclass(frozen=True, eq=False)
-class CoachEffects:
+@dataclass(frozen=True, eq=False, repr=False)
+class CoachEffects(Result):
     """Case-mix adjusted coach effects: raw indicators, funnel limits, shrunken estimates.
 
-    ``coaches`` has one row per coach: ``group``, ``n``, ``observed`` (mean outcome),
-    ``expected`` (mean case-mix prediction), ``raw`` (their difference), ``z``, the shrunken
-    ``estimate`` with ``std_error``, ``ci_low``, ``ci_high``, a rank interval (``rank_low``,
-    ``rank_high``; 1 is best), ``position`` against the funnel limits, and ``suppressed`` with
-    its ``reason`` (coaches with fewer than ``k`` clients have every number withheld).
+    ``coaches`` has one row per coach: ``cluster`` (the coach id), ``n``, ``observed`` (mean
+    outcome), ``expected`` (mean case-mix prediction), ``raw`` (their difference), ``z``, the
+    shrunken ``estimate`` with ``std_error``, ``ci_low``, ``ci_high``, a rank interval
+    (``rank_low``, ``rank_high``; 1 is best), ``position`` against the funnel limits, and
+    ``suppressed`` with its ``reason`` (coaches with fewer than ``k`` clients have every
+    number withheld). ``cluster`` names the coach column of the data, ``n_clusters`` counts
+    the coaches.
     """
 
     outcome: str
-    group: str
+    cluster: str
     covariates: tuple[str, ...]
     coefficients: pd.Series
     sigma: float
     tau2: float
     phi: float
     n: int
-    n_groups: int
+    n_clusters: int
     coaches: pd.DataFrame
     k: int = DEFAULT_K
     ci_level: float = 0.95
@@ -192,6 +104,9 @@ class CoachEffects:
     r2: float = float("nan")
     n_dropped: int = 0
     notes: tuple[str, ...] = field(default=())
+
+    group = old_attribute("group", "cluster")
+    n_groups = old_attribute("n_groups", "n_clusters")
 
     @property
     def tau(self) -> float:
@@ -209,14 +124,19 @@ class CoachEffects:
         return int(self.coaches["suppressed"].sum())
 
     def limits(self, n: Any) -> pd.DataFrame:
-        """The funnel limits at ``n`` clients, with and without over-dispersion."""
+        """The funnel limits at ``n`` clients, with and without over-dispersion.
+
+        One row per number of clients and limit: ``n``, ``ci_level`` (0.95, 0.998), ``low``,
+        ``high`` and the limits without over-dispersion, ``low_unadjusted``,
+        ``high_unadjusted``.
+        """
         rows = []
         for level in (0.95, 0.998):
             low, high = funnel_limits(n, sigma=self.sigma, tau2=self.tau2, theta0=self.theta0,
-                                      level=level)
-            plain = funnel_limits(n, sigma=self.sigma, theta0=self.theta0, level=level)
+                                      ci_level=level)
+            plain = funnel_limits(n, sigma=self.sigma, theta0=self.theta0, ci_level=level)
             rows.append(pd.DataFrame({"n": np.atleast_1d(np.asarray(n, dtype=float)),
-                                      "level": level, "low": low, "high": high,
+                                      "ci_level": level, "low": low, "high": high,
                                       "low_unadjusted": plain[0], "high_unadjusted": plain[1]}))
         return pd.concat(rows, ignore_index=True)
 
@@ -224,11 +144,19 @@ class CoachEffects:
         """One row per coach, in the order of the coach ids (never by rank)."""
         return self.coaches.copy()
 
-    def summary(self) -> str:
+    def headline(self) -> str:
+        """Coaches and clients, the spread of coach effects, and coaches off the funnel."""
+        shown = self.coaches[~self.coaches["suppressed"]]
+        outside = int((shown["position"] != "within limits").sum())
+        return (f"{self.n_clusters} coaches, {self.n} clients: tau {self.tau:.2f}, "
+                f"sigma {self.sigma:.2f}, ICC {self.icc:.3f}; {outside} of {len(shown)} "
+                "outside the 95 % limits")
+
+    def summary(self) -> Summary:
         """What was compared, the spread of coach effects and where the coaches fall."""
         shown = self.coaches[~self.coaches["suppressed"]]
         lines = [
-            f"Coach effects on {self.outcome!r}: {self.n} clients of {self.n_groups} coaches"
+            f"Coach effects on {self.outcome!r}: {self.n} clients of {self.n_clusters} coaches"
             + (f", adjusted for {', '.join(self.covariates)}" if self.covariates else "")
             + f" (R² of the case-mix model {self.r2:.3f}).",
             f"Within-coach SD sigma = {self.sigma:.3f}; between-coach SD tau = {self.tau:.3f}"
@@ -239,21 +167,21 @@ class CoachEffects:
         ]
         counts = shown["position"].value_counts().reindex(POSITIONS, fill_value=0)
         lines += [f"  {name}: {int(c)}" for name, c in counts.items()]
-        columns = ["group", "n", "raw", "estimate", "ci_low", "ci_high", "rank_low",
+        columns = ["cluster", "n", "raw", "estimate", "ci_low", "ci_high", "rank_low",
                    "rank_high", "position"]
         lines += ["", text_table(shown[columns], digits=2), "",
                   f"Estimates are shrunken towards 0 (empirical Bayes) with "
                   f"{round(100 * self.ci_level, 1):g} % intervals; ranks are intervals, "
                   "not places.", *self.notes]
-        return "\n".join(lines)
+        return Summary("\n".join(lines))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: the model, the spread and one entry per coach (withheld ones null)."""
         return jsonable({
-            "outcome": self.outcome, "group": self.group, "covariates": list(self.covariates),
+            "outcome": self.outcome, "cluster": self.cluster, "covariates": list(self.covariates),
             "coefficients": self.coefficients, "sigma": self.sigma, "tau": self.tau,
             "tau2": self.tau2, "phi": self.phi, "icc": self.icc, "theta0": self.theta0,
-            "n": self.n, "n_groups": self.n_groups, "n_suppressed": self.n_suppressed,
+            "n": self.n, "n_clusters": self.n_clusters, "n_suppressed": self.n_suppressed,
             "k": self.k, "ci_level": self.ci_level, "r2": self.r2,
             "higher_is_better": self.higher_is_better, "coaches": self.coaches,
             "notes": list(self.notes),
@@ -268,14 +196,14 @@ class CoachEffects:
         if label:
             outside = shown[shown["position"] != "within limits"]
             for row in outside.itertuples():
-                ax.annotate(str(row.group), (row.n, row.raw), fontsize=7,
+                ax.annotate(str(row.cluster), (row.n, row.raw), fontsize=7,
                             xytext=(3, 3), textcoords="offset points")
         return ax
 
 
-def _design(data: pd.DataFrame, outcome: str, group: str, covariates: Sequence[str]
+def _design(data: pd.DataFrame, outcome: str, cluster: str, covariates: Sequence[str]
             ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[str], int]:
-    wanted = [outcome, group, *covariates]
+    wanted = [outcome, cluster, *covariates]
     missing = [c for c in wanted if c not in data.columns]
     if missing:
         raise DataError(f"the data have no column {missing[0]!r}", column=missing[0],
@@ -311,11 +239,33 @@ def _rank_intervals(estimate: np.ndarray, se: np.ndarray, higher_is_better: bool
             np.ceil(np.quantile(ranks, 1 - tail, axis=0)))
 
 
+def _withhold(coaches: pd.DataFrame, n_j: np.ndarray, k: int) -> None:
+    """Blank the numbers of coaches with fewer than ``k`` clients, and of those whose count
+    would give a withheld one away; add ``suppressed`` and ``reason`` (in place)."""
+    small = n_j < k
+    # With the total number of clients published, the other coaches' counts would give a
+    # withheld count away by subtraction: complementary suppression withholds more.
+    masked = suppress_counts(pd.Series(n_j, dtype=float), k=k, totals="columns").mask
+    hidden = masked.iloc[: len(n_j), 0].to_numpy(bool) | small
+    numeric = [c for c in coaches.columns if c not in ("cluster", "position")]
+    coaches.loc[hidden, numeric] = np.nan
+    coaches["position"] = coaches["position"].where(~hidden, None)
+    coaches["suppressed"] = hidden
+    coaches["reason"] = np.select(
+        [small, hidden],
+        [f"fewer than {k} clients: not published",
+         "withheld so that a smaller coach's count cannot be worked out from the total"],
+        "",
+    )
+
+
+@renamed(group="cluster")
+@shared_parameters
 def coach_effects(
     data: pd.DataFrame,
     *,
     outcome: str,
-    group: str = "coach_id",
+    cluster: str = "coach_id",
     covariates: Sequence[str] = (),
     k: int = DEFAULT_K,
     ci_level: float = 0.95,
@@ -332,20 +282,21 @@ def coach_effects(
         One row per client (engagement); not modified.
     outcome : str
         Outcome column (e.g. ``change`` or ``end_score``).
-    group : str, default "coach_id"
-        Column of coach ids.
+    cluster : str, default "coach_id"
+        The column that names each client's coach: one indicator, one funnel point and one
+        shrunken estimate per coach (``group=`` is its former name).
     covariates : sequence of str, default ()
         Case-mix adjusters (e.g. ``baseline``, ``sponsor``); text columns become indicators.
     k : int, default 5
         Coaches with fewer clients have their numbers withheld (at least 3).
-    ci_level : float, default 0.95
-        Level of the intervals of the shrunken estimates and of the rank intervals.
+    {ci_level}
+        It sets the intervals of the shrunken estimates and the rank intervals.
     higher_is_better : bool, default True
         Direction of the outcome (for positions and ranks).
     winsor : float, default 0.1
         Share winsorised at each end of the z-scores when estimating over-dispersion.
-    seed : int or Generator, optional
-        Seed of the draws behind the rank intervals.
+    {seed}
+        It drives the draws behind the rank intervals.
     n_draws : int, default 2000
         Draws from the posterior distributions for the rank intervals.
 
@@ -354,10 +305,14 @@ def coach_effects(
     CoachEffects
     """
     k = check_k(k)
+    ci_level = check_ci_level(ci_level, "coach_effects")
+    covariates = check_covariates(covariates, "coach_effects")
+    seed = check_seed(seed, "coach_effects")
+    n_draws = check_positive_int(n_draws, "n_draws", "coach_effects", minimum=1)
     if not 0 <= winsor < 0.5:
         raise UsageError(f"winsor = {winsor} must be at least 0 and below 0.5.")
-    frame, X, y, names, dropped = _design(data, outcome, group, covariates)
-    groups = frame[group].astype(str).to_numpy()
+    frame, X, y, names, dropped = _design(data, outcome, cluster, covariates)
+    groups = frame[cluster].astype(str).to_numpy()
     labels, codes = np.unique(groups, return_inverse=True)
     J, N, p = len(labels), len(y), X.shape[1]
     if J < 3 or N - J - (p - 1) < 2:
@@ -386,27 +341,13 @@ def coach_effects(
         rank_low, rank_high = np.ones(J), np.full(J, float(J))
     total = float(((y - y.mean()) ** 2).sum())
     coaches = pd.DataFrame({
-        "group": labels, "n": n_j, "observed": np.bincount(codes, y) / n_j,
+        "cluster": labels, "n": n_j, "observed": np.bincount(codes, y) / n_j,
         "expected": np.bincount(codes, fitted) / n_j, "raw": raw, "z": raw / np.sqrt(s2),
         **{c: post[c].to_numpy() for c in ("estimate", "std_error", "ci_low", "ci_high")},
         "rank_low": rank_low, "rank_high": rank_high,
         "position": position_of(raw, n_j, sigma=sigma, tau2=tau2),
     })
-    small = n_j < k
-    # With the total number of clients published, the other coaches' counts would give a
-    # withheld count away by subtraction: complementary suppression withholds more.
-    masked = suppress_counts(pd.Series(n_j, dtype=float), k=k, totals="columns").mask
-    hidden = masked.iloc[: len(n_j), 0].to_numpy(bool) | small
-    numeric = [c for c in coaches.columns if c not in ("group", "position")]
-    coaches.loc[hidden, numeric] = np.nan
-    coaches["position"] = coaches["position"].where(~hidden, None)
-    coaches["suppressed"] = hidden
-    coaches["reason"] = np.select(
-        [small, hidden],
-        [f"fewer than {k} clients: not published",
-         "withheld so that a smaller coach's count cannot be worked out from the total"],
-        "",
-    )
+    _withhold(coaches, n_j, k)
     notes = []
     if tau2 == 0:
         notes.append("The coaches differ no more than chance would make them (tau = 0): every "
@@ -414,9 +355,9 @@ def coach_effects(
     if dropped:
         notes.append(f"{dropped} clients without {outcome!r} or a covariate were left out.")
     return CoachEffects(
-        outcome=outcome, group=group, covariates=tuple(covariates),
+        outcome=outcome, cluster=cluster, covariates=covariates,
         coefficients=pd.Series(beta, index=names), sigma=sigma, tau2=float(tau2), phi=phi,
-        n=N, n_groups=J, coaches=coaches, k=k, ci_level=ci_level,
+        n=N, n_clusters=J, coaches=coaches, k=k, ci_level=ci_level,
         higher_is_better=higher_is_better, r2=1 - float(residual @ residual) / total
         if total > 0 else float("nan"), n_dropped=dropped, notes=tuple(notes),
     )

@@ -40,6 +40,7 @@ part is "client + expectancy" (or more).
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,20 +49,25 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from outcomes._checks import check_ci_level, check_n_boot, check_seed, shared_parameters
 from outcomes._errors import DataError, UsageError
 from outcomes._plotting import share_bars
-from outcomes._results import jsonable, text_table
+from outcomes._results import Result, Summary, jsonable, text_table
+from outcomes.practice._ladder import (
+    FACTOR_OF_ROLE,
+    ROLES,
+    bootstrap_arms,
+    delta_errors,
+    increments_and_shares,
+    ladder,
+    roles_of,
+)
 from outcomes.reference import REFERENCES, Comparison, ReferenceSplit, compare
 
 __all__ = ["improvement_split", "ImprovementSplit", "ROLES", "FACTOR_OF_ROLE"]
 
-ROLES = ("none", "placebo", "common", "full")
-FACTOR_OF_ROLE = {"none": "client", "placebo": "expectancy", "common": "relationship",
-                  "full": "technique"}
-
-
-@dataclass(frozen=True)
-class ImprovementSplit:
+@dataclass(frozen=True, repr=False)
+class ImprovementSplit(Result):
     """The full arm's mean improvement split into factor parts (see :func:`improvement_split`).
 
     Attributes
@@ -71,8 +77,10 @@ class ImprovementSplit:
     parts : DataFrame
         part, roles, quantity (``increment`` in points or ``share`` of the full arm's
         improvement), estimate, std_error, ci_low, ci_high.
-    interval : str
-        ``"bootstrap"`` (percentile, clients resampled within arms) or ``"delta"``.
+    ci_method : str or None
+        How the intervals were found: ``"percentile"`` (percentile bootstrap, clients
+        resampled within arms), ``"delta"`` (delta method from the arm summaries), or None
+        (``n_boot=0``: no intervals).
     replicates : DataFrame or None
         Bootstrap replicates of the shares (one column per part).
     """
@@ -80,12 +88,19 @@ class ImprovementSplit:
     arms: pd.DataFrame
     parts: pd.DataFrame
     merged: Mapping[str, tuple[str, ...]]
-    interval: str
+    ci_method: str | None
     ci_level: float
     n_boot: int
-    seed: int | None
+    seed: Any
     replicates: pd.DataFrame | None = None
     notes: tuple[str, ...] = field(default=())
+
+    @property
+    def interval(self) -> str | None:
+        """The former name of :attr:`ci_method`, in its words: "bootstrap" or "delta"."""
+        warnings.warn("ImprovementSplit.interval is now ImprovementSplit.ci_method; the old "
+                      "name goes in the next release.", FutureWarning, stacklevel=2)
+        return "bootstrap" if self.ci_method == "percentile" else self.ci_method
 
     @property
     def shares(self) -> pd.Series:
@@ -97,14 +112,22 @@ class ImprovementSplit:
         """One row per part and quantity (increment in points, share)."""
         return self.parts.copy()
 
-    def summary(self) -> str:
+    def headline(self) -> str:
+        """The full arm's mean improvement and each part's share of it."""
+        full = self.arms.loc[self.arms["role"] == "full", "mean"].iloc[0]
+        parts = ", ".join(f"{part} {100 * share:.0f} %" if np.isfinite(share)
+                          else f"{part} undefined" for part, share in self.shares.items())
+        return f"{full:.2f} points of improvement split: {parts}"
+
+    def summary(self) -> Summary:
         """Text report: arms, parts, intervals and what the split assumes."""
         level = f"{100 * self.ci_level:g}%"
-        how = (f"percentile bootstrap, {self.n_boot} resamples within arms"
-               if self.interval == "bootstrap" else "delta method from the arm summaries")
+        how = {"percentile": f"percentile bootstrap, {self.n_boot} resamples within arms",
+               "delta": "delta method from the arm summaries"}.get(
+                   self.ci_method or "", "no intervals: n_boot=0")
         shares = self.parts[self.parts["quantity"] == "share"].drop(columns="quantity")
         steps = self.parts[self.parts["quantity"] == "increment"].drop(columns="quantity")
-        return "\n".join([
+        return Summary("\n".join([
             "Split of the full arm's mean improvement (Asay & Lambert 1999 ladder; additive).",
             "", "Arms (mean improvement in score points):", text_table(self.arms), "",
             "Increments (score points):", text_table(steps), "",
@@ -113,14 +136,16 @@ class ImprovementSplit:
             "Assumes one population across arms, nested arms (each adds one ingredient) and "
             "additive effects; a share of improvement is not a share of variance.",
             *self.notes,
-        ])
+        ]))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe contents."""
         return jsonable({"arms": self.arms, "parts": self.parts, "shares": self.shares,
                          "merged": {k: list(v) for k, v in self.merged.items()},
-                         "interval": self.interval, "ci_level": self.ci_level,
-                         "n_boot": self.n_boot, "seed": self.seed, "notes": list(self.notes)})
+                         "ci_method": self.ci_method, "ci_level": self.ci_level,
+                         "n_boot": self.n_boot,
+                         "seed": self.seed if isinstance(self.seed, int) else None,
+                         "notes": list(self.notes)})
 
     def compare(self, reference: str | ReferenceSplit = "asay-lambert-1999") -> Comparison:
         """Set the shares beside a reference split of improvement (parts merged to match)."""
@@ -138,7 +163,7 @@ class ImprovementSplit:
         reps = None if self.replicates is None else self.replicates
         result = compare(self.shares.to_dict(), target, replicates=reps, ci_level=self.ci_level)
         parts = result.parts
-        if self.interval == "delta":
+        if self.ci_method == "delta":
             shares = self.parts[self.parts["quantity"] == "share"].set_index("part")
             parts = parts.assign(ci_low=shares.loc[parts["part"], "ci_low"].to_numpy(),
                                  ci_high=shares.loc[parts["part"], "ci_high"].to_numpy())
@@ -158,37 +183,6 @@ class ImprovementSplit:
                           low=shares["ci_low"], high=shares["ci_high"], reference=reference,
                           reference_label="Asay & Lambert 1999",
                           ylabel="share of the full arm's improvement", percent=True)
-
-
-def _roles(arms: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
-    if not isinstance(arms, Mapping) or not arms:
-        raise UsageError("improvement_split: arms must map roles (none, placebo, common, full) "
-                         "to arm labels, e.g. {'none': 'wait-list', 'full': 'coaching'}.")
-    unknown = [r for r in arms if r not in ROLES]
-    if unknown or "full" not in arms or len(arms) < 2:
-        raise UsageError(f"improvement_split: arms has roles {list(arms)}; use {list(ROLES)}, "
-                         "always 'full' and at least one other.")
-    out = {}
-    for role in ROLES:
-        if role in arms:
-            labels = arms[role]
-            labels = (labels,) if isinstance(labels, str | int | float) else tuple(labels)
-            out[role] = tuple(str(v) for v in labels)
-    return out
-
-
-def _ladder(roles: Sequence[str]) -> tuple[dict[str, tuple[str, ...]], list[tuple[str, str]]]:
-    """Parts (name -> factors) and, per part, the (role, previous role) it is the step of."""
-    merged: dict[str, tuple[str, ...]] = {}
-    steps = []
-    previous = ""
-    for role in roles:
-        start = ROLES.index(previous) + 1 if previous else 0
-        factors = tuple(FACTOR_OF_ROLE[r] for r in ROLES[start:ROLES.index(role) + 1])
-        merged[" + ".join(factors)] = factors
-        steps.append((role, previous))
-        previous = role
-    return merged, steps
 
 
 def _summary_rows(summaries: Any, roles: dict[str, tuple[str, ...]], direction: int
@@ -247,41 +241,7 @@ def _individual(data: pd.DataFrame, arm: str, pre: str, post: str,
     return out
 
 
-def _parts(means: np.ndarray, steps: list[tuple[str, str]], roles: list[str]) -> np.ndarray:
-    """Increments then shares, for rows of arm means (columns in ``roles`` order)."""
-    col = {r: i for i, r in enumerate(roles)}
-    inc = np.column_stack([means[:, col[r]] - (means[:, col[p]] if p else 0.0)
-                           for r, p in steps])
-    full = means[:, [col["full"]]]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(full > 0, inc / np.where(full > 0, full, 1.0), np.nan)
-    return np.hstack([inc, share])
-
-
-def _delta(means: np.ndarray, variances: np.ndarray, steps, roles) -> np.ndarray:
-    """Standard errors of increments and shares by the delta method (independent arms)."""
-    col = {r: i for i, r in enumerate(roles)}
-    k = len(roles)
-    full = means[col["full"]]
-    ses = []
-    grads = []
-    for r, p in steps:
-        g = np.zeros(k)
-        g[col[r]] += 1
-        if p:
-            g[col[p]] -= 1
-        grads.append(g)
-    for g in grads:
-        ses.append(np.sqrt(np.sum(g**2 * variances)))
-    for g in grads:
-        c = g @ means
-        e_full = np.zeros(k)
-        e_full[col["full"]] = 1
-        grad = g / full - c * e_full / full**2 if full > 0 else np.full(k, np.nan)
-        ses.append(np.sqrt(np.sum(grad**2 * variances)))
-    return np.asarray(ses)
-
-
+@shared_parameters
 def improvement_split(
     data: pd.DataFrame | None = None,
     *,
@@ -292,7 +252,7 @@ def improvement_split(
     summaries: pd.DataFrame | Mapping[str, Mapping[str, float]] | None = None,
     higher_is_better: bool = True,
     n_boot: int = 2000,
-    seed: int | None = None,
+    seed: int | np.random.Generator | None = None,
     ci_level: float = 0.95,
 ) -> ImprovementSplit:
     """Split the full arm's mean improvement into client, expectancy, relationship, technique.
@@ -313,11 +273,13 @@ def improvement_split(
     higher_is_better : bool, default True
         Direction of improvement on the measure.
     n_boot : int, default 2000
-        Bootstrap resamples (clients resampled within each arm) for individual data.
-    seed : int, optional
-        Seed of the bootstrap.
-    ci_level : float, default 0.95
-        Interval level (percentile bootstrap, or delta method for summaries).
+        Bootstrap resamples (clients resampled within each arm) for individual data; 0 gives
+        estimates without intervals, otherwise give at least 100. Summaries use the delta
+        method instead.
+    {seed}
+    {ci_level}
+        The intervals are percentile bootstrap intervals, or delta-method intervals for
+        summaries.
 
     Returns
     -------
@@ -333,45 +295,33 @@ def improvement_split(
     ...                           "common": "support", "full": "coaching"})
     >>> split.shares.round(3).to_dict()
     {'client': 0.4, 'expectancy': 0.15, 'relationship': 0.3, 'technique': 0.15}
+    >>> split                                            # doctest: +ELLIPSIS
+    <ImprovementSplit: 10.00 points of improvement split: client 40 %, expectancy 15 %, ...>
     """
-    roles = _roles(arms)
-    if not 0 < ci_level < 1:
-        raise UsageError(f"improvement_split: ci_level={ci_level!r} must be between 0 and 1.")
+    roles = roles_of(arms)
+    ci_level = check_ci_level(ci_level, "improvement_split")
+    seed = check_seed(seed, "improvement_split")
     if (data is None) == (summaries is None):
         raise UsageError("improvement_split: give either data= (one row per client, with arm=, "
                          "pre=, post=) or summaries= (mean_change, sd, n per arm), not both.")
     direction = 1 if higher_is_better else -1
-    merged, steps = _ladder(list(roles))
+    merged, steps = ladder(list(roles))
     order = list(roles)
     notes: list[str] = []
-    z = stats.norm.ppf(0.5 + ci_level / 2)
     replicates = None
     if summaries is not None:
+        z = stats.norm.ppf(0.5 + ci_level / 2)
         table = _summary_rows(summaries, roles, direction)
         table["std_error"] = table["sd"] / np.sqrt(table["n"])
         means = table["mean"].to_numpy()
-        point = _parts(means[None, :], steps, order)[0]
-        se = _delta(means, table["std_error"].to_numpy() ** 2, steps, order)
-        low, high, interval = point - z * se, point + z * se, "delta"
+        point = increments_and_shares(means[None, :], steps, order)[0]
+        se = delta_errors(means, table["std_error"].to_numpy() ** 2, steps, order)
+        low, high, ci_method = point - z * se, point + z * se, "delta"
     else:
-        if not isinstance(n_boot, int) or n_boot < 100:
-            raise UsageError(f"improvement_split: n_boot={n_boot!r}; give at least 100.")
+        n_boot = check_n_boot(n_boot, "improvement_split", minimum=100)
         gains = _individual(data, arm, pre, post, roles, direction, notes)  # type: ignore[arg-type]
-        table = pd.DataFrame({"role": order, "labels": [", ".join(roles[r]) for r in order],
-                              "n": [len(gains[r]) for r in order],
-                              "mean": [gains[r].mean() for r in order],
-                              "sd": [gains[r].std(ddof=1) for r in order]})
-        table["std_error"] = table["sd"] / np.sqrt(table["n"])
-        point = _parts(table["mean"].to_numpy()[None, :], steps, order)[0]
-        rng = np.random.default_rng(seed)
-        boot = np.column_stack([g[rng.integers(0, len(g), (n_boot, len(g)))].mean(axis=1)
-                                for g in (gains[r] for r in order)])
-        draws = _parts(boot, steps, order)
-        se = np.nanstd(draws, axis=0, ddof=1)
-        a = (1 - ci_level) / 2
-        low, high = np.nanquantile(draws, a, axis=0), np.nanquantile(draws, 1 - a, axis=0)
-        interval = "bootstrap"
-        replicates = pd.DataFrame(draws[:, len(steps):], columns=list(merged))
+        table, point, se, low, high, ci_method, replicates = bootstrap_arms(
+            gains, order, roles, steps, merged, n_boot, seed, ci_level)
     names = list(merged)
     contrasts = [f"{r} - {p}" if p else r for r, p in steps]
     parts = pd.DataFrame({
@@ -385,5 +335,5 @@ def improvement_split(
                      "less than the one below it, so the ladder does not hold for that step.")
     if not table.loc[table["role"] == "full", "mean"].iloc[0] > 0:
         notes.append("The full arm did not improve on average, so its shares are undefined.")
-    return ImprovementSplit(table, parts, merged, interval, ci_level, n_boot, seed, replicates,
+    return ImprovementSplit(table, parts, merged, ci_method, ci_level, n_boot, seed, replicates,
                             tuple(notes))

@@ -30,9 +30,10 @@ import numpy as np
 import pandas as pd
 
 from outcomes import instruments as registry
+from outcomes._checks import check_positive_int
 from outcomes._errors import DataError, UsageError
 from outcomes._plotting import PALETTE, axes_or_new
-from outcomes._results import jsonable, text_table
+from outcomes._results import Result, Summary, jsonable, text_table
 from outcomes.practice.trajectories import Trajectories
 
 __all__ = ["monitor", "Monitoring", "FLAGS", "AS_FITTED"]
@@ -52,8 +53,8 @@ def _n(value: float | None) -> str:
     return "" if value is None else f"{float(value):.1f}".removesuffix(".0")
 
 
-@dataclass(frozen=True)
-class Monitoring:
+@dataclass(frozen=True, repr=False)
+class Monitoring(Result):
     """Flags per engagement and session (see :func:`monitor`).
 
     ``flags`` has one row per engagement and session: ``engagement_id``, ``session``, the
@@ -88,7 +89,15 @@ class Monitoring:
         return pd.DataFrame(rows, columns=["flag", "sessions", "engagements",
                                            "share_of_engagements"])
 
-    def summary(self) -> str:
+    def headline(self) -> str:
+        """Engagements and sessions, and the share of engagements ever flagged."""
+        counts = self.counts().set_index("flag")["share_of_engagements"]
+        n = self.flags["engagement_id"].nunique()
+        return (f"{self.outcome}: {n} engagements, {len(self.flags)} sessions; ever flagged: "
+                f"{100 * counts['not on track']:.0f} % not on track, "
+                f"{100 * counts['reliable deterioration']:.0f} % reliable deterioration")
+
+    def summary(self) -> Summary:
         """Counts by flag and what the thresholds were."""
         n = self.flags["engagement_id"].nunique()
         lines = [f"Monitoring {self.outcome}: {n} engagements, {len(self.flags)} sessions.",
@@ -100,7 +109,7 @@ class Monitoring:
         lines += ["", text_table(self.counts()), "",
                   "Most pressing flag per session: "
                   + ", ".join(f"{k} {v}" for k, v in primary.items() if v), *self.notes]
-        return "\n".join(lines)
+        return Summary("\n".join(lines))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: thresholds, counts and the flags table."""
@@ -253,8 +262,7 @@ def monitor(
         alliance_cutoff = _lookup(alliance_instrument or alliance, "concern_below")
         if alliance_cutoff is None:
             raise UsageError(f"monitor: give alliance_cutoff= for {alliance!r} (SRS: 36).")
-    if not isinstance(review_after, int) or review_after < 1:
-        raise UsageError(f"monitor: review_after={review_after!r}; give a whole number >= 1.")
+    review_after = check_positive_int(review_after, "review_after", "monitor", minimum=1)
     for name in (outcome, alliance, intake, session, client):
         if name is not None and name not in sessions.columns:
             raise DataError(f"the session table has no column {name!r}", column=name,

@@ -38,9 +38,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from outcomes._checks import check_positive_int
 from outcomes._errors import DataError, UsageError
 from outcomes._plotting import PALETTE, axes_or_new
-from outcomes._results import jsonable, text_table
+from outcomes._results import Result, Summary, jsonable, text_table
 
 __all__ = ["expected_trajectories", "Trajectories", "session_scores"]
 
@@ -86,8 +87,8 @@ def session_scores(scores: pd.DataFrame, *, outcome: str = "ors", alliance: str 
         ["engagement_id", "session"], ignore_index=True)
 
 
-@dataclass(frozen=True)
-class Trajectories:
+@dataclass(frozen=True, repr=False)
+class Trajectories(Result):
     """Expected course and tolerance band of an outcome by intake and session.
 
     Use :meth:`expected` for any intake and session. ``coefficients`` has one row per
@@ -148,17 +149,24 @@ class Trajectories:
         grid = np.array([(x, s) for x in intakes for s in sessions], dtype=float)
         return self.expected(grid[:, 0], grid[:, 1])
 
-    def summary(self) -> str:
+    def headline(self) -> str:
+        """What was fitted, on how many clients, and the share the band holds."""
+        shape = ("intake x log(session)" if self.by_intake == "linear"
+                 else f"{len(self.edges) - 1} intake bands")
+        return (f"Expected {self.outcome} by {shape}: {self.n_clients} clients, "
+                f"{self.n_observations} ratings, band of the middle {100 * self.coverage:g} %")
+
+    def summary(self) -> Summary:
         """Text: the model, the data and a few expected values."""
         shape = ("intake x log(session)" if self.by_intake == "linear"
                  else f"{len(self.edges) - 1} intake bands, each with its log(session) curve")
-        return "\n".join([
+        return Summary("\n".join([
             f"Expected {self.outcome} by session: linear quantile regression on {shape} "
             "(Finch, Lambert & Schaalje 2001 shape; Koenker & Bassett 1978).",
             f"{self.n_clients} clients, {self.n_observations} session ratings, sessions "
             f"{self.sessions[0]}-{self.sessions[1]}; band = middle {100 * self.coverage:g}% "
             "of clients.", "", "Expected score (band) by session, at the intake quartiles:",
-            text_table(self._grid(), digits=1)])
+            text_table(self._grid(), digits=1)]))
 
     def _grid(self) -> pd.DataFrame:
         table = self.table()
@@ -286,12 +294,17 @@ def expected_trajectories(
     >>> row = t.expected(15, 5).iloc[0]
     >>> bool(row.low < row.expected < row.high), round(row.expected)
     (True, 22)
+    >>> t                                                # doctest: +ELLIPSIS
+    <Trajectories: Expected ors by intake x log(session): 200 clients, 1600 ratings, ...>
     """
     if by_intake not in ("linear", "bands"):
         raise UsageError(f"expected_trajectories: by_intake={by_intake!r}; use 'linear' or "
                          "'bands'.")
     if not 0 < coverage < 1:
         raise UsageError(f"expected_trajectories: coverage={coverage!r} must be in (0, 1).")
+    bands = check_positive_int(bands, "bands", "expected_trajectories", minimum=1)
+    min_clients = check_positive_int(min_clients, "min_clients", "expected_trajectories",
+                                     minimum=1)
     frame = _long(sessions, outcome, intake, session, client)
     use = frame["y"].notna() & frame["intake"].notna() & (frame["session"] >= 1)
     if "first" in frame:

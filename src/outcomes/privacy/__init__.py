@@ -1,9 +1,14 @@
-"""Disclosure control: nothing published rests on fewer than k clients.
+"""Disclosure control: nothing published rests on fewer than k clients, and names no one.
 
 :mod:`outcomes.privacy.suppression` withholds small cells (with complementary suppression so
 that no withheld cell can be worked out from totals) and masks statistics of small groups;
-pseudonyms for coaches and the search for identifiers in published text live beside it.
+:mod:`outcomes.privacy.identifiers` gives coaches keyed pseudonyms and searches published
+text for client, engagement and coach identifiers. Both are re-exported here.
 """
 
+from outcomes.privacy.identifiers import *  # noqa: F403
+from outcomes.privacy.identifiers import __all__ as _identifiers
 from outcomes.privacy.suppression import *  # noqa: F403
-from outcomes.privacy.suppression import __all__  # noqa: F401
+from outcomes.privacy.suppression import __all__ as _suppression
+
+__all__ = [*_suppression, *_identifiers]

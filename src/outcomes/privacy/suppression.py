@@ -1,4 +1,4 @@
-"""Privacy in aggregate outputs: small-cell suppression, rounding, pseudonyms, id scrubbing.
+"""Small-cell suppression: nothing published rests on fewer than ``k`` clients.
 
 Reports and norms files leave the body that holds the data, so every number in them is an
 aggregate of at least ``k`` clients (default 5, never below 3):
@@ -11,16 +11,11 @@ aggregate of at least ``k`` clients (default 5, never below 3):
   a quantile that fewer than ``k`` clients lie beyond (the 5th percentile of 40 clients is
   the second-lowest client's score);
 - counts can be rounded to the nearest 5 (halves up), as HESA, Ofqual and NHS Digital do;
-- coaches are named by a keyed hash (HMAC-SHA256) of their id with a secret salt kept apart
-  from the report, so that the same coach has the same pseudonym in every report made with
-  that salt and nobody without the salt can test a guess (a bare hash of an id or an email
-  address can be reversed by hashing the candidates);
-- client and engagement identifiers are dropped, and a finished text can be searched for
-  any of them before it is written.
+- :func:`smallest_class` gives the k of k-anonymity of a released table.
 
-Pseudonymised data stay personal data (GDPR Art. 4(5), Recital 26): the salt is the key.
 The rules follow NHS Digital's, HESA's and Ofqual's publication rules and Sweeney (2002,
 *Int J Uncertainty, Fuzziness and Knowledge-Based Systems* 10(5):557-570) for k-anonymity.
+Pseudonyms and the search for identifiers are :mod:`outcomes.privacy.identifiers`.
 
 Examples
 --------
@@ -36,34 +31,25 @@ total               65      23    88
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import os
-import re
-import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from outcomes._errors import DataError, UsageError
-from outcomes._results import jsonable, text_table
+from outcomes._plotting import axes_or_new
+from outcomes._results import Result, Summary, jsonable, text_table
 
 __all__ = [
-    "MIN_K", "DEFAULT_K", "IDENTIFIER_COLUMNS", "check_k", "too_few", "quantile_allowed",
-    "round_to_base", "SuppressedTable", "suppress_counts", "mask_statistics", "read_salt",
-    "pseudonym", "pseudonyms", "drop_identifiers", "find_identifiers",
-    "check_no_identifiers", "smallest_class",
+    "MIN_K", "DEFAULT_K", "SUPPRESSED", "check_k", "too_few", "quantile_allowed",
+    "round_to_base", "SuppressedTable", "suppress_counts", "mask_statistics", "smallest_class",
 ]
 
 MIN_K = 3
 DEFAULT_K = 5
-IDENTIFIER_COLUMNS = ("client_id", "engagement_id")
 SUPPRESSED = "*"
-_SALT_BYTES = 32
 
 
 def check_k(k: Any) -> int:
@@ -139,8 +125,8 @@ def round_to_base(values: Any, *, base: int = 5) -> Any:
     return float(np.floor(float(values) / base + 0.5) * base)
 
 
-@dataclass(frozen=True)
-class SuppressedTable:
+@dataclass(frozen=True, repr=False)
+class SuppressedTable(Result):
     """A table of counts with small cells suppressed; the true small counts are not kept.
 
     ``values`` holds the publishable counts (NaN where suppressed, rounded when ``base``
@@ -175,14 +161,37 @@ class SuppressedTable:
         out = pd.DataFrame(rows, columns=["row", "column", "n", "reason"])
         return out.assign(suppressed=out["reason"] != "")
 
-    def summary(self) -> str:
+    def headline(self) -> str:
+        """Cells shown and withheld, and the rule."""
+        reasons = self.reason.to_numpy()
+        cells = reasons.size
+        primary = int((reasons == "primary").sum())
+        complementary = int((reasons == "complementary").sum())
+        rounded = f", counts rounded to {self.base}" if self.base else ""
+        return (f"{cells - primary - complementary} of {cells} cells shown, {primary} "
+                f"suppressed below k = {self.k} and {complementary} to protect them{rounded}")
+
+    def summary(self) -> Summary:
         """The table with suppressed cells marked, and the rule applied."""
         hidden = int(self.mask.to_numpy().sum())
         rule = (f"{SUPPRESSED}: suppressed, fewer than {self.k} clients or hidden so that a "
                 f"total cannot reveal such a cell ({hidden} cells).")
         if self.base:
             rule += f" Other counts rounded to the nearest {self.base}."
-        return text_table(self.display().reset_index(names="")) + "\n" + rule
+        return Summary(text_table(self.display().reset_index(names="")) + "\n" + rule)
+
+    def plot(self, ax: Any = None) -> Any:
+        """The published counts as a grid, suppressed cells marked ``*``. Returns the Axes."""
+        ax = axes_or_new(ax)
+        values = self.values.where(~self.mask).to_numpy(dtype=float)
+        ax.imshow(np.ma.masked_invalid(values), cmap="Blues", aspect="auto")
+        for (i, j), value in np.ndenumerate(values):
+            ax.text(j, i, SUPPRESSED if np.isnan(value) else f"{value:.0f}", ha="center",
+                    va="center", fontsize=8)
+        ax.set_xticks(range(values.shape[1]), [str(c) for c in self.values.columns])
+        ax.set_yticks(range(values.shape[0]), [str(r) for r in self.values.index])
+        ax.set_title(f"Counts published with k = {self.k} ({SUPPRESSED}: suppressed)")
+        return ax
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: values (null where suppressed), reasons, k and rounding base."""
@@ -356,117 +365,6 @@ def mask_statistics(frame: pd.DataFrame, *, n: str = "n", columns: Iterable[str]
     out["suppressed"] = hidden
     out["reason"] = np.where(hidden, f"fewer than {k} clients: not published", "")
     return out
-
-
-def read_salt(path: str | Path, *, create: bool = True) -> bytes:
-    """The secret salt for pseudonyms, from a file kept apart from every report.
-
-    The file holds 64 hexadecimal characters (32 random bytes). When it does not exist and
-    ``create`` is true, a new salt is drawn from the operating system's secure random source
-    and written with owner-only permissions. Keep it: the same salt gives the same pseudonyms
-    in later reports, and whoever has it can test guesses of coach ids.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> path = Path(tempfile.mkdtemp()) / "coaches.salt"
-    >>> read_salt(path) == read_salt(path)
-    True
-    """
-    path = Path(path)
-    if not path.exists():
-        if not create:
-            raise UsageError(f"the salt file {path} does not exist. Give the file used for "
-                             "earlier reports, or let one be created.")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-            handle.write(secrets.token_hex(_SALT_BYTES) + "\n")
-    text = path.read_text(encoding="ascii", errors="replace").strip()
-    try:
-        salt = bytes.fromhex(text)
-    except ValueError:
-        raise DataError("is not a salt file (64 hexadecimal characters expected)",
-                        file=str(path), fix="Give the salt file written by outcomes, or a "
-                        "new path to have one created.") from None
-    if len(salt) < 16:
-        raise DataError(f"the salt has {len(salt)} bytes; at least 16 are needed",
-                        file=str(path), fix="Give a new path to have a full salt created.")
-    return salt
-
-
-def pseudonym(identifier: Any, salt: bytes, *, prefix: str = "Coach", length: int = 6) -> str:
-    """A stable pseudonym: ``prefix-`` and the first hex digits of HMAC-SHA256(salt, id).
-
-    Examples
-    --------
-    >>> pseudonym("C001", b"0" * 32)
-    'Coach-5932bf'
-    """
-    digest = hmac.new(salt, str(identifier).encode("utf-8"), hashlib.sha256).hexdigest()
-    return f"{prefix}-{digest[:length]}"
-
-
-def pseudonyms(identifiers: Iterable[Any], salt: bytes, *, prefix: str = "Coach"
-               ) -> dict[str, str]:
-    """Pseudonyms of several ids, lengthened together until no two coincide.
-
-    Examples
-    --------
-    >>> names = pseudonyms(["C001", "C002"], b"0" * 32)
-    >>> sorted(names) , len(set(names.values()))
-    (['C001', 'C002'], 2)
-    """
-    ids = sorted({str(i) for i in identifiers})
-    for length in range(6, 65, 2):
-        names = {i: pseudonym(i, salt, prefix=prefix, length=length) for i in ids}
-        if len(set(names.values())) == len(ids):
-            return names
-    raise UsageError("two coach ids are identical once read as text.")  # pragma: no cover
-
-
-def drop_identifiers(frame: pd.DataFrame, columns: Iterable[str] = IDENTIFIER_COLUMNS
-                     ) -> pd.DataFrame:
-    """A copy of ``frame`` without client and engagement identifier columns."""
-    return frame.drop(columns=[c for c in columns if c in frame.columns])
-
-
-def _checkable(identifier: str) -> bool:
-    return len(identifier) >= 3 and not identifier.replace(".", "").isdigit()
-
-
-def find_identifiers(text: str, identifiers: Iterable[Any]) -> list[str]:
-    """The identifiers that occur in ``text`` as whole words.
-
-    Ids of fewer than three characters and purely numeric ids cannot be told apart from
-    ordinary numbers and are not searched for (see :func:`check_no_identifiers`).
-
-    Examples
-    --------
-    >>> find_identifiers("Coach C001 saw E0001.", ["E0001", "E0002", "12"])
-    ['E0001']
-    """
-    ids = sorted({str(i) for i in identifiers if i is not None and not pd.isna(i)})
-    wanted = [i for i in ids if _checkable(i)]
-    found: set[str] = set()
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start:start + 500]
-        pattern = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, chunk)) + r")(?![\w-])")
-        found.update(pattern.findall(text))
-    return sorted(found)
-
-
-def check_no_identifiers(text: str, identifiers: Mapping[str, Iterable[Any]], *,
-                         where: str) -> None:
-    """Refuse a text that contains any of the identifiers (by kind, e.g. ``client_id``)."""
-    for kind, ids in identifiers.items():
-        found = find_identifiers(text, ids)
-        if found:
-            raise UsageError(
-                f"{where} would show the {kind} {found[0]!r}"
-                + (f" and {len(found) - 1} more" if len(found) > 1 else "")
-                + "; nothing was written. Remove identifiers from the title, the "
-                "configuration and any column or instrument names, and try again.")
 
 
 def smallest_class(frame: pd.DataFrame, columns: Iterable[str]) -> int:

@@ -24,15 +24,19 @@ from __future__ import annotations
 import datetime as _dt
 import platform
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from outcomes._checks import check_n_boot, check_seed
 from outcomes._errors import UsageError
-from outcomes._results import jsonable, text_table
-from outcomes.privacy.suppression import (
+from outcomes._plotting import PALETTE, axes_or_new
+from outcomes._results import Result, Summary, jsonable, text_table
+from outcomes.privacy import (
     DEFAULT_K,
     check_k,
     check_no_identifiers,
@@ -95,19 +99,24 @@ class ReportOptions:
         if self.reference not in REFERENCES:
             raise UsageError(f"reference {self.reference!r} is not known; use one of "
                              f"{', '.join(REFERENCES)}.")
-        if self.n_boot < 0:
-            raise UsageError(f"n_boot = {self.n_boot} must be 0 or more.")
+        check_n_boot(self.n_boot, "ReportOptions")
+        check_seed(self.seed, "ReportOptions")
 
 
-@dataclass(frozen=True)
-class Report:
-    """Where a report was written and the key numbers in it."""
+@dataclass(frozen=True, repr=False)
+class Report(Result):
+    """Where a report was written and the key numbers in it.
+
+    ``table()`` lists the key numbers (``quantity``, ``value``); ``plot()`` draws the counts
+    among them (engagements, coaches, sessions, clients with both scores ...), each of
+    which rests on at least ``k`` clients.
+    """
 
     html: Path
     pdf: Path | None
     title: str
     k: int
-    engine: str | None
+    pdf_engine: str | None
     seconds: float
     facts: dict[str, Any] = field(default_factory=dict)
     sections: tuple[str, ...] = ()
@@ -117,16 +126,43 @@ class Report:
         """The key numbers, one row each (``quantity``, ``value``)."""
         return pd.DataFrame({"quantity": list(self.facts), "value": list(self.facts.values())})
 
-    def summary(self) -> str:
+    @property
+    def engine(self) -> str | None:
+        """Deprecated: the PDF engine is :attr:`pdf_engine` (``engine`` means pandas or Dask)."""
+        warnings.warn("Report.engine is now Report.pdf_engine; the old name goes in the next "
+                      "release.", FutureWarning, stacklevel=2)
+        return self.pdf_engine
+
+    def headline(self) -> str:
+        """The title, the files written and k."""
+        files = self.html.name + (f" and {self.pdf.name}" if self.pdf else "")
+        return f"{self.title}: {len(self.sections)} sections in {files}, k = {self.k}"
+
+    def summary(self) -> Summary:
         """Files written and the key numbers."""
-        files = f"{self.html}" + (f" and {self.pdf} ({self.engine})" if self.pdf else "")
-        return (f"{self.title}: wrote {files} in {self.seconds:.1f} s (k = {self.k}).\n"
-                + text_table(self.table()))
+        files = f"{self.html}" + (f" and {self.pdf} ({self.pdf_engine})" if self.pdf else "")
+        return Summary(f"{self.title}: wrote {files} in {self.seconds:.1f} s (k = {self.k}).\n"
+                       + text_table(self.table()))
+
+    def plot(self, ax: Any = None) -> Any:
+        """The counts among the key numbers as bars, with k marked. Returns the Axes."""
+        ax = axes_or_new(ax)
+        counts = {name: value for name, value in self.facts.items()
+                  if isinstance(value, int | np.integer) and not isinstance(value, bool)}
+        names = list(counts)
+        ax.barh(range(len(names)), list(counts.values()), color=PALETTE[0])
+        ax.axvline(self.k, color="black", linestyle=":", linewidth=1, label=f"k = {self.k}")
+        ax.set_yticks(range(len(names)), [n.replace("_", " ") for n in names])
+        ax.invert_yaxis()
+        ax.set_xlabel("count")
+        ax.set_title(self.title)
+        ax.legend(frameon=False)
+        return ax
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe."""
         return jsonable({"html": str(self.html), "pdf": str(self.pdf) if self.pdf else None,
-                         "title": self.title, "k": self.k, "pdf_engine": self.engine,
+                         "title": self.title, "k": self.k, "pdf_engine": self.pdf_engine,
                          "seconds": self.seconds, "sections": list(self.sections),
                          "facts": self.facts, "methods": list(self.methods)})
 
@@ -277,7 +313,7 @@ def _write(out: Path, stem: str, context: dict[str, Any], identifiers: dict[str,
                                                      "paragraphs": paragraphs,
                                                      "figures": run.figures})
     return Report(html=html_path, pdf=pdf_path, title=context["title"], k=int(k),
-                  engine=engine if pdf else None, seconds=time.perf_counter() - started,
+                  pdf_engine=engine if pdf else None, seconds=time.perf_counter() - started,
                   facts=dict(run.facts), sections=tuple(s["title"] for s in context["sections"]),
                   methods=tuple(f"{n}: {t}" for n, t in run.log))
 

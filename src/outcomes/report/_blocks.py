@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from outcomes.privacy.suppression import SUPPRESSED
+from outcomes.privacy import SUPPRESSED
 
 __all__ = ["text", "note", "warning", "heading", "items", "table", "figure", "number",
            "percent", "interval", "count", "section"]

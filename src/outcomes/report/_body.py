@@ -16,7 +16,7 @@ import pandas as pd
 from outcomes import instruments as registry
 from outcomes._errors import OutcomesError
 from outcomes.practice.change import Change
-from outcomes.privacy.suppression import quantile_allowed, suppress_counts
+from outcomes.privacy import quantile_allowed, suppress_counts
 from outcomes.report import _blocks as b
 from outcomes.report._render import figure_uri
 from outcomes.study import Study
@@ -171,17 +171,22 @@ def measurement(run: Run) -> dict[str, Any]:
         except OutcomesError as error:
             failed.append(f"{key}: {error}")
             continue
-        scales = result.table()
-        scales = scales[scales["n"] >= run.k]
+        estimates = result.table()
+        estimates = estimates[estimates["n"] >= run.k]
         names[key.upper()] = registry.get(key).name
-        for r in scales.itertuples():
+        alpha = estimates[estimates["quantity"] == "alpha"]
+        omega = estimates[estimates["quantity"] == "omega"]
+        pairs = alpha.merge(omega[["scale", "estimate", "ci_low", "ci_high"]], on="scale",
+                            suffixes=("", "_omega"), sort=False)
+        for r in pairs.itertuples():
             rows.append([key.upper(), r.scale.replace("_", " "), b.count(r.n, run.k),
                          str(int(r.n_items)),
-                         f"{b.number(r.alpha)} {b.interval(r.alpha_ci_low, r.alpha_ci_high)}",
-                         f"{b.number(r.omega)} {b.interval(r.omega_ci_low, r.omega_ci_high)}",
-                         _judgement(r.alpha)])
-        frames.append(scales.assign(label=[f"{key.upper()} {s.replace('_', ' ')}"
-                                           for s in scales["scale"]]))
+                         f"{b.number(r.estimate)} {b.interval(r.ci_low, r.ci_high)}",
+                         f"{b.number(r.estimate_omega)} "
+                         f"{b.interval(r.ci_low_omega, r.ci_high_omega)}",
+                         _judgement(r.estimate)])
+        frames.append(estimates.assign(label=[f"{key.upper()} {s.replace('_', ' ')}"
+                                              for s in estimates["scale"]]))
     blocks = [b.text("Reliability says how consistently a questionnaire's items measure one "
                      "thing. Cronbach's alpha and McDonald's omega run from 0 to 1; .70 is "
                      "usually called acceptable and .80 good. Low values make every result "

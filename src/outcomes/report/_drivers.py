@@ -10,7 +10,7 @@ import pandas as pd
 
 from outcomes._errors import OutcomesError
 from outcomes.analysis import FACTORS
-from outcomes.privacy.suppression import suppress_counts
+from outcomes.privacy import suppress_counts
 from outcomes.reference import REFERENCES
 from outcomes.report import _blocks as b
 from outcomes.report._body import Run
@@ -184,7 +184,7 @@ def drivers(run: Run) -> dict[str, Any]:
     if ml_null is not None:
         state = "converged" if ml_null.converged else "did not converge"
         run.log.append(("Multilevel model", f"Random-intercept models of {opts.outcome} "
-                        f"(REML, {b.count(ml_null.n, k)} clients in {ml_null.n_groups} coaches), "
+                        f"(REML, {b.count(ml_null.n, k)} clients in {ml_null.n_clusters} coaches), "
                         f"{state}"
                         + ("; the coach variance is at its boundary (singular fit)"
                            if ml_null.singular else "") + "; ICC with a profile-likelihood "
@@ -206,7 +206,7 @@ def _coach_blocks(run: Run, coaches_figure) -> list[dict[str, Any]]:  # noqa: AN
         return [b.note(f"Coach effects could not be estimated: {error}")]
     rows = []
     for r in effects.table().itertuples():
-        name = run.names.get(r.group, r.group)
+        name = run.names.get(r.cluster, r.cluster)
         if r.suppressed:
             rows.append([name, f"fewer than {k}", "–", "–", "–", r.reason])
         else:
@@ -255,7 +255,8 @@ def _coach_blocks(run: Run, coaches_figure) -> list[dict[str, Any]]:  # noqa: AN
 
 def alliance(run: Run) -> dict[str, Any]:
     """Alliance over sessions: mean ratings by session and within/between-client effects."""
-    from outcomes.mixed.sessions import alliance_outcome, session_table
+    from outcomes.mixed.alliance import alliance_outcome
+    from outcomes.mixed.sessions import session_table
     from outcomes.plots import alliance_figure
 
     k = run.k

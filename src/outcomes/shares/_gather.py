@@ -1,7 +1,7 @@
 """Sufficient statistics of a model matrix gathered partition by partition.
 
 A Dask DataFrame is read one partition at a time; each partition gives its row counts,
-the levels of its categorical columns, its :class:`~outcomes.shares.subsets.Moments`, column
+the levels of its categorical columns, its :class:`~outcomes.shares.moments.Moments`, column
 ranges and, when a cluster column is named, one set of sums per cluster. These combine
 exactly (Chan, Golub & LeVeque 1983 for the moments; pooled within- plus between-partition
 cross-products for a cluster split over partitions), so the model sees the same numbers it
@@ -13,7 +13,7 @@ Methods Programs Biomed* 83(1):57-62; Chamandy et al. 2012, Google technical rep
 replicate, drawn from a stream seeded by the seed and the partition's position, so that
 the replicates do not depend on which worker reads which partition or when.
 
-Only numpy, pandas and :mod:`outcomes.shares.subsets` are used inside a partition; Dask itself is
+Only numpy, pandas and :mod:`outcomes.shares.moments` are used inside a partition; Dask itself is
 imported lazily by the caller's frame.
 """
 
@@ -28,7 +28,7 @@ import pandas as pd
 
 from outcomes._engine import partitions
 from outcomes.shares.bootstrap import MAX_JACKKNIFE, Draws
-from outcomes.shares.subsets import Moments, UnitMoments
+from outcomes.shares.moments import Moments, UnitMoments
 
 __all__ = ["Spec", "Totals", "scan_levels", "gather", "poisson_draws"]
 

@@ -3,7 +3,7 @@
 Each simulated study draws latent factor scores, coach effects and true change from the
 generative model (:mod:`outcomes.simulate.generative`), measures factors and outcome with error,
 and bootstraps the factor shares with coaches resampled whole, using the same engine as
-:func:`outcomes.decompose` (:func:`outcomes.shares.decomposition.method_shares` on the
+:func:`outcomes.decompose` (:func:`outcomes.shares.metrics.method_shares` on the
 correlation matrix of each replicate). :func:`summarise` turns the studies of one size into
 Monte Carlo means with their standard errors.
 """
@@ -20,12 +20,12 @@ import pandas as pd
 from outcomes._errors import UsageError
 from outcomes.reference import REFERENCES
 from outcomes.shares.bootstrap import bootstrap
-from outcomes.shares.decomposition import full_r2, method_shares
-from outcomes.shares.subsets import UnitMoments, correlation
+from outcomes.shares.metrics import full_r2, method_shares
+from outcomes.shares.moments import UnitMoments, correlation
 from outcomes.simulate.generative import draw_latent
 
 __all__ = ["CHUNK", "Plan", "QUANTITIES", "reference_values", "population_shares", "run",
-           "summarise"]
+           "seed_sequence", "summarise"]
 
 #: The quantities of :meth:`outcomes.shares.power.Power.table`, in order.
 QUANTITIES = ("true_share", "population_share", "reference", "mean_share", "bias", "rmse",
@@ -45,7 +45,7 @@ class Plan:
     outcome_noise: float  # SD of δ
     method: str
     n_boot: int
-    ci: str
+    ci_method: str
     ci_level: float
     matched: tuple[int, ...]  # factors the reference names
     scale: str  # "relative" or "absolute"
@@ -104,15 +104,16 @@ def one_study(plan: Plan, n_coaches: int, per_coach: int, seed) -> np.ndarray:
     units = UnitMoments.from_arrays(np.column_stack([measured, outcome]), units=draw.coach)
     p = len(plan.loading)
     draws = bootstrap(units, _statistic(plan.method, p), n_boot=plan.n_boot, seed=rng,
-                      jackknife=plan.ci == "bca")
+                      jackknife=plan.ci_method == "bca")
     out = np.full((p, 5), np.nan)
     if len(draws.replicates) < 2 or not np.all(np.isfinite(draws.estimate)):
         return out
     relative = draws.map(_relative)
     out[:, 0] = relative.estimate
-    out[:, 1], out[:, 2] = relative.interval(plan.ci, plan.ci_level)
+    out[:, 1], out[:, 2] = relative.interval(plan.ci_method, plan.ci_level)
     if plan.matched:
-        low, high = draws.map(_compared(plan)).interval(plan.ci, plan.ci_level)
+        low, high = draws.map(_compared(plan)).interval(plan.ci_method,
+                                                             plan.ci_level)
         out[list(plan.matched), 3], out[list(plan.matched), 4] = low, high
     return out
 
@@ -151,6 +152,15 @@ def reference_values(reference: str | None, names: Sequence[str]):
         values = values / values.sum()
     residual = names.index(split.residual) if split.residual in names else None
     return values, matched, scale, residual
+
+
+def seed_sequence(seed) -> np.random.SeedSequence:
+    """The root of every simulated study's seed (a Generator gives one from its stream)."""
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if isinstance(seed, np.random.Generator):
+        return np.random.SeedSequence(int(seed.integers(2**63)))
+    return np.random.SeedSequence(seed)
 
 
 def run(plan, tasks, n_jobs, progress, total) -> list[np.ndarray]:

@@ -2,7 +2,7 @@
 
 A replicate draws units (rows, or whole clusters such as coaches) with replacement. Rather
 than copying rows, each replicate is a vector of counts per unit, and its cross-product
-matrix is a weighted sum of the per-unit sums in :class:`outcomes.shares.subsets.UnitMoments`; all
+matrix is a weighted sum of the per-unit sums in :class:`outcomes.shares.moments.UnitMoments`; all
 replicates are formed at once with matrix products. Resampling coaches whole is consistent
 when clients are nested in coaches (Field & Welsh 2007, *JRSS B* 69(3):369-390).
 
@@ -29,11 +29,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
+from outcomes._checks import check_choice, check_ci_level, check_n_boot, check_seed
 from outcomes._errors import UsageError
-from outcomes.shares.subsets import UnitMoments
+from outcomes.shares.moments import UnitMoments
 
 __all__ = [
     "Draws",
@@ -43,7 +45,14 @@ __all__ = [
     "bca_interval",
     "rank_probabilities",
     "MAX_JACKKNIFE",
+    "CI_METHODS",
+    "CiMethod",
 ]
+
+#: The ways of reading an interval from the replicates (``ci_method``).
+CI_METHODS = ("bca", "percentile")
+#: The interval methods, as a type.
+CiMethod = Literal["bca", "percentile"]
 
 MAX_JACKKNIFE = 1000  # above this many units, the jackknife leaves out groups of units
 _CHUNK = 250  # replicates evaluated together
@@ -80,14 +89,15 @@ class Draws:
         return self.replicates.std(axis=0, ddof=1)
 
     def interval(self, method: str, ci_level: float) -> tuple[np.ndarray, np.ndarray]:
-        """``(ci_low, ci_high)`` by ``"percentile"`` or ``"bca"``."""
+        """``(ci_low, ci_high)`` by ``"percentile"`` or ``"bca"`` (the ``ci_method``)."""
+        check_choice(method, "ci_method", CI_METHODS, "Draws.interval")
+        ci_level = check_ci_level(ci_level, "Draws.interval")
         if method == "percentile":
             return percentile_interval(self.replicates, ci_level)
-        if method == "bca":
-            if self.jackknife is None:
-                raise UsageError("BCa intervals need jackknife values; use ci='percentile'.")
-            return bca_interval(self.estimate, self.replicates, self.jackknife, ci_level)
-        raise UsageError(f'ci must be "bca" or "percentile", not {method!r}.')
+        if self.jackknife is None:
+            raise UsageError("BCa intervals need jackknife values; use "
+                             "ci_method='percentile'.")
+        return bca_interval(self.estimate, self.replicates, self.jackknife, ci_level)
 
 
 def resample_counts(n_units: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
@@ -132,7 +142,8 @@ def bootstrap(
     -------
     Draws
     """
-    rng = np.random.default_rng(seed)
+    n_boot = check_n_boot(n_boot, "bootstrap")
+    rng = np.random.default_rng(check_seed(seed, "bootstrap"))
     estimate = statistic(units.combine(np.ones((1, units.n_units))))[0]
     counts = resample_counts(units.n_units, n_boot, rng)
     reps = np.concatenate(

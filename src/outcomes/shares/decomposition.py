@@ -1,32 +1,13 @@
-"""Each factor's share of the outcome: LMG and its relatives, with bootstrap intervals.
+"""Each factor's share of the outcome, with bootstrap intervals: ``decompose``.
 
 ``decompose`` splits the R² of a linear regression of the outcome on the factors' columns
 among the factors. A factor is a group of columns acting as one player (a categorical
 column becomes a block of dummy columns that also acts as one player). Covariates are
-always in the model: as in R's relaimpo (``always=``; Grömping 2006, *J Stat Softw*
-17(1)), their R² is taken first and only the remaining R² is split, every metric being
-computed on the covariance of outcome and factors given the covariates and expressed as a
-share of the outcome's total variance.
-
-Methods (all shares are in R² units, i.e. shares of the outcome's variance):
-
-- ``lmg`` — Shapley value of R² over orderings of the factors (Lindeman, Merenda & Gold
-  1980; Grömping 2007, *Am Stat* 61(2):139-147). Sums to ``r2 - r2_covariates``.
-- ``dominance`` — general dominance weights (Budescu 1993; Azen & Budescu 2003); equal to
-  LMG. See :func:`outcomes.shares.dominance.dominance` for complete and conditional dominance.
-- ``pratt`` — ``beta_j r_jy`` summed over a factor's columns (Pratt 1987; Thomas, Hughes &
-  Zumbo 1998). Sums to ``r2 - r2_covariates``; can be negative.
-- ``relative_weights`` — Johnson (2000, *Multivar Behav Res* 35(1):1-19):
-  ``Lambda = R_xx^(1/2)``, ``beta* = Lambda^-1 r_xy``, ``eps = (Lambda o Lambda)(beta* o beta*)``,
-  summed over a factor's columns. Sums to ``r2 - r2_covariates``.
-- ``car`` — squared CAR scores ``omega = R_xx^(-1/2) r_xy`` (Zuber & Strimmer 2011, *Stat
-  Appl Genet Mol Biol* 10(1):34), summed over a factor's columns. Sums to
-  ``r2 - r2_covariates``. (relaimpo does not allow ``always`` with ``car``; here it is
-  computed on the partial correlations given the covariates like every other metric.)
-- ``first`` — R² of the factor alone (after the covariates); ``last`` — the R² lost when
-  the factor leaves the full model; ``betasq`` — squared standardised coefficient (for a
-  factor of several columns ``beta_G' R_GG beta_G``, the variance of its part of the
-  prediction). These three do not sum to R².
+always in the model: their R² is taken first and only the remaining R² is split. The
+methods (LMG, dominance, Pratt, relative weights, CAR, first, last, betasq) are described
+in :mod:`outcomes.shares.metrics`; the data are read once into sufficient statistics
+(:mod:`outcomes.shares.design`), and every bootstrap replicate is a recombination of them
+(:mod:`outcomes.shares.bootstrap`).
 
 Examples
 --------
@@ -50,98 +31,26 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from outcomes._checks import (
+    check_choice,
+    check_ci_level,
+    check_covariates,
+    check_n_boot,
+    check_seed,
+    renamed,
+    shared_parameters,
+)
 from outcomes._errors import DataWarning, UsageError
-from outcomes._results import jsonable, text_table
-from outcomes.shares.bootstrap import Draws, rank_probabilities
-from outcomes.shares.design import Design, local_players, prepare, standardise
-from outcomes.shares.subsets import shapley, subset_r2
+from outcomes._results import Result, Summary, jsonable, text_table
+from outcomes.shares.bootstrap import CI_METHODS, CiMethod, Draws, rank_probabilities
+from outcomes.shares.design import prepare, standardise
+from outcomes.shares.metrics import ADDITIVE, METHODS, Method, share_statistic
 
-__all__ = ["decompose", "Decomposition", "METHODS"]
-
-Method = Literal["lmg", "dominance", "pratt", "relative_weights", "first", "last", "betasq", "car"]
-METHODS = ("lmg", "dominance", "pratt", "relative_weights", "first", "last", "betasq", "car")
-ADDITIVE = frozenset({"lmg", "dominance", "pratt", "relative_weights", "car"})
+__all__ = ["decompose", "Decomposition"]
 
 
-def method_shares(P, players, method: str) -> np.ndarray:
-    """Shares on the partial-correlation scale, for a batch of matrices ``(b, q, q)``."""
-    r = P[..., :-1, -1]
-    if method in ("lmg", "dominance"):
-        return shapley(subset_r2(P, players))
-    if method == "first":
-        return _per_player(players, lambda i: _quad(r[..., i], P[..., i, :][..., :, i]))
-    rxx = P[..., :-1, :-1]
-    if method in ("relative_weights", "car"):
-        vals, vecs = np.linalg.eigh(rxx)
-        root_inv = (vecs / np.sqrt(vals)[..., None, :]) @ np.swapaxes(vecs, -1, -2)
-        star = (root_inv @ r[..., None])[..., 0]
-        if method == "car":
-            column = star**2
-        else:
-            root = (vecs * np.sqrt(vals)[..., None, :]) @ np.swapaxes(vecs, -1, -2)
-            column = ((root**2) @ (star**2)[..., None])[..., 0]
-        return _per_player(players, lambda i: column[..., i].sum(axis=-1))
-    inverse = np.linalg.inv(rxx)
-    beta = (inverse @ r[..., None])[..., 0]
-    if method == "last":
-        return _per_player(players, lambda i: _quad(beta[..., i], inverse[..., i, :][..., :, i]))
-    if method == "pratt":
-        return _per_player(players, lambda i: (beta[..., i] * r[..., i]).sum(axis=-1))
-    if method == "betasq":
-        def block(i):
-            b = beta[..., i]
-            return np.einsum("...i,...ij,...j->...", b, P[..., i, :][..., :, i], b)
-
-        return _per_player(players, block)
-    raise UsageError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
-
-
-def _per_player(players, fn) -> np.ndarray:
-    return np.stack([fn(list(p)) for p in players], axis=-1)
-
-
-def _quad(vec, mat) -> np.ndarray:
-    """``vec' mat^-1 vec`` batched."""
-    return np.einsum("...i,...i->...", vec, np.linalg.solve(mat, vec[..., None])[..., 0])
-
-
-def full_r2(P) -> np.ndarray:
-    """R² of the outcome on all columns of a partial correlation matrix (outcome last)."""
-    return _quad(P[..., :-1, -1], P[..., :-1, :-1])
-
-
-def _statistic(design: Design, method: str):
-    players = local_players(design)
-
-    def statistic(cross: np.ndarray) -> np.ndarray:
-        out = np.full((len(cross), len(players) + 1), np.nan)
-        with np.errstate(all="ignore"):
-            P, v = standardise(cross, design)
-            good = np.all(np.isfinite(P), axis=(-2, -1)) & np.isfinite(v)
-            if not good.any():
-                return out
-            try:
-                shares = method_shares(P[good], players, method) * v[good][:, None]
-                r2 = 1 - v[good] + v[good] * full_r2(P[good])
-            except np.linalg.LinAlgError:
-                return _one_by_one(cross, statistic)
-        out[good] = np.column_stack([shares, r2])
-        return out
-
-    return statistic
-
-
-def _one_by_one(cross, statistic) -> np.ndarray:
-    rows = []
-    for c in cross:
-        try:
-            rows.append(statistic(c[None])[0])
-        except np.linalg.LinAlgError:
-            rows.append(None)
-    width = max((len(r) for r in rows if r is not None), default=1)
-    return np.array([np.full(width, np.nan) if r is None else r for r in rows])
-
-
+@renamed(ci="ci_method")
+@shared_parameters
 def decompose(
     data: pd.DataFrame,
     outcome: str,
@@ -152,7 +61,7 @@ def decompose(
     n_boot: int = 0,
     cluster: str | None = None,
     weights: str | Sequence[float] | None = None,
-    ci: Literal["bca", "percentile"] = "bca",
+    ci_method: CiMethod = "bca",
     ci_level: float = 0.95,
     seed: int | np.random.Generator | None = None,
     engine: Literal["pandas", "dask"] | None = None,
@@ -164,34 +73,24 @@ def decompose(
     data : DataFrame, Dask DataFrame, or path
         One row per client (engagement); not modified. A Dask DataFrame (or a path or glob
         of Parquet or CSV files with ``engine="dask"``) is read partition by partition and
-        gives the same numbers; see ``docs/scale.md``.
+        gives the same numbers; see ``docs/partitioned.md``.
     outcome : str
         Outcome column (numeric).
     factors : mapping of str to list of str, or list of str
         Factor name -> its columns (the columns act together as one player), or a list of
         columns, each its own factor. Non-numeric or category columns become dummy blocks.
-    covariates : sequence of str, default ()
-        Always-in adjusters (e.g. intake severity): their R² is taken first and only the
-        rest is split.
+    {covariates}
     method : {"lmg", "dominance", "pratt", "relative_weights", "first", "last", "betasq", "car"}
-        How to split; see the module notes. ``lmg`` is the default and the recommendation.
-    n_boot : int, default 0
-        Bootstrap replicates for intervals (0: none).
-    cluster : str, optional
-        Column of cluster ids (e.g. ``coach_id``); the bootstrap then resamples whole
-        clusters and the BCa jackknife leaves one cluster out at a time.
+        How to split; see :mod:`outcomes.shares.metrics`. ``lmg`` is the default and the
+        recommendation.
+    {n_boot}
+    {cluster}
     weights : str or sequence of float, optional
         Case or survey weights (a column name or one value per row); moments are weighted.
-    ci : {"bca", "percentile"}, default "bca"
-        Interval method for the bootstrap.
-    ci_level : float, default 0.95
-        Interval level.
-    seed : int or Generator, optional
-        Seed of the bootstrap; the same seed gives identical results.
-    engine : {"pandas", "dask"}, optional
-        Which engine reads ``data`` when it is a path (default pandas). With Dask data and
-        no ``cluster``, rows are resampled with Poisson(1) weights (the Poisson bootstrap),
-        not by the multinomial draw of the in-memory path.
+    {ci_method}
+    {ci_level}
+    {seed}
+    {engine}
 
     Returns
     -------
@@ -199,6 +98,13 @@ def decompose(
         ``.r2`` is the R² of the full model (covariates included), ``.r2_covariates`` that
         of the covariates alone; for lmg, dominance, pratt, relative_weights and car the
         ``.shares`` sum to ``.r2 - .r2_covariates`` (to ``.r2`` without covariates).
+
+    Notes
+    -----
+    With ``cluster`` the bootstrap resamples whole clusters and the BCa jackknife leaves one
+    cluster out at a time. With Dask data and no ``cluster``, rows are resampled with
+    Poisson(1) weights (the Poisson bootstrap), not by the multinomial draw of the in-memory
+    path. ``ci=`` is the old name of ``ci_method=``.
 
     Examples
     --------
@@ -213,40 +119,39 @@ def decompose(
     >>> d.ci.columns.tolist()
     ['factor', 'quantity', 'estimate', 'std_error', 'ci_low', 'ci_high']
     """
-    if method not in METHODS:
-        raise UsageError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
-    if ci not in ("bca", "percentile"):
-        raise UsageError(f'ci must be "bca" or "percentile"; got {ci!r}.')
-    if not 0 < ci_level < 1:
-        raise UsageError(f"ci_level must lie between 0 and 1 (e.g. 0.95); got {ci_level!r}.")
-    if int(n_boot) != n_boot or n_boot < 0:
-        raise UsageError(f"n_boot must be a whole number >= 0; got {n_boot!r}.")
+    check_choice(method, "method", METHODS, "decompose")
+    check_choice(ci_method, "ci_method", CI_METHODS, "decompose")
+    ci_level = check_ci_level(ci_level, "decompose")
+    n_boot = check_n_boot(n_boot, "decompose")
+    seed = check_seed(seed, "decompose")
+    covariates = check_covariates(covariates, "decompose")
     design = prepare(data, outcome, factors, covariates=covariates, weights=weights,
                      cluster=cluster, engine=engine)
-    statistic = _statistic(design, method)
+    statistic = share_statistic(design, method)
     estimate = statistic(design.cross[None])[0]
     P, v = standardise(design.cross, design)
     draws = None
     if n_boot:
-        draws = design.draws(statistic, n_boot=int(n_boot), seed=seed,
-                             jackknife=ci == "bca", by_cluster=cluster is not None)
+        draws = design.draws(statistic, n_boot=n_boot, seed=seed,
+                             jackknife=ci_method == "bca", by_cluster=cluster is not None)
         if draws.n_failed:
             warnings.warn(
                 f"{draws.n_failed} of {n_boot} bootstrap replicates could not be computed "
                 "(a column did not vary in them) and were left out.",
                 DataWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
-    return _build(design, method, estimate, 1 - float(v), draws, ci, ci_level, n_boot)
+    return _build(design, method, estimate, 1 - float(v), draws, ci_method, ci_level, n_boot)
 
 
-def _build(design, method, estimate, r2_cov, draws, ci, ci_level, n_boot) -> Decomposition:
+def _build(design, method, estimate, r2_cov, draws, ci_method, ci_level,
+           n_boot) -> Decomposition:
     names = list(design.names)
     p = len(names)
     shares = pd.Series(estimate[:p], index=pd.Index(names, name="factor"), name="share")
     extra: dict[str, Any] = {}
     if draws is not None:
-        extra = _bootstrap_tables(draws, names, ci, ci_level)
+        extra = _bootstrap_tables(draws, names, ci_method, ci_level)
     return Decomposition(
         outcome=design.outcome,
         method=method,
@@ -258,7 +163,7 @@ def _build(design, method, estimate, r2_cov, draws, ci, ci_level, n_boot) -> Dec
         n=design.n,
         n_dropped=design.n_dropped,
         ci_level=ci_level,
-        ci_method=ci if draws is not None else None,
+        ci_method=ci_method if draws is not None else None,
         n_boot=int(n_boot),
         cluster_count=design.cluster_count,
         draws=draws,
@@ -278,7 +183,7 @@ def _differences(rows: np.ndarray) -> np.ndarray:
     return np.column_stack([rows[:, i] - rows[:, j] for i, j in pairs] or [rows[:, :0]])
 
 
-def _bootstrap_tables(draws: Draws, names, ci, ci_level) -> dict[str, Any]:
+def _bootstrap_tables(draws: Draws, names, ci_method, ci_level) -> dict[str, Any]:
     p = len(names)
     parts = []
     for quantity, d, labels in (
@@ -286,7 +191,7 @@ def _bootstrap_tables(draws: Draws, names, ci, ci_level) -> dict[str, Any]:
         ("relative", draws.map(_relative), names),
         ("r2", draws.map(lambda r: r[:, p:]), [None]),
     ):
-        low, high = d.interval(ci, ci_level)
+        low, high = d.interval(ci_method, ci_level)
         parts.append(pd.DataFrame({
             "factor": labels, "quantity": quantity, "estimate": d.estimate,
             "std_error": d.std_error(), "ci_low": low, "ci_high": high,
@@ -296,7 +201,7 @@ def _bootstrap_tables(draws: Draws, names, ci, ci_level) -> dict[str, Any]:
     differences = None
     if pairs:
         d = draws.map(_differences)
-        low, high = d.interval(ci, ci_level)
+        low, high = d.interval(ci_method, ci_level)
         differences = pd.DataFrame({
             "factor": [a for a, _ in pairs], "other": [b for _, b in pairs],
             "estimate": d.estimate, "std_error": d.std_error(), "ci_low": low, "ci_high": high,
@@ -309,8 +214,8 @@ def _bootstrap_tables(draws: Draws, names, ci, ci_level) -> dict[str, Any]:
     return {"ci": table, "differences": differences, "rank_probabilities": ranks}
 
 
-@dataclass(frozen=True, eq=False)
-class Decomposition:
+@dataclass(frozen=True, eq=False, repr=False)
+class Decomposition(Result):
     """Each factor's share of the outcome's variance, with optional bootstrap intervals.
 
     ``.r2`` is the R² of the full model (covariates included) and ``.r2_covariates`` the R²
@@ -339,6 +244,17 @@ class Decomposition:
     differences: pd.DataFrame | None = None
     rank_probabilities: pd.DataFrame | None = None
     draws: Draws | None = field(default=None, repr=False)
+
+    def headline(self) -> str:
+        """R², the number of factors and method, n, and the intervals if any."""
+        p = len(self.shares)
+        text = (f"R² {self.r2:.3f} shared by {p} factor{'s' * (p != 1)} ({self.method}), "
+                f"n = {self.n}")
+        if self.covariates:
+            text += f", covariates take {self.r2_covariates:.3f}"
+        if self.ci is not None:
+            text += f", {round(100 * self.ci_level, 1):g} % {self.ci_method} intervals"
+        return text
 
     @property
     def relative(self) -> pd.Series:
@@ -371,7 +287,7 @@ class Decomposition:
         row = self.ci[(self.ci.quantity == quantity) & (self.ci.factor == name)].iloc[0]
         return float(row.ci_low), float(row.ci_high)
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
         """Text report of the split."""
         lines = [
             f"Share of {self.outcome!r} by {self.method} (n = {self.n}"
@@ -406,7 +322,7 @@ class Decomposition:
             level = round(100 * self.ci_level, 1)
             lines.append(f"{level:g} % {self.ci_method} intervals from {self.n_boot} "
                          f"bootstrap replicates ({unit}).")
-        return "\n".join(lines)
+        return Summary("\n".join(lines))
 
     def to_dict(self, reference: str | None = "asay-lambert-1999") -> dict[str, Any]:
         """JSON-safe dict in the ``outcomes decompose --json`` layout."""

@@ -11,8 +11,8 @@ With ``C_j^(k)`` the mean R² gain of factor ``j`` over the subsets of ``k`` oth
   ``C_i^(k)`` over ``k``, is larger. General dominance weights equal the LMG shares.
 
 Covariates are always in: every R² includes them and only the gain over them is compared.
-Every subset's R² comes from the all-subsets engine in :mod:`outcomes.shares.subsets`, never from a
-refit. With ``n_boot > 0`` each pairwise designation gets its bootstrap reproducibility, the
+Every subset's R² comes from the all-subsets engine in :mod:`outcomes.shares.subsets`, never
+from a refit. With ``n_boot > 0`` each pairwise designation gets its bootstrap reproducibility, the
 share of replicates that reproduce it (Azen & Budescu 2003).
 
 Examples
@@ -35,8 +35,14 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from outcomes._errors import UsageError
-from outcomes._results import jsonable, text_table
+from outcomes._checks import (
+    check_ci_level,
+    check_covariates,
+    check_n_boot,
+    check_seed,
+    shared_parameters,
+)
+from outcomes._results import Result, Summary, jsonable, text_table
 from outcomes.shares.bootstrap import percentile_interval
 from outcomes.shares.design import local_players, prepare, standardise
 from outcomes.shares.subsets import complete_dominance, conditional_contributions, subset_r2
@@ -63,6 +69,7 @@ def _codes(r2: np.ndarray, tol: float = 1e-12):
     return {"complete": complete, "conditional": conditional, "general": general_code}, cond
 
 
+@shared_parameters
 def dominance(
     data: pd.DataFrame,
     outcome: str,
@@ -80,17 +87,21 @@ def dominance(
 
     Parameters
     ----------
-    data, outcome, factors, covariates, weights, cluster, engine
-        As in :func:`outcomes.shares.decomposition.decompose`: a factor of several columns (or a
-        categorical column) is one player; covariates are always in; a Dask DataFrame (or a
-        path with ``engine="dask"``) is read partition by partition.
-    n_boot : int, default 0
-        Bootstrap replicates (rows, or whole clusters when ``cluster`` is given) for the
-        reproducibility of each designation and percentile intervals of the general weights.
-    seed : int or Generator, optional
-        Seed of the bootstrap.
-    ci_level : float, default 0.95
-        Level of the intervals of the general dominance weights.
+    data, outcome, factors, weights
+        As in :func:`outcomes.shares.decomposition.decompose`: a factor of several columns
+        (or a categorical column) is one player; a Dask DataFrame (or a path with
+        ``engine="dask"``) is read partition by partition.
+    {covariates}
+    {n_boot}
+    {cluster}
+    {seed}
+    {ci_level}
+    {engine}
+
+    Notes
+    -----
+    The bootstrap (rows, or whole clusters when ``cluster`` is given) gives the
+    reproducibility of each designation and percentile intervals of the general weights.
 
     Returns
     -------
@@ -108,10 +119,10 @@ def dominance(
     >>> list(dom.conditional.columns), dom.complete.loc["a", "b"].item()
     ([0, 1, 2], 1.0)
     """
-    if not 0 < ci_level < 1:
-        raise UsageError(f"ci_level must lie between 0 and 1 (e.g. 0.95); got {ci_level!r}.")
-    if int(n_boot) != n_boot or n_boot < 0:
-        raise UsageError(f"n_boot must be a whole number >= 0; got {n_boot!r}.")
+    ci_level = check_ci_level(ci_level, "dominance")
+    n_boot = check_n_boot(n_boot, "dominance")
+    seed = check_seed(seed, "dominance")
+    covariates = check_covariates(covariates, "dominance")
     design = prepare(data, outcome, factors, covariates=covariates, weights=weights,
                      cluster=cluster, caller="dominance", engine=engine)
     players = local_players(design)
@@ -123,7 +134,7 @@ def dominance(
     index = pd.Index(names, name="factor")
     boot: dict[str, Any] = {}
     if n_boot:
-        boot = _bootstrap(design, players, cluster is not None, codes, int(n_boot), seed,
+        boot = _bootstrap(design, players, cluster is not None, codes, n_boot, seed,
                           ci_level, p)
     return Dominance(
         outcome=design.outcome,
@@ -138,7 +149,7 @@ def dominance(
         r2_covariates=float(1 - v),
         n=design.n,
         n_dropped=design.n_dropped,
-        n_boot=int(n_boot),
+        n_boot=n_boot,
         ci_level=ci_level,
         **boot,
     )
@@ -188,8 +199,8 @@ def _bootstrap(design, players, by_cluster, codes, n_boot, seed, ci_level, p) ->
             "n_failed": draws.n_failed}
 
 
-@dataclass(frozen=True, eq=False)
-class Dominance:
+@dataclass(frozen=True, eq=False, repr=False)
+class Dominance(Result):
     """Complete, conditional and general dominance of each factor over each other.
 
     ``.general`` (Series) are the general dominance weights (= LMG shares, summing to
@@ -219,6 +230,22 @@ class Dominance:
     bootstrap: pd.DataFrame | None = None
     general_ci: pd.DataFrame | None = None
     n_failed: int = 0
+
+    @property
+    def ci(self) -> pd.DataFrame | None:
+        """Percentile intervals of the general dominance weights (None without bootstrap).
+
+        One row per factor: ``factor``, ``estimate``, ``std_error``, ``ci_low``, ``ci_high``.
+        """
+        return self.general_ci
+
+    def headline(self) -> str:
+        """R², the factor that dominates most completely, and n."""
+        wins = (self.complete == 1).sum(axis=1)
+        top = str(wins.idxmax()) if len(wins) and wins.max() > 0 else None
+        said = (f"{top} completely dominates {int(wins.max())} of {len(wins) - 1}"
+                if top else "no complete dominance")
+        return f"R² {self.r2:.3f} among {len(self.general)} factors; {said}; n = {self.n}"
 
     def designations(self) -> pd.DataFrame:
         """One row per pair and kind: which factor dominates (or ``neither``)."""
@@ -251,7 +278,7 @@ class Dominance:
                 out[col] = np.where(out.quantity == "general", out.factor.map(ci[col]), np.nan)
         return out.assign(n=self.n)
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
         """Text report: weights, conditional means and designations."""
         lines = [f"Dominance analysis of {self.outcome!r} (n = {self.n}); "
                  f"R² = {self.r2:.4f}" + (f", covariates {self.r2_covariates:.4f}"
@@ -269,7 +296,7 @@ class Dominance:
         if self.bootstrap is not None:
             lines.append(f"Reproducibility from {self.n_boot} bootstrap replicates is in "
                          ".designations().")
-        return "\n".join(lines)
+        return Summary("\n".join(lines))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict of every matrix and table."""

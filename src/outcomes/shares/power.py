@@ -55,8 +55,16 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from outcomes._checks import (
+    check_choice,
+    check_ci_level,
+    check_positive_int,
+    check_seed,
+    renamed,
+    shared_parameters,
+)
 from outcomes._errors import UsageError
-from outcomes._results import jsonable, text_table
+from outcomes._results import Result, Summary, jsonable, text_table
 from outcomes.shares._power_runs import (
     CHUNK,
     QUANTITIES,
@@ -64,9 +72,11 @@ from outcomes.shares._power_runs import (
     population_shares,
     reference_values,
     run,
+    seed_sequence,
     summarise,
 )
-from outcomes.shares.decomposition import METHODS
+from outcomes.shares.bootstrap import CI_METHODS, CiMethod
+from outcomes.shares.metrics import METHODS
 from outcomes.simulate.generative import FACTORS, generative_model
 
 __all__ = ["power", "Power", "SIMULATED_RELIABILITY", "QUANTITIES"]
@@ -82,6 +92,7 @@ SIMULATED_RELIABILITY: Mapping[str, float] = MappingProxyType({
     "client": 0.77, "relationship": 0.78, "expectancy": 0.70, "technique": 0.86,
     "outcome": 0.81,
 })
+
 
 def _sizes(value, name: str, low: int) -> list[int]:
     values = list(value) if isinstance(value, Sequence | np.ndarray) else [value]
@@ -121,21 +132,19 @@ def _check_reliability(reliability) -> dict[str, float]:
     return out
 
 
-def _check_numbers(r2, icc, n_sim, n_boot, ci, ci_level, method) -> None:
+def _check_numbers(r2, icc, n_sim, n_boot, ci_method, ci_level, method) -> None:
     if not 0 < r2 < 1 or not 0 <= icc < 1 or r2 + icc >= 1:
         raise UsageError(f"r2={r2!r} and icc={icc!r}: r2 must lie in (0, 1), icc in [0, 1) "
                          "and r2 + icc below 1 (the rest is residual variance).")
-    for name, value, low in (("n_sim", n_sim, 2), ("n_boot", n_boot, 10)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-            raise UsageError(f"{name} must be a whole number >= {low}; got {value!r}.")
-    if ci not in ("bca", "percentile"):
-        raise UsageError(f'ci must be "bca" or "percentile"; got {ci!r}.')
-    if not 0 < ci_level < 1:
-        raise UsageError(f"ci_level must lie between 0 and 1 (e.g. 0.95); got {ci_level!r}.")
-    if method not in METHODS:
-        raise UsageError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
+    check_positive_int(n_sim, "n_sim", "power", minimum=2)
+    check_positive_int(n_boot, "n_boot", "power", minimum=10)  # every study needs intervals
+    check_choice(ci_method, "ci_method", CI_METHODS, "power")
+    check_ci_level(ci_level, "power")
+    check_choice(method, "method", METHODS, "power")
 
 
+@renamed(ci="ci_method")
+@shared_parameters
 def power(
     *,
     shares: Mapping[str, float],
@@ -148,10 +157,10 @@ def power(
     n_boot: int = 200,
     reference: str | None = "asay-lambert-1999",
     ci_level: float = 0.95,
-    ci: Literal["bca", "percentile"] = "bca",
+    ci_method: CiMethod = "bca",
     factor_correlation: float = 0.3,
     reliability: Mapping[str, float] | Literal["simulated", "perfect"] = "simulated",
-    seed: int | None = None,
+    seed: int | np.random.Generator | None = None,
     n_jobs: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Power:
@@ -175,22 +184,22 @@ def power(
     n_sim : int, default 200
         Simulated studies per size.
     n_boot : int, default 200
-        Cluster-bootstrap replicates per simulated study.
+        Cluster-bootstrap replicates per simulated study (at least 10).
     reference : str or None, default "asay-lambert-1999"
         Key of :data:`outcomes.REFERENCES` whose values ``power`` tests against: relative
         shares for splits of improvement or explained variance, shares of total variance
         (the unexplained part added to the reference's residual part) for the others.
-    ci_level : float, default 0.95
-    ci : {"bca", "percentile"}, default "bca"
-        Interval method, as in ``decompose``.
+    {ci_level}
+    {ci_method}
     factor_correlation : float, default 0.3
         Common correlation of the latent factors.
     reliability : "simulated", "perfect" or mapping, default "simulated"
         Squared correlation of each factor's measured score with the factor, and the
         reliability of the measured outcome (key ``"outcome"``); a mapping overrides
         :data:`SIMULATED_RELIABILITY` key by key; ``"perfect"`` measures without error.
-    seed : int, optional
-        Seed; the same seed gives identical results on any number of workers.
+    {seed}
+        Every simulated study draws from its own seed spawned from this one, so the
+        number of workers does not change the numbers.
     n_jobs : int, optional
         Worker processes (joblib; default every core).
     progress : callable, optional
@@ -209,7 +218,7 @@ def power(
     [[0.4, 0.3, 0.15, 0.15]]
     """
     truth = _check_shares(shares)
-    _check_numbers(r2, icc, n_sim, n_boot, ci, ci_level, method)
+    _check_numbers(r2, icc, n_sim, n_boot, ci_method, ci_level, method)
     rel = _check_reliability(reliability)
     coaches = _sizes(n_coaches, "n_coaches", 3)
     per_coach = _sizes(clients_per_coach, "clients_per_coach", 1)
@@ -224,8 +233,8 @@ def power(
     plan = Plan(model.coefficients, model.correlation, model,
                  np.sqrt([rel[f] for f in names]),
                  float(np.sqrt(model.total_variance * (1 / rel["outcome"] - 1))),
-                 method, int(n_boot), ci, float(ci_level), matched, scale, residual)
-    sequence = np.random.SeedSequence(seed)
+                 method, int(n_boot), ci_method, float(ci_level), matched, scale, residual)
+    sequence = seed_sequence(check_seed(seed, "power"))
     tasks = []
     for (c, k), child in zip(grid, sequence.spawn(len(grid)), strict=True):
         seeds = child.spawn(int(n_sim))
@@ -235,6 +244,7 @@ def power(
     for (c, k, _), res in zip(tasks, results, strict=True):
         by_size.setdefault((c, k), []).append(res)
     population = population_shares(plan)
+    root = sequence.entropy if isinstance(sequence.entropy, int) else None  # to repeat a run
     true = np.array([truth[f] for f in names])
     ref_full = np.full(len(names), np.nan)
     ref_full[list(matched)] = ref_values
@@ -243,9 +253,9 @@ def power(
     return Power(
         results=pd.concat(frames, ignore_index=True), shares=truth, r2=float(r2),
         icc=float(icc), method=method, n_sim=int(n_sim), n_boot=int(n_boot),
-        reference=reference, reference_scale=scale, ci=ci, ci_level=float(ci_level),
-        factor_correlation=float(factor_correlation), reliability=rel,
-        seed=int(sequence.entropy) if seed is None else seed,  # type: ignore[arg-type]
+        reference=reference, reference_scale=scale, ci_method=ci_method,
+        ci_level=float(ci_level), factor_correlation=float(factor_correlation),
+        reliability=rel, seed=seed if isinstance(seed, int) else root,
     )
 
 
@@ -256,8 +266,8 @@ _LABELS = {
 }
 
 
-@dataclass(frozen=True, eq=False)
-class Power:
+@dataclass(frozen=True, eq=False, repr=False)
+class Power(Result):
     """Precision and power of factor shares over a grid of study sizes.
 
     ``results`` is the tidy frame of :meth:`table`: one row per study size, factor and
@@ -275,11 +285,19 @@ class Power:
     n_boot: int
     reference: str | None
     reference_scale: str
-    ci: str
+    ci_method: str
     ci_level: float
     factor_correlation: float
     reliability: dict[str, float] = field(default_factory=dict)
     seed: int | None = None
+
+    def headline(self) -> str:
+        """The method, the grid of study sizes and the widest expected interval."""
+        sizes = self.results.drop_duplicates(["n_coaches", "clients_per_coach"]).n
+        width = self.results.loc[self.results.quantity == "width", "estimate"].max()
+        return (f"{self.method} shares, {len(sizes)} study size{'s' * (len(sizes) != 1)} of "
+                f"{sizes.min()} to {sizes.max()} clients, {self.n_sim} studies each; "
+                f"widest interval {width:.2f}")
 
     def table(self) -> pd.DataFrame:
         """The tidy results (a copy)."""
@@ -306,13 +324,13 @@ class Power:
         wide.columns.name = None
         return wide[list(self.shares)]
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
         """Text report: per study size, each factor's width, power, bias and coverage."""
         level = f"{round(100 * self.ci_level, 1):g} %"
         rel = ", ".join(f"{k} {v:.2f}" for k, v in self.reliability.items())
         lines = [
             f"Precision of {self.method} factor shares: {self.n_sim} simulated studies per "
-            f"size, {self.n_boot} cluster-bootstrap replicates each ({level} {self.ci} "
+            f"size, {self.n_boot} cluster-bootstrap replicates each ({level} {self.ci_method} "
             "intervals).",
             "True shares of the explained variance: "
             + ", ".join(f"{k} {v:.2f}" for k, v in self.shares.items())
@@ -333,14 +351,14 @@ class Power:
                       f"({int(part.n_sim.iloc[0])} studies)", text_table(wide)]
         lines += ["", "population_share: what the estimator tends to with many clients "
                   "measured this way; bias and coverage are against the true share."]
-        return "\n".join(lines)
+        return Summary("\n".join(lines))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict: the settings and the tidy results."""
         return jsonable({
             "method": self.method, "shares": self.shares, "r2": self.r2, "icc": self.icc,
             "factor_correlation": self.factor_correlation, "reliability": self.reliability,
-            "n_sim": self.n_sim, "n_boot": self.n_boot, "ci": self.ci,
+            "n_sim": self.n_sim, "n_boot": self.n_boot, "ci_method": self.ci_method,
             "ci_level": self.ci_level, "reference": self.reference,
             "reference_scale": self.reference_scale, "seed": self.seed,
             "results": self.results,

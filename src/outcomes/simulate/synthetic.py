@@ -52,8 +52,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from outcomes._checks import check_seed
 from outcomes._errors import UsageError
-from outcomes._results import jsonable, text_table
+from outcomes._plotting import axes_or_new
+from outcomes._results import Result, Summary, jsonable, text_table
 from outcomes.simulate.generative import (
     CHANGE_MEAN,
     CHANGE_SD,
@@ -71,8 +73,8 @@ __all__ = ["SimulatedStudy", "simulate_study"]
 TABLES = ("coaches", "engagements", "sessions", "responses")
 
 
-@dataclass(frozen=True)
-class SimulatedStudy:
+@dataclass(frozen=True, repr=False)
+class SimulatedStudy(Result):
     """A synthetic study and the truth it was drawn from.
 
     Attributes
@@ -97,13 +99,20 @@ class SimulatedStudy:
         shares = self.truth["shares"]
         return pd.DataFrame({"factor": list(shares), "share": [float(v) for v in shares.values()]})
 
-    def summary(self) -> str:
+    def headline(self) -> str:
+        """Size of the study and its true model."""
+        t, counts = self.truth, self.truth["counts"]
+        return (f"{counts['coaches']:,} coaches, {counts['engagements']:,} engagements, "
+                f"{counts['sessions']:,} sessions; true R² {t['r2']:.3f}, coach ICC "
+                f"{t['icc']:.3f} (seed {t['seed']})")
+
+    def summary(self) -> Summary:
         """A short text account of the study and its truth."""
         t, counts = self.truth, self.truth["counts"]
         frame = self.table().assign(coefficient=[t["coefficients"][f] for f in t["shares"]])
         status = ", ".join(f"{counts[s]} {s}" for s in ("completed", "dropped", "ongoing",
                                                          "referred"))
-        return "\n".join([
+        return Summary("\n".join([
             f"Simulated coaching study (seed {t['seed']})",
             f"{counts['coaches']} coaches, {counts['engagements']} engagements ({status}), "
             f"{counts['sessions']} sessions, {counts['responses']} item responses.",
@@ -112,14 +121,11 @@ class SimulatedStudy:
             "Shares of explained variance (Shapley/LMG over the latent factors):",
             text_table(frame, digits=3),
             "Observed-score decompositions recover attenuated shares (measurement error).",
-        ])
+        ]))
 
-    def plot(self, ax=None):
+    def plot(self, ax: Any = None) -> Any:
         """Bar chart of the true shares; returns the matplotlib Axes."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            ax = plt.subplots()[1]
+        ax = axes_or_new(ax)
         frame = self.table()
         ax.barh(frame["factor"], frame["share"])
         ax.invert_yaxis()
@@ -203,10 +209,10 @@ def _check(arguments: dict[str, Any]) -> dict[str, Any]:
         raise UsageError(f"start={a['start']!r} is not a date. Use YYYY-MM-DD.") from None
     if a["seed"] is None:
         a["seed"] = int(np.random.SeedSequence().generate_state(1)[0])  # fresh, recorded
-    elif not isinstance(a["seed"], int | np.integer) or isinstance(a["seed"], bool) \
-            or a["seed"] < 0:
-        raise UsageError(f"seed={a['seed']!r} is not a whole number >= 0. Give an integer "
-                         "seed, or None for a fresh one (recorded in the truth).")
+    elif not isinstance(check_seed(a["seed"], "simulate_study"), int):
+        raise UsageError(f"simulate_study: seed must be a whole number, not {a['seed']!r}: "
+                         "it is recorded in the truth. Give an integer seed, or None for a "
+                         "fresh one (recorded too).")
     return a
 
 

@@ -14,11 +14,30 @@ import numpy as np
 import pandas as pd
 
 from outcomes._errors import locate
-from outcomes._results import jsonable, text_table
+from outcomes._plotting import OKABE_ITO, axes_or_new
+from outcomes._results import Result, Summary, jsonable, text_table
 
-__all__ = ["TableCheck", "ValidationReport", "PROBLEM_COLUMNS"]
+__all__ = ["TableCheck", "ValidationReport", "PROBLEM_COLUMNS", "COUNT_COLUMNS", "rejected_rows",
+           "counts_headline"]
 
 PROBLEM_COLUMNS = ["table", "file", "row", "column", "value", "rule", "message", "fix"]
+
+#: The columns of the rows-per-table accounting: ``input == valid + rejected``.
+COUNT_COLUMNS = ["table", "input", "valid", "rejected"]
+
+
+def counts_headline(counts: pd.DataFrame) -> str:
+    """Tables, rows in and rows rejected, in one line.
+
+    Examples
+    --------
+    >>> counts_headline(pd.DataFrame([("sessions", 12000, 11990, 10), ("coaches", 40, 40, 0)],
+    ...                              columns=COUNT_COLUMNS))
+    '2 tables, 12,040 rows in, 10 rejected'
+    """
+    tables = len(counts)
+    return (f"{tables} table{'s' if tables != 1 else ''}, {int(counts['input'].sum()):,} rows "
+            f"in, {int(counts['rejected'].sum()):,} rejected")
 
 
 @dataclass
@@ -92,8 +111,8 @@ def _cell_text(value: Any) -> Any:
     return str(value)
 
 
-@dataclass(frozen=True)
-class ValidationReport:
+@dataclass(frozen=True, repr=False)
+class ValidationReport(Result):
     """What validation found, table by table; no row is ever lost.
 
     Attributes
@@ -128,13 +147,13 @@ class ValidationReport:
             good.index = pd.Index(check.rows[~is_bad], name="row")
             good.attrs = {"source_file": check.file}
             valid[check.kind] = good
-            rejected[check.kind] = _rejected_rows(check, found, is_bad)
+            rejected[check.kind] = rejected_rows(check, found, is_bad)
             problems.append(found.drop(columns="_pos"))
             counts.append((check.kind, len(check.raw), int((~is_bad).sum()), int(is_bad.sum())))
             files[check.kind] = check.file
         frame = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(
             columns=PROBLEM_COLUMNS)
-        table = pd.DataFrame(counts, columns=["table", "input", "valid", "rejected"])
+        table = pd.DataFrame(counts, columns=COUNT_COLUMNS)
         return cls(valid, rejected, frame, table, files)
 
     @property
@@ -154,6 +173,10 @@ class ValidationReport:
             out.append(f"{locate(p.file, row, p.column)}: {value}{p.message}. {p.fix}")
         return list(dict.fromkeys(out))  # a missing column is said once
 
+    def headline(self) -> str:
+        """Tables, rows in and rows rejected, e.g. ``4 tables, 227,740 rows in, 0 rejected``."""
+        return counts_headline(self.counts)
+
     def table(self) -> pd.DataFrame:
         """Rows in, valid and rejected per table (a tidy frame)."""
         return self.counts.copy()
@@ -163,7 +186,7 @@ class ValidationReport:
         grouped = self.problems.groupby(["table", "column", "rule"], sort=False)
         return grouped.size().rename("n").reset_index()
 
-    def summary(self, *, limit: int = 20) -> str:
+    def summary(self, *, limit: int = 20) -> Summary:
         """Plain text: rows per table, then the first problems with their fixes."""
         head = "Validation: " + ("every row is valid." if self.ok else "some rows were rejected.")
         text = [head, "", text_table(self.counts)]
@@ -171,19 +194,24 @@ class ValidationReport:
             msgs = self.messages()
             text += ["", f"Problems ({len(self.problems)}; first {min(limit, len(msgs))}):"]
             text += [f"- {m}" for m in msgs[:limit]]
-        return "\n".join(text)
+        return Summary("\n".join(text))
 
     def __str__(self) -> str:
         return self.summary()
 
     def plot(self, ax=None):  # noqa: ANN001, ANN201
-        """A bar chart of rejected rows per table and rule; returns the Axes."""
-        from outcomes._plotting import axes_or_new
-
+        """Bars of problems per table, column and rule; when there are none, of the valid
+        rows per table. Returns the Axes."""
         ax = axes_or_new(ax)
+        if self.ok:
+            ax.barh(self.counts["table"], self.counts["valid"], color=OKABE_ITO["blue"])
+            ax.set_xlabel("valid rows")
+            ax.set_title("Validation: every row is valid")
+            return ax
         counts = self.rules()
         labels = counts["table"] + ": " + counts["column"] + " (" + counts["rule"] + ")"
-        ax.barh(labels, counts["n"], color="#0072B2")
+        ax.barh(labels, counts["n"], color=OKABE_ITO["vermillion"])
+        ax.invert_yaxis()
         ax.set_xlabel("problems")
         ax.set_title("Validation problems by table, column and rule")
         return ax
@@ -220,7 +248,8 @@ class ValidationReport:
         return written
 
 
-def _rejected_rows(check: TableCheck, found: pd.DataFrame, is_bad: np.ndarray) -> pd.DataFrame:
+def rejected_rows(check: TableCheck, found: pd.DataFrame, is_bad: np.ndarray) -> pd.DataFrame:
+    """The rows of ``check`` marked in ``is_bad``, as given, with ``row`` and ``reasons``."""
     raw = check.raw.reset_index(drop=True)
     out = raw.loc[is_bad].copy()
     out.insert(0, "row", check.rows[is_bad])

@@ -23,7 +23,7 @@ from outcomes.schema import COLUMNS, KEYS, MODELS, TABLES
 from outcomes.validation._parsing import EXPECTED, FIXES, parse_column
 from outcomes.validation.report import TableCheck, ValidationReport
 
-__all__ = ["validate", "validate_tables", "ValidationReport", "RULES"]
+__all__ = ["validate", "validate_tables", "check_table", "check_links", "RULES"]
 
 #: Every rule validation applies, by the name that appears in ``problems["rule"]``.
 RULES = {
@@ -134,12 +134,13 @@ def validate_tables(tables: Mapping[str, pd.DataFrame]) -> ValidationReport:
         raise UsageError(
             f"unknown table kind {unknown[0]!r}; the canonical tables are {', '.join(TABLES)}."
         )
-    checks = {kind: _check_table(tables[kind], kind) for kind in TABLES if kind in tables}
-    _check_links(checks)
+    checks = {kind: check_table(tables[kind], kind) for kind in TABLES if kind in tables}
+    check_links(checks)
     return ValidationReport.from_checks([checks[k] for k in TABLES if k in checks])
 
 
-def _check_table(raw: pd.DataFrame, kind: str) -> TableCheck:
+def check_table(raw: pd.DataFrame, kind: str) -> TableCheck:
+    """Every rule of one table on its own (the partitioned path runs it bucket by bucket)."""
     raw = raw.rename(columns=lambda c: str(c).strip())
     check = TableCheck(kind=kind, raw=raw, file=_source(raw, kind), rows=_row_labels(raw))
     typed = _parse(check)
@@ -147,7 +148,6 @@ def _check_table(raw: pd.DataFrame, kind: str) -> TableCheck:
     if check.missing_columns:
         return check
     _run_schema(check)
-    _check_keys(check)
     if kind == "sessions":
         _check_session_dates(check)
         _check_techniques(check)
@@ -198,13 +198,36 @@ def _run_schema(check: TableCheck) -> None:
     except pa.errors.SchemaErrors as errors:
         cases = errors.failure_cases
         cases = cases[cases["index"].notna()]
+        repeats = cases["check"] == "multiple_fields_uniqueness"
         frame_level = cases["check"].isin(list(_FRAME_CHECK_COLUMN))
         for check_name, group in cases[frame_level].groupby("check", sort=False):
             _add_schema_failure(check, str(check_name), "", group)
-        for (check_name, column), group in cases[~frame_level].groupby(
+        for (check_name, column), group in cases[~frame_level & ~repeats].groupby(
             ["check", "column"], sort=False
         ):
             _add_schema_failure(check, str(check_name), str(column), group)
+        if repeats.any():
+            _add_repeated_keys(check, cases.loc[repeats, "index"])
+
+
+def _add_repeated_keys(check: TableCheck, index: pd.Series) -> None:
+    """Every copy of a key of several columns (the model's ``Config.unique``) is rejected.
+
+    The problem is put on the key's last column that has no default: the column a user
+    changes to tell the copies apart (``session``, ``item``, ``scale``).
+    """
+    key = KEYS[check.kind]
+    columns = COLUMNS[check.kind]
+    column = [c for c in key if columns[c].default is None][-1]
+    where = np.unique(index.astype(int).to_numpy())
+    check.add(
+        where,
+        column,
+        check.typed[column].to_numpy()[where],
+        "unique",
+        f"repeats a row with the same {', '.join(key)}",
+        "Keep one row per " + ", ".join(key) + "; remove or renumber the repeat.",
+    )
 
 
 def _add_schema_failure(
@@ -225,24 +248,6 @@ def _add_schema_failure(
     fix = fix.format(allowed=allowed, bound=argument)
     if len(where):
         check.add(where, column, check.raw[column].to_numpy()[where], rule, message, fix)
-
-
-def _check_keys(check: TableCheck) -> None:
-    key = list(KEYS[check.kind])
-    if len(key) == 1:
-        return  # single keys are checked by the schema's `unique`
-    typed = check.typed
-    dup = typed.duplicated(subset=key, keep=False).to_numpy()
-    if dup.any():
-        where = np.flatnonzero(dup)
-        check.add(
-            where,
-            key[-1] if check.kind != "responses" else "item",
-            typed[key[-1] if check.kind != "responses" else "item"].to_numpy()[where],
-            "unique",
-            f"repeats a row with the same {', '.join(key)}",
-            "Keep one row per " + ", ".join(key) + "; remove or renumber the repeat.",
-        )
 
 
 def _check_session_dates(check: TableCheck) -> None:
@@ -347,7 +352,8 @@ def _check_items(check: TableCheck) -> None:
                       message, fixes.to_numpy())
 
 
-def _check_links(checks: dict[str, TableCheck]) -> None:
+def check_links(checks: dict[str, TableCheck]) -> None:
+    """The rules across tables: every id a table refers to is listed by its parent table."""
     def ids(kind: str, column: str) -> set[str] | None:
         check = checks.get(kind)
         if check is None or column not in check.typed.columns:

@@ -15,7 +15,7 @@ import pytest
 import outcomes as oc
 from outcomes._errors import DataWarning, ModelError, UsageError
 from outcomes.analysis import FACTORS
-from tests import test_scale_cluster as cluster
+from tests import test_partitioned_cluster as cluster
 
 dd = pytest.importorskip("dask.dataframe")
 dask_client = cluster.dask_client  # the shared two-worker cluster

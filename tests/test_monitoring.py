@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from outcomes._errors import DataError, UsageError
+from outcomes._results import Summary
 from outcomes.measures.scoring import score
 from outcomes.practice.monitoring import FLAGS, monitor
 from outcomes.practice.trajectories import expected_trajectories, session_scores
@@ -170,3 +171,19 @@ def test_counts_and_faces(planted):
     assert len(result.plot().patches) == 5
     eid = flags["engagement_id"].iloc[0]
     assert result.plot(engagement=eid).get_xlabel() == "session"
+
+
+def test_the_result_displays_itself(planted):
+    _, _, result = planted
+    counts = result.counts().set_index("flag")["share_of_engagements"]
+    text = repr(result)
+    assert text.startswith("<Monitoring: ors: 200 engagements") and "\n" not in text
+    assert f"{100 * counts['not on track']:.0f} % not on track" in text
+    assert isinstance(result.summary(), Summary)
+    assert "<table" in result._repr_html_()
+
+
+def test_review_after_is_a_whole_number():
+    with pytest.raises(UsageError, match="review_after must be a whole number of at least 1"):
+        monitor(pd.DataFrame({"engagement_id": ["E1"], "session": [1], "ors": [15.0]}),
+                _flat_trajectories(), outcome="ors", review_after=0)

@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 
 from outcomes._errors import UsageError
-from outcomes.validation.rules import validate, validate_tables
+from outcomes._results import Summary
+from outcomes.schema import COLUMNS, KEYS, MODELS, TABLES
+from outcomes.validation import ValidationReport, validate, validate_tables
 
 
 def _problems(report, table):
@@ -160,3 +162,36 @@ def test_caller_frame_is_not_changed(study_tables):
     validate(study_tables["sessions"], "sessions")
     pd.testing.assert_frame_equal(before, study_tables["sessions"])
     assert np.all(before.columns == study_tables["sessions"].columns)
+
+
+def test_the_schema_views_are_read_from_the_models():
+    assert TABLES == tuple(MODELS)
+    for kind, model in MODELS.items():
+        assert list(COLUMNS[kind]) == list(model.to_schema().columns)
+    assert KEYS["coaches"] == ("coach_id",)
+    assert KEYS["responses"][-2:] == ("item", "rater")
+    assert COLUMNS["responses"]["rater"].default == "client"
+    assert not COLUMNS["responses"]["rater"].required
+
+
+@pytest.mark.parametrize(("table", "column"), [("sessions", "session"),
+                                               ("responses", "item")])
+def test_a_repeated_key_of_several_columns_names_the_column_to_change(study_tables, table,
+                                                                       column):
+    frame = study_tables[table]
+    study_tables[table] = pd.concat([frame, frame.iloc[[1]]], ignore_index=True)
+    found = _problems(validate_tables(study_tables), table)
+    assert found[["row", "column", "rule"]].values.tolist() == [
+        [2, column, "unique"], [len(frame) + 1, column, "unique"]]
+    assert found["message"].iloc[0].startswith("repeats a row with the same engagement_id")
+
+
+def test_report_displays_itself_in_one_line(study_tables):
+    report = validate_tables(study_tables)
+    rows = sum(len(v) for v in study_tables.values())
+    assert isinstance(report, ValidationReport)
+    assert report.headline() == f"{len(study_tables)} tables, {rows:,} rows in, 0 rejected"
+    assert repr(report) == f"<ValidationReport: {report.headline()}>"
+    assert isinstance(report.summary(), Summary)
+    assert list(report.table().columns) == ["table", "input", "valid", "rejected"]
+    assert report.plot().patches  # every row valid: the valid rows per table

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 import outcomes as oc
 from outcomes._errors import DataWarning, ModelError
-from outcomes.shares.subsets import UnitMoments
-from tests import test_scale_cluster as cluster
+from outcomes.shares.moments import UnitMoments
+from tests import test_partitioned_cluster as cluster
 
 dd = pytest.importorskip("dask.dataframe")
 dask_client = cluster.dask_client  # the shared two-worker cluster
@@ -81,7 +81,7 @@ def test_validation_over_partitions_equals_memory(parts, buckets, seed, dask_cli
 
     from outcomes import partitioned as scale
     from outcomes.validation.rules import validate_tables
-    from tests.test_scale_validate import _faulty_study, _problems
+    from tests.test_partitioned_validate import _faulty_study, _problems
 
     rng = np.random.default_rng(seed)
     tables = {k: v.iloc[rng.permutation(len(v))].reset_index(drop=True)

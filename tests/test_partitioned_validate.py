@@ -11,11 +11,11 @@ import pytest
 import outcomes as oc
 from outcomes.study import read_study
 from outcomes.validation.rules import validate_tables as validate_in_memory
-from tests import test_scale_cluster as cluster
+from tests import test_partitioned_cluster as cluster
 from tests.conftest import small_study
 
 dd = pytest.importorskip("dask.dataframe")
-scale = pytest.importorskip("outcomes.scale")
+partitioned = pytest.importorskip("outcomes.partitioned")
 dask_client = cluster.dask_client  # the shared two-worker cluster
 on_cluster = cluster.on_cluster
 
@@ -42,14 +42,15 @@ def _same_report(scaled, memory) -> None:
 
 def test_messy_files_give_the_in_memory_report(tmp_path, on_cluster):
     memory = read_study(MESSY).validate()
-    tables = scale.read_study(MESSY)
-    scaled = scale.validate_tables(tables, out=tmp_path, npartitions=4)
+    tables = partitioned.read_study(MESSY)
+    scaled = partitioned.validate_tables(tables, out=tmp_path, npartitions=4)
     assert not scaled.ok
     _same_report(scaled, memory)
     counts = scaled.counts
     assert (counts["input"] == counts["valid"] + counts["rejected"]).all()
     assert (tmp_path / "rejected" / "sessions").is_dir()
     assert scaled.to_dict()["tables"]["sessions"]["rejected"] == 9
+    assert scaled.headline() == memory.headline() + ", 4 partitions"
 
 
 def _faulty_study() -> dict[str, pd.DataFrame]:
@@ -75,7 +76,7 @@ def test_rules_across_partitions_match_memory(tmp_path, npartitions, on_cluster)
     assert set(memory.problems["rule"]) >= {"unique", "date_order", "unknown_reference",
                                             "unknown_session"}
     frames = {k: dd.from_pandas(v, npartitions=3) for k, v in tables.items()}
-    scaled = scale.validate_tables(frames, out=tmp_path, npartitions=npartitions)
+    scaled = partitioned.validate_tables(frames, out=tmp_path, npartitions=npartitions)
     _same_report(scaled, memory)
     for kind in ("coaches", "sessions"):
         valid = scaled.valid(kind).compute().sort_index()
@@ -87,17 +88,17 @@ def test_scores_and_analysis_table_match_memory(tmp_path, on_cluster):
     simulated = oc.simulate_study(n_coaches=6, clients_per_coach=8, seed=3)  # CEQ included
     study = oc.Study(tables=simulated.tables)
     frames = {k: dd.from_pandas(v, npartitions=3) for k, v in study.tables.items()}
-    report = scale.validate_tables(frames, out=tmp_path)
+    report = partitioned.validate_tables(frames, out=tmp_path)
     pd.testing.assert_frame_equal(report.counts, study.validate().counts)
-    scores = scale.score(report.valid("responses"), grouped=True)
+    scores = partitioned.score(report.valid("responses"), grouped=True)
     key = ["engagement_id", "occasion", "session", "instrument", "rater", "scale"]
     ours = scores.compute().sort_values(key).reset_index(drop=True)
     theirs = study.scores().sort_values(key).reset_index(drop=True)
     pd.testing.assert_frame_equal(ours, theirs, check_dtype=False, atol=1e-10)
-    shuffled = scale.score(frames["responses"], npartitions=2).compute()
+    shuffled = partitioned.score(frames["responses"], npartitions=2).compute()
     pd.testing.assert_frame_equal(shuffled.sort_values(key).reset_index(drop=True), theirs,
                                   check_dtype=False, atol=1e-10)
-    table = scale.analysis_table(report.valid("engagements"), report.valid("sessions"),
+    table = partitioned.analysis_table(report.valid("engagements"), report.valid("sessions"),
                                  scores, grouped=True).compute()
     expected = study.analysis_table().sort_values("engagement_id").reset_index(drop=True)
     got = table.sort_values("engagement_id").reset_index(drop=True)
@@ -112,9 +113,9 @@ def test_parquet_parts_keep_file_and_record_numbers(tmp_path, on_cluster):
     folder.mkdir()
     sessions.iloc[:5].to_parquet(folder / "sessions-1.parquet", index=False)
     sessions.iloc[5:].to_parquet(folder / "sessions-2.parquet", index=False)
-    tables = scale.read_study(folder)
+    tables = partitioned.read_study(folder)
     assert tables["sessions"].npartitions == 2
-    report = scale.validate_tables(tables, out=tmp_path / "out")
+    report = partitioned.validate_tables(tables, out=tmp_path / "out")
     problem = report.problems().iloc[0]
     assert Path(problem["file"]).name == "sessions-2.parquet"
     assert problem["row"] == 4  # the third record of the file, as a spreadsheet counts

@@ -1,7 +1,7 @@
-"""The Dask cluster the scale tests share: two workers in this process, started once.
+"""The Dask cluster the partitioned tests share: two workers in this process, started once.
 
 Other test modules use the fixture by importing it:
-``from tests.test_scale_cluster import dask_client  # noqa: F401``.
+``from tests.test_partitioned_cluster import dask_client  # noqa: F401``.
 """
 
 from __future__ import annotations

@@ -1,10 +1,7 @@
-"""Reference splits of outcome among common factors, and comparing an estimate with one.
+"""Setting an estimated split beside a reference split, on the reference's denominator.
 
-The best known split, 40 % client / 30 % relationship / 15 % expectancy / 15 % technique
-(Lambert 1992; Asay & Lambert 1999), divides the *average improvement* by expert judgement;
-other splits divide the *total variance* of outcome, or are separate r² from separate
-meta-analyses that do not add up. A comparison therefore first puts the estimate on the
-reference's denominator, and says so:
+A comparison first puts the estimate on the reference's denominator (see
+:mod:`outcomes.reference.splits`), and says so:
 
 - a split of improvement or of explained variance is compared with the *relative* shares
   (each factor's share of what the matched factors explain together);
@@ -15,140 +12,30 @@ reference's denominator, and says so:
 The distance between the two compositions is Aitchison's (1986, *The Statistical Analysis of
 Compositional Data*): the Euclidean distance between centred log-ratio transforms,
 ``sqrt(sum (log(x_i / g(x)) - log(y_i / g(y)))²)``, which is unchanged when either
-composition is rescaled. Figures marked "(m)" in the science notes (from memory or a
-secondary page) carry ``from_memory=True`` and a note.
+composition is rescaled.
 
 Examples
 --------
->>> REFERENCES["asay-lambert-1999"].shares["client"]
-0.4
 >>> c = compare({"client": 0.2, "relationship": 0.15, "expectancy": 0.05, "technique": 0.1},
 ...             "asay-lambert-1999")
 >>> c.parts.estimate.round(2).tolist()
 [0.4, 0.3, 0.1, 0.2]
->>> round(c.distance, 3)
-0.494
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from outcomes._errors import UsageError
-from outcomes._results import jsonable, text_table
+from outcomes._results import Result, Summary, jsonable, text_table
+from outcomes.reference.splits import REFERENCES, ReferenceSplit
 
-__all__ = ["ReferenceSplit", "REFERENCES", "Comparison", "compare", "aitchison_distance"]
-
-Denominator = Literal["improvement", "explained", "total", "separate"]
-
-
-@dataclass(frozen=True)
-class ReferenceSplit:
-    """A published split of outcome among factors.
-
-    Parameters
-    ----------
-    key, label : str
-        Identifier (hyphenated) and a readable name.
-    shares : mapping of str to float
-        Each part's proportion (0-1) of what is split.
-    share_of : str
-        What is split, in words ("improvement (judgement)", "total outcome variance", ...).
-    denominator : {"improvement", "explained", "total", "separate"}
-        How an estimate is matched: relative shares for improvement/explained, absolute
-        shares plus ``1 - R²`` for total, per factor for separate r².
-    citation : str
-        Where the figures come from.
-    note : str
-        Caveats (for instance figures from memory or secondary sources).
-    from_memory : bool
-        Whether the science notes mark the figures "(m)": to be checked against the source.
-    residual : str, optional
-        The part that holds unexplained variance (total-variance splits).
-    additive : bool
-        False when the parts come from separate analyses and do not add up.
-    """
-
-    key: str
-    label: str
-    shares: Mapping[str, float]
-    share_of: str
-    denominator: Denominator
-    citation: str
-    note: str = ""
-    from_memory: bool = False
-    residual: str | None = None
-    additive: bool = True
-
-    def table(self) -> pd.DataFrame:
-        """The parts and their proportions."""
-        return pd.DataFrame({"part": list(self.shares), "share": list(self.shares.values())})
-
-
-def _split(key, label, shares, share_of, denominator, citation, **kw) -> ReferenceSplit:
-    return ReferenceSplit(key, label, MappingProxyType(dict(shares)), share_of, denominator,
-                          citation, **kw)
-
-
-_COMMON = {"client": 0.40, "relationship": 0.30, "expectancy": 0.15, "technique": 0.15}
-REFERENCES: Mapping[str, ReferenceSplit] = MappingProxyType({s.key: s for s in (
-    _split("asay-lambert-1999", "Asay & Lambert (1999): 40/30/15/15", _COMMON,
-           "improvement (judgement)", "improvement",
-           "Lambert 1992, in Norcross & Goldfried (eds.), Handbook of Psychotherapy "
-           "Integration, pp. 94-129; Asay & Lambert 1999, in Hubble, Duncan & Miller (eds.), "
-           "The Heart and Soul of Change, APA, pp. 23-55 (doi 10.1037/11132-001)",
-           note="An expert reading of the outcome literature, not a variance decomposition."),
-    _split("mckenna-davis-2009", "McKenna & Davis (2009): 40/30/15/15 for coaching", _COMMON,
-           "improvement (judgement, hypothesised for coaching)", "improvement",
-           "McKenna & Davis 2009, Industrial and Organizational Psychology 2(3):244-260",
-           note="Transfers the therapy split to executive coaching as a hypothesis."),
-    _split("norcross-lambert-2011", "Norcross & Lambert (2011)",
-           {"client": 0.30, "relationship": 0.12, "technique": 0.08, "therapist": 0.07,
-            "other": 0.03, "unexplained": 0.40},
-           "total outcome variance (expert estimate)", "total",
-           "Norcross & Lambert 2011, Psychotherapy Relationships That Work, 2nd ed.; via "
-           "Bohart & Wade 2013, Bergin & Garfield's Handbook, 6th ed.",
-           note="40/30/30 checked; the split of the 30 % (m) is from a secondary source.",
-           from_memory=True, residual="unexplained"),
-    _split("norcross-2002-alt", "Norcross (older variant, m)",
-           {"client": 0.25, "relationship": 0.10, "technique": 0.08, "therapist": 0.07,
-            "interaction": 0.05, "unexplained": 0.45},
-           "outcome variance", "total", "secondary sources only",
-           note="Figures (m) from secondary sources only; check before relying on them.",
-           from_memory=True, residual="unexplained"),
-    _split("wampold-2001", "Wampold (2001): treatment 13 %",
-           {"client": 0.87, "treatment": 0.13}, "total outcome variance", "total",
-           "Wampold 2001, The Great Psychotherapy Debate, Erlbaum; Wampold 2010",
-           note="The 87 % includes error: the estimate's unexplained part joins 'client'. "
-                "Map the treatment factors with mapping={'treatment': [...]}.",
-           residual="client"),
-    _split("wampold-2001-within-treatment", "Wampold (2001): within the treatment 13 % (m)",
-           {"technique": 0.08, "general": 0.70, "unexplained": 0.22},
-           "treatment-attributable variance (the 13 %)", "total",
-           "Wampold 2001, The Great Psychotherapy Debate, Erlbaum",
-           note="Figures (m); a split of the treatment share only, not of all outcome variance.",
-           from_memory=True, residual="unexplained"),
-    _split("duncan-2014", "Duncan (2014): treatment 14 %",
-           {"client": 0.86, "treatment": 0.14}, "outcome variance, from d = 0.80", "total",
-           "Duncan 2014 (practitioner article; venue m)",
-           note="The 86 % includes error: the estimate's unexplained part joins 'client'.",
-           residual="client"),
-    _split("laska-2014", "Laska, Gurman & Wampold (2014): separate r²",
-           {"goal_consensus": 0.115, "empathy": 0.090, "alliance": 0.075,
-            "positive_regard": 0.073, "congruence": 0.057, "therapist": 0.050,
-            "treatment_differences": 0.01, "competence": 0.005, "adherence": 0.001},
-           "outcome variance, each from its own meta-analysis", "separate",
-           "Laska, Gurman & Wampold 2014, Psychotherapy 51(4):467-481",
-           note="Not additive: each r² comes from a separate meta-analysis (their naive sum "
-                "double-counts). Treatment differences '<1 %' and adherence '<0.1 %' are "
-                "entered at those upper bounds.", additive=False),
-)})
+__all__ = ["Comparison", "compare", "aitchison_distance"]
 
 
 def aitchison_distance(x, y) -> float:
@@ -174,8 +61,8 @@ def _distances(rows: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return np.sqrt(np.sum((clr - (lr - lr.mean())) ** 2, axis=1))
 
 
-@dataclass(frozen=True, eq=False)
-class Comparison:
+@dataclass(frozen=True, eq=False, repr=False)
+class Comparison(Result):
     """An estimated split set beside a reference split, on the reference's denominator.
 
     ``parts`` has one row per matched part: ``part``, ``factors`` (the estimated factors
@@ -197,11 +84,22 @@ class Comparison:
     ci_method: str | None = None
     notes: tuple[str, ...] = field(default=())
 
+    def headline(self) -> str:
+        """The parts compared, the reference, the distance and the intervals' verdict."""
+        n = len(self.parts)
+        text = f"{n} part{'s' * (n != 1)} vs {self.reference.key} ({self.scale})"
+        if np.isfinite(self.distance):
+            text += f", Aitchison distance {self.distance:.3f}"
+        if self.parts.ci_low.notna().any():
+            inside = int(self.parts.inside.eq(True).sum())
+            text += f", {inside} of {n} inside the intervals"
+        return text
+
     def table(self) -> pd.DataFrame:
         """The per-part comparison (tidy)."""
         return self.parts.assign(scale=self.scale, reference_key=self.reference.key)
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
         """Text report, stating what each side is a share of."""
         ref = self.reference
         what = {"relative": "as proportions of what the matched factors explain together",
@@ -218,7 +116,7 @@ class Comparison:
             lines.append(text + ".")
         lines += list(self.notes)
         lines.append(f"Source: {ref.citation.rstrip('.')}.")
-        return "\n".join(lines)
+        return Summary("\n".join(lines))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict."""

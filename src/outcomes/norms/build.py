@@ -1,7 +1,8 @@
-"""A coaching body's norms: aggregates a coach can benchmark a practice against.
+"""Building a coaching body's norms from its study: aggregates only, each behind ``k`` clients.
 
-:func:`build_norms` turns a study into a norms document that holds aggregates only, each
-with the number of clients behind it and the suppression threshold ``k`` applied:
+:func:`build_norms` turns a study into a norms document (:mod:`outcomes.norms.document`)
+that holds aggregates only, each with the number of clients behind it and the suppression
+threshold ``k`` applied:
 
 - the distributions (n, mean, SD, quantiles) of intake, end and change scores, the session
   rating and the working alliance, overall and by intake band;
@@ -16,8 +17,7 @@ with the number of clients behind it and the suppression threshold ``k`` applied
 - the expected session-by-session course of the outcome (:mod:`outcomes.practice.trajectories`).
 
 Engagements without research consent are left out (the analysis table already leaves them
-out). The document is versioned (``"format": "outcomes-norms", "version": 1``) and checked
-against ``norms.schema.json`` when it is written and when it is read.
+out).
 
 Examples
 --------
@@ -31,13 +31,8 @@ Examples
 
 from __future__ import annotations
 
-import copy
 import datetime as _dt
-import hashlib
-import json
 import warnings
-from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,75 +40,22 @@ import numpy as np
 import pandas as pd
 
 from outcomes import instruments as registry
-from outcomes._errors import DataError, ModelError, OutcomesError, UsageError
-from outcomes._results import jsonable, text_table
-from outcomes.privacy.suppression import DEFAULT_K, check_k, quantile_allowed, suppress_counts
+from outcomes._checks import check_n_boot, check_seed, shared_parameters
+from outcomes._errors import DataError, ModelError, OutcomesError
+from outcomes._results import jsonable
+from outcomes.norms.document import FORMAT, VERSION, Norms, check_norms, input_digest
+from outcomes.privacy import DEFAULT_K, check_k, quantile_allowed, suppress_counts
 
 if TYPE_CHECKING:  # pragma: no cover
     from outcomes.study import Study
 
-__all__ = ["FORMAT", "VERSION", "QUANTILES", "MEASURES", "Norms", "build_norms", "read_norms",
-           "check_norms", "input_digest", "schema"]
+__all__ = ["QUANTILES", "MEASURES", "build_norms"]
 
-FORMAT = "outcomes-norms"
-VERSION = 1
 QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 #: norms measure -> analysis-table column
 MEASURES = {"intake": "baseline", "end": "end_score", "change": "change",
             "session_rating": "session_rating", "alliance": "alliance",
             "sessions": "sessions_attended"}
-SCHEMA_FILE = "norms.schema.json"
-
-
-def schema() -> dict[str, Any]:
-    """The JSON Schema of a norms document (shipped with the package)."""
-    return json.loads(resources.files("outcomes").joinpath(SCHEMA_FILE).read_text("utf-8"))
-
-
-def check_norms(document: Any, *, source: str | None = None) -> None:
-    """Refuse a document that is not a norms file of this format version or breaks the schema.
-
-    Examples
-    --------
-    >>> check_norms({"format": "outcomes-norms", "version": 2})
-    Traceback (most recent call last):
-    ...
-    outcomes._errors.DataError: the norms file is format version 2; ... reads version 1...
-    """
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise DataError("is not an outcomes norms file (no \"format\": \"outcomes-norms\")",
-                        file=source, fix="Make one with `outcomes norms STUDY --out FILE`.")
-    version = document.get("version")
-    if version != VERSION:
-        raise DataError(
-            f"the norms file is format version {version}; this version of outcomes reads "
-            f"version {VERSION}", file=source,
-            fix=f"Make the norms again with `outcomes norms` of this version, or use the "
-                f"version of outcomes that reads format version {version}.")
-    import jsonschema
-
-    validator = jsonschema.Draft202012Validator(schema())
-    error = next(iter(sorted(validator.iter_errors(document), key=lambda e: list(e.path))),
-                 None)
-    if error is not None:
-        where = "/".join(map(str, error.absolute_path)) or "(top level)"
-        raise DataError(f"the norms file breaks its schema at {where}: {error.message}",
-                        file=source, fix="Make the norms again with `outcomes norms`; do "
-                        "not edit the file by hand.")
-
-
-def input_digest(path: str | Path | None) -> str:
-    """SHA-256 over the names and bytes of a study's input files (a folder's top-level files,
-    or one file), to tie a report or norms file to its data without revealing them."""
-    if path is None:
-        return ""
-    target = Path(path)
-    files = sorted(p for p in target.iterdir() if p.is_file()) if target.is_dir() \
-        else [target] if target.exists() else []
-    digest = hashlib.sha256()
-    for file in files:
-        digest.update(file.name.encode("utf-8") + b"\0" + file.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 def _distribution(values: pd.Series, k: int) -> dict[str, Any]:
@@ -138,6 +80,22 @@ def _bands(intake: pd.Series, n_bands: int) -> tuple[list[float], list[str]]:
     labels += [f"{a:g} to below {b:g}" for a, b in zip(edges[:-1], edges[1:], strict=True)]
     labels.append(f"{edges[-1]:g} or above")
     return edges, labels
+
+
+def _distributions(table: pd.DataFrame, edges: list[float], labels: list[str], k: int
+                   ) -> list[dict[str, Any]]:
+    """Each measure's distribution over all clients, then within each intake band."""
+    band = np.searchsorted(np.asarray(edges), table["baseline"].to_numpy(dtype=float),
+                           side="right")
+    distributions = []
+    for label_index, label in [(-1, "all"), *enumerate(labels)]:
+        rows = table if label_index < 0 else table[(band == label_index)
+                                                   & table["baseline"].notna()]
+        for measure, column in MEASURES.items():
+            if column in rows:
+                distributions.append({"band": label, "measure": measure,
+                                      **_distribution(rows[column], k)})
+    return distributions
 
 
 def _case_mix(table: pd.DataFrame, k: int, seed: Any) -> tuple[dict, dict]:
@@ -171,7 +129,7 @@ def _case_mix(table: pd.DataFrame, k: int, seed: Any) -> tuple[dict, dict]:
         sizes = shown["n"].to_numpy(dtype=float)
         effects = {"tau": fx.tau, "tau2": fx.tau2, "sigma": fx.sigma, "phi": fx.phi,
                    "icc": fx.icc, "theta0": fx.theta0, "winsor": 0.1,
-                   "n_coaches": fx.n_groups, "n_clients": fx.n,
+                   "n_coaches": fx.n_clusters, "n_clients": fx.n,
                    "clients_per_coach": {f"{q:g}": float(np.quantile(sizes, q))
                                          for q in (0.25, 0.5, 0.75)
                                          if quantile_allowed(len(sizes), q, k=k)},
@@ -287,6 +245,7 @@ def _sessions_reached(sessions: pd.DataFrame, span, k: int) -> list[int]:
     return [int(span[0]), last]
 
 
+@shared_parameters
 def build_norms(study: Study, *, k: int = DEFAULT_K, bands: int = 4, n_boot: int = 200,
                 seed: int | np.random.Generator | None = None, title: str | None = None
                 ) -> Norms:
@@ -302,8 +261,7 @@ def build_norms(study: Study, *, k: int = DEFAULT_K, bands: int = 4, n_boot: int
         Intake bands (cut at the quantiles of the intake score, rounded to 0.1).
     n_boot : int, default 200
         Cluster-bootstrap replicates (coaches resampled) for the factor-share intervals.
-    seed : int or Generator, optional
-        Seed of the bootstrap and of the coach-effect draws.
+    {seed}
     title : str, optional
         The body's name for its norms (default: the study folder's name).
 
@@ -312,6 +270,8 @@ def build_norms(study: Study, *, k: int = DEFAULT_K, bands: int = 4, n_boot: int
     Norms
     """
     k = check_k(k)
+    n_boot = check_n_boot(n_boot, "build_norms")
+    seed = check_seed(seed, "build_norms")
     table = study.analysis_table()
     if len(table) < k:
         raise DataError(f"the study has {len(table)} consenting engagements; norms need at "
@@ -322,16 +282,6 @@ def build_norms(study: Study, *, k: int = DEFAULT_K, bands: int = 4, n_boot: int
               (("rc", ors.figure("reliable_change")), ("cut", ors.figure("clinical_cutoff")),
                ("alpha", ors.figure("alpha")), ("concern", srs.figure("concern_below")))}
     edges, labels = _bands(table["baseline"], bands)
-    band = np.searchsorted(np.asarray(edges), table["baseline"].to_numpy(dtype=float),
-                           side="right")
-    distributions = []
-    for label_index, label in [(-1, "all"), *enumerate(labels)]:
-        rows = table if label_index < 0 else table[(band == label_index)
-                                                   & table["baseline"].notna()]
-        for measure, column in MEASURES.items():
-            if column in rows:
-                distributions.append({"band": label, "measure": measure,
-                                      **_distribution(rows[column], k)})
     try:
         case_mix, effects = _case_mix(table, k, seed)
     except ModelError as error:
@@ -352,7 +302,7 @@ def build_norms(study: Study, *, k: int = DEFAULT_K, bands: int = 4, n_boot: int
                    "with_end_score": int(table["end_score"].notna().sum()),
                    "excluded_no_consent": int(table.attrs.get("excluded_no_consent", 0))},
         "bands": {"measure": "intake", "edges": edges, "labels": labels},
-        "distributions": distributions, "case_mix": case_mix,
+        "distributions": _distributions(table, edges, labels, k), "case_mix": case_mix,
         "severity_reference": _severity(table, figure["cut"]), "coach_effects": effects,
         "change": _change(table, k, figure["concern"]),
         "factor_shares": _shares(table, k, n_boot, seed),
@@ -370,122 +320,3 @@ def _version() -> str:
         return version("outcomes")
     except PackageNotFoundError:  # pragma: no cover
         return "unknown"
-
-
-def read_norms(path: str | Path) -> Norms:
-    """Read a norms file, refusing another format version or a file that breaks the schema."""
-    path = Path(path)
-    if not path.exists():
-        raise UsageError(f"{path} does not exist. Give the norms file made by `outcomes norms`.")
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise DataError(f"is not JSON ({error})", file=str(path),
-                        fix="Give the norms file made by `outcomes norms`.") from None
-    check_norms(document, source=str(path))
-    return Norms(document)
-
-
-@dataclass(frozen=True, eq=False)
-class Norms:
-    """A norms document (see the module text) with the arithmetic a benchmark needs."""
-
-    document: dict[str, Any]
-
-    @property
-    def k(self) -> int:
-        """The suppression threshold the norms were made with."""
-        return int(self.document["k"])
-
-    def section(self, name: str) -> dict[str, Any] | None:
-        """A section of the document, or None when it was withheld."""
-        part = self.document.get(name)
-        return None if not isinstance(part, dict) or "withheld" in part else part
-
-    def band_of(self, intake: Any) -> np.ndarray:
-        """The intake band label of each intake score."""
-        edges = np.asarray(self.document["bands"]["edges"], dtype=float)
-        labels = np.asarray(self.document["bands"]["labels"], dtype=object)
-        return labels[np.searchsorted(edges, np.asarray(intake, dtype=float), side="right")]
-
-    def expected_change(self, intake: Any, *, sponsor: Any = None) -> np.ndarray:
-        """Expected change for clients with these intake scores (and sponsors), from the
-        case-mix model; a sponsor the model does not know counts as its first level."""
-        model = self.section("case_mix")
-        if model is None:
-            raise ModelError("the norms hold no case-mix model: "
-                             + str(self.document["case_mix"].get("withheld")))
-        x = np.atleast_1d(np.asarray(intake, dtype=float))
-        terms = model["terms"]
-        out = terms["intercept"] + terms["baseline"] * x
-        if sponsor is not None:
-            given = np.atleast_1d(np.asarray(sponsor, dtype=object)).astype(str)
-            for name, value in terms.items():
-                if name.startswith("sponsor["):
-                    out = out + value * (given == name[len("sponsor["):-1])
-        return out
-
-    def table(self) -> pd.DataFrame:
-        """The distributions, tidy: band, measure, n, mean, sd and one column per quantile."""
-        rows = []
-        for entry in self.document["distributions"]:
-            quantiles = {f"q{float(q) * 100:g}": v for q, v in entry["quantiles"].items()}
-            rows.append({"band": entry["band"], "measure": entry["measure"], "n": entry["n"],
-                         "mean": entry["mean"], "sd": entry["sd"], **quantiles})
-        return pd.DataFrame(rows)
-
-    def summary(self) -> str:
-        """What the norms hold, in a few lines and the overall distributions."""
-        doc = self.document
-        sample = doc["sample"]
-        lines = [f"Norms of {doc['source']['title']} ({doc['generator']}, {doc['created']}; "
-                 f"format {doc['format']} version {doc['version']}, k = {doc['k']}).",
-                 f"{sample['engagements']} engagements of {sample['coaches']} coaches; "
-                 f"{sample['excluded_no_consent']} left out without research consent."]
-        effects = self.section("coach_effects")
-        if effects:
-            lines.append(f"Coach effects: tau = {effects['tau']:.2f} points, ICC = "
-                         f"{effects['icc']:.3f} (case-mix adjusted change).")
-        table = self.table()
-        lines += ["", text_table(table[table["band"] == "all"].drop(columns="band"),
-                                 digits=2)]
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The document (a copy)."""
-        return copy.deepcopy(self.document)
-
-    def write(self, path: str | Path) -> Path:
-        """Check the document against the schema and write it as JSON."""
-        check_norms(self.document)
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.document, indent=2, allow_nan=False) + "\n",
-                        encoding="utf-8")
-        return path
-
-    def plot(self, ax=None, *, measure: str = "change"):
-        """Quantiles of a measure by intake band: median, quartile box and 10-90 whiskers."""
-        from matplotlib.patches import Rectangle
-
-        from outcomes._plotting import PALETTE, axes_or_new
-
-        ax = axes_or_new(ax)
-        table = self.table()
-        rows = table[(table["measure"] == measure) & (table["band"] != "all")]
-        for i, row in enumerate(rows.itertuples()):
-            q = {c: float(getattr(row, c, np.nan) or np.nan)
-                 for c in ("q10", "q25", "q50", "q75", "q90")}
-            if pd.notna(q["q25"]) and pd.notna(q["q75"]):
-                ax.add_patch(Rectangle((i - 0.3, q["q25"]), 0.6, q["q75"] - q["q25"],
-                                       color=PALETTE[4]))
-            if pd.notna(q["q10"]) and pd.notna(q["q90"]):
-                ax.plot([i, i], [q["q10"], q["q90"]], color="black", linewidth=1)
-            if pd.notna(q["q50"]):
-                ax.plot([i - 0.3, i + 0.3], [q["q50"]] * 2, color=PALETTE[0], linewidth=2.5)
-        ax.set_xticks(range(len(rows)), list(rows["band"]), fontsize=8)
-        ax.set_xlim(-0.6, len(rows) - 0.4)
-        ax.autoscale_view()
-        ax.set_xlabel("intake score band")
-        ax.set_ylabel(measure.replace("_", " "))
-        return ax

@@ -21,7 +21,7 @@ from outcomes.benchmarking import (
 )
 from outcomes.benchmarking.compare import ordinal
 from outcomes.norms import Norms, build_norms
-from outcomes.privacy.suppression import find_identifiers
+from outcomes.privacy import find_identifiers
 from outcomes.report import build_benchmark_report
 from outcomes.report._render import visible_text
 
@@ -184,6 +184,10 @@ def test_faces_and_the_coachs_report(tmp_path, norms):
     assert "What the numbers can and cannot say" in result.summary()
     payload = result.to_dict()
     assert payload["standing"]["n"] == 6 and payload["norms"]["version"] == 1
+    assert list(result.by_band.columns) == ["band", "n", "mean_change", "body_median",
+                                            "body_q25", "body_q75", "body_n"]
+    assert "your mean change" in result.summary()  # display labels only in the text
+    assert repr(result).startswith("<Benchmark: 7 clients (6 with intake and end) against")
     ax = result.plot()
     assert ax.get_xlabel() == "clients"
     report = build_benchmark_report(result, out=tmp_path / "out", pdf=False,
@@ -201,3 +205,11 @@ def test_a_study_coach_as_a_practice():
         practice_from_study(oc.load_sample(), "nobody")
     frame = pd.DataFrame(practice.clients)
     assert frame["intake_ors"].notna().all()
+
+
+def test_coverage_and_ci_level_are_checked(norms):
+    practice = practice_from_study(oc.load_sample(), "C001")
+    with pytest.raises(UsageError, match="benchmark: ci_level must lie between 0 and 1"):
+        benchmark(practice, norms, ci_level=95)
+    with pytest.raises(UsageError, match="benchmark: coverage must lie between 0 and 1"):
+        benchmark(practice, norms, coverage=1.5)

@@ -11,7 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from outcomes._errors import DataError, ModelError, UsageError
-from outcomes.practice.coach_effects import coach_effects, funnel_limits, position_of, shrink
+from outcomes._results import Summary
+from outcomes.practice.coach_effects import CoachEffects, coach_effects
+from outcomes.practice.funnel import funnel_limits, position_of, shrink
 
 
 def four_coaches() -> pd.DataFrame:
@@ -29,7 +31,7 @@ def test_spiegelhalter_additive_overdispersion_by_hand():
     assert fx.sigma == pytest.approx(np.sqrt(4 / 3))
     assert fx.phi == pytest.approx(37.5)
     assert fx.tau2 == pytest.approx(147 / 9)
-    table = fx.table().set_index("group")
+    table = fx.table().set_index("cluster")
     assert table["raw"].tolist() == pytest.approx([0, 5, -5, 0])
     weight = (147 / 9) / (147 / 9 + 1 / 3)
     assert table.loc["B", "estimate"] == pytest.approx(5 * weight)
@@ -44,9 +46,10 @@ def test_spiegelhalter_additive_overdispersion_by_hand():
 
 def test_funnel_limits_known_values():
     # sigma 5 at 25 clients: s = 1; 95 % limits ±1.960, 99.8 % limits ±3.090
-    low, high = funnel_limits([25], sigma=5, level=0.95)
+    low, high = funnel_limits([25], sigma=5, ci_level=0.95)
     assert high[0] == pytest.approx(1.959964, abs=1e-6) and low[0] == -high[0]
-    assert funnel_limits([25], sigma=5, level=0.998)[1][0] == pytest.approx(3.090232, abs=1e-6)
+    assert funnel_limits([25], sigma=5, ci_level=0.998)[1][0] == pytest.approx(3.090232,
+                                                                                abs=1e-6)
     # additive over-dispersion: sqrt(1 + tau²) with tau² = 3 doubles the width
     assert funnel_limits([25], sigma=5, tau2=3.0, theta0=2.0)[1][0] == pytest.approx(
         2 + 2 * 1.959964, abs=1e-6)
@@ -98,7 +101,7 @@ def test_intervals_cover_the_true_coach_effects():
         data, effect = simulate(seed)
         fx = coach_effects(data, outcome="change", covariates=["baseline", "sponsor"],
                            winsor=0, seed=seed, n_draws=200)
-        table = fx.table().set_index("group")
+        table = fx.table().set_index("cluster")
         truth = effect[table.index] - effect[table.index].mean()
         hits += int(((table.ci_low <= truth) & (truth <= table.ci_high)).sum())
         total += len(table)
@@ -111,15 +114,15 @@ def test_coach_with_fewer_than_k_clients_is_withheld_everywhere():
                           "sponsor": "self", "change": [9.0, -4.0, 2.0]})
     fx = coach_effects(pd.concat([data, small]), outcome="change",
                        covariates=["baseline", "sponsor"], seed=2)
-    row = fx.table().set_index("group").loc["SMALL"]
+    row = fx.table().set_index("cluster").loc["SMALL"]
     assert row["suppressed"] and row["reason"] == "fewer than 5 clients: not published"
     numbers = ["n", "observed", "expected", "raw", "z", "estimate", "ci_low", "rank_low"]
     assert row[numbers].isna().all() and pd.isna(row["position"])
     assert "SMALL" not in fx.summary().split("within limits", 1)[-1]
     # one more coach is withheld so that the total cannot give the small count away
-    assert fx.n_suppressed == 2 and fx.n_groups == 13
+    assert fx.n_suppressed == 2 and fx.n_clusters == 13
     payload = json.loads(json.dumps(fx.to_dict(), allow_nan=False))
-    entry = next(c for c in payload["coaches"] if c["group"] == "SMALL")
+    entry = next(c for c in payload["coaches"] if c["cluster"] == "SMALL")
     assert entry["raw"] is None and entry["n"] is None
     ax = fx.plot()
     assert len(ax.collections[0].get_offsets()) == 11  # neither withheld coach is drawn
@@ -129,7 +132,7 @@ def test_faces_and_ranks():
     data, _ = simulate(5, coaches=20)
     fx = coach_effects(data, outcome="change", covariates=["baseline"], seed=7)
     table = fx.table()
-    assert table["group"].tolist() == sorted(table["group"])  # never ordered by rank
+    assert table["cluster"].tolist() == sorted(table["cluster"])  # never ordered by rank
     assert {"estimate", "std_error", "ci_low", "ci_high", "n", "rank_low", "rank_high",
             "position"} <= set(table.columns)
     assert (table.rank_low <= table.rank_high).all() and table.rank_low.min() >= 1
@@ -184,3 +187,52 @@ def test_a_withheld_count_cannot_be_worked_out_from_the_total():
     assert table["suppressed"].sum() >= 2
     assert table.loc[table["suppressed"], "n"].isna().all()
     assert coach.size - shown.sum() >= 3 + min(s for s in sizes if s >= 5)
+
+
+def test_the_old_keyword_group_warns_and_gives_the_same_numbers():
+    data, _ = simulate(2, coaches=10)
+    new = coach_effects(data.rename(columns={"coach_id": "coach"}), outcome="change",
+                        cluster="coach", covariates=["baseline"], seed=4)
+    with pytest.warns(FutureWarning, match="cluster"):
+        old = coach_effects(data.rename(columns={"coach_id": "coach"}), outcome="change",
+                            group="coach", covariates=["baseline"], seed=4)
+    pd.testing.assert_frame_equal(old.table(), new.table())
+    assert old.cluster == new.cluster == "coach"
+    with pytest.warns(FutureWarning, match="cluster"):
+        assert new.group == "coach"
+    with pytest.warns(FutureWarning, match="n_clusters"):
+        assert new.n_groups == new.n_clusters == 10
+    with pytest.raises(UsageError, match="cluster= only"):
+        coach_effects(data, outcome="change", group="coach_id", cluster="coach_id")
+
+
+def test_the_old_keyword_level_of_funnel_limits_warns_and_gives_the_same_limits():
+    new = funnel_limits([4, 25, 100], sigma=5.0, tau2=0.5, ci_level=0.998)
+    with pytest.warns(FutureWarning, match="ci_level"):
+        old = funnel_limits([4, 25, 100], sigma=5.0, tau2=0.5, level=0.998)
+    np.testing.assert_array_equal(old[0], new[0])
+    np.testing.assert_array_equal(old[1], new[1])
+
+
+def test_shared_checks_refuse_bad_arguments():
+    data = four_coaches()
+    with pytest.raises(UsageError, match="ci_level must lie between 0 and 1"):
+        coach_effects(data, outcome="change", k=3, ci_level=95)
+    with pytest.raises(UsageError, match="seed must be"):
+        coach_effects(data, outcome="change", k=3, seed=-1)
+    with pytest.raises(UsageError, match="n_draws must be"):
+        coach_effects(data, outcome="change", k=3, n_draws=0)
+    with pytest.raises(UsageError, match="covariates must be"):
+        coach_effects(data, outcome="change", k=3, covariates=[1])
+
+
+def test_the_result_displays_itself():
+    data, _ = simulate(5, coaches=20)
+    fx = coach_effects(data, outcome="change", covariates=["baseline"], seed=7)
+    assert isinstance(fx, CoachEffects)
+    text = repr(fx)
+    assert text.startswith("<CoachEffects: 20 coaches") and "\n" not in text
+    assert len(fx.headline()) < 110
+    assert isinstance(fx.summary(), Summary)
+    assert fx._repr_html_().startswith("<p><strong>CoachEffects</strong>")
+    assert fx.limits([10])["ci_level"].tolist() == [0.95, 0.998]
