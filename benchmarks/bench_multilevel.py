@@ -11,8 +11,8 @@ prints, for each of the 16 sub-models of the Shapley split, the time of one fit 
 profiled likelihood and by statsmodels' MixedLM (with the optimiser retries of
 ``outcomes.mixed.mixedlm.fit_mixedlm``) and the largest difference between their fixed
 effects and marginal R²; then the largest difference between the shares of the two paths;
-then the wall time of the whole cluster bootstrap (coaches resampled whole, every sub-model refitted in
-every replicate) on all cores and on one.
+then the wall time of the whole cluster bootstrap (coaches resampled whole, every
+sub-model refitted in every replicate) on all cores and on one.
 
 ``--coverage`` draws 100 studies (60 coaches of 20 clients, the outcome a coach random
 intercept plus noise) for each true coach ICC of 0.05 and 0.15, and counts how often the

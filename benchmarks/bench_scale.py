@@ -126,7 +126,7 @@ def run_pandas(study: Path) -> dict:
         table, "end_score", FACTORS, covariates=["baseline"], cluster="coach_id",
         n_boot=N_BOOT, seed=1))
     return {"rows": rows, "times": times, "shares": result.shares.round(6).tolist(),
-            "n": result.n, "coaches": result.cluster_count}
+            "n": result.n, "coaches": result.n_clusters}
 
 
 def _write_parts(frame, folder: Path) -> list[Path]:
@@ -174,7 +174,7 @@ def run_dask(study: Path, work: Path) -> dict:
             analysis, "end_score", FACTORS, covariates=["baseline"], cluster="coach_id",
             n_boot=N_BOOT, seed=1))
     return {"rows": rows, "times": times, "shares": result.shares.round(6).tolist(),
-            "n": result.n, "coaches": result.cluster_count}
+            "n": result.n, "coaches": result.n_clusters}
 
 
 # --- the bootstrap comparison -----------------------------------------------------------

@@ -21,7 +21,7 @@ PREDICTORS = ["Agriculture", "Examination", "Education", "Catholic", "Infant.Mor
 # Groemping (2006), J Stat Softw 17(1); relaimpo's lmg for lm(Fertility ~ ., swiss)
 SWISS_LMG = [0.0570912207680913, 0.171173028900234, 0.260134678624385,
              0.105570150373494, 0.112765922926522]
-# peers.md section 1 (relaimpo 2.2-7 on swiss, 4 decimals)
+# relaimpo 2.2-7, calc.relimp on R's swiss data (4 decimals)
 SWISS_OTHER = {
     "first": [0.1247, 0.4172, 0.4406, 0.2150, 0.1735],
     "last": [0.0429, 0.0074, 0.1620, 0.0624, 0.0569],
@@ -290,7 +290,9 @@ def test_weights_and_cluster_by_column_name():
     with pytest.warns(DataWarning, match='"w" \\(1\\)'):
         d = decompose(df, "Fertility", PREDICTORS, weights="w", cluster="region", n_boot=50,
                       seed=0)
-    assert d.n == 46 and d.cluster_count == 6
+    assert d.n == 46 and d.n_clusters == 6
+    with pytest.warns(FutureWarning, match="n_clusters"):
+        assert d.cluster_count == 6
 
 
 def test_to_dict_follows_the_json_layout():

@@ -10,7 +10,7 @@ import pytest
 from outcomes import instruments
 from outcomes._errors import DataError, UsageError
 
-# Structures as given in the project's notes (domain.md Part 2, sections 1-4).
+# Structures as each instrument's authors publish them (items, subscales, reverse keys).
 EXPECTED = {
     "wai-sr": dict(n=12, range=(1, 5), factor="relationship", reverse=(), unscored=(),
                    scales={"task": (1, 2, 10, 12), "goal": (4, 6, 8, 11),
@@ -130,7 +130,7 @@ def test_published_figures_carry_sources_and_unverified_marks():
     ors = instruments.get("ors")
     assert ors.figure("clinical_cutoff").value == 25
     assert ors.figure("reliable_change").value == 5
-    assert ors.figure("reliable_change").unverified  # (m) in domain.md
+    assert ors.figure("reliable_change").unverified  # from a secondary source
     assert instruments.get("srs").figure("concern_below").value == 36
     gse = instruments.get("gse")
     assert (gse.figure("alpha").low, gse.figure("alpha").high) == (0.76, 0.90)

@@ -1,4 +1,4 @@
-"""Imports go one way: a module imports only modules above it in the flow (DESIGN.md)."""
+"""Imports go one way: a module imports only modules above it in the flow (docs/architecture.md)."""
 
 import ast
 from pathlib import Path

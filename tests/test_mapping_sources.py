@@ -1,10 +1,10 @@
 """Qualtrics, REDCap and SurveyMonkey exports mapped to canonical tables.
 
-The exports in tests/fixtures/exports were written by hand from the formats documented in
-domain.md (Part 2, section 6). Expected lines, counts and values below were counted and
-worked out by hand from those files: e.g. the first-session Qualtrics file has its column
-names on line 1, question texts on lines 2-3 (one holds a line break), ImportIds on line 4,
-and records from line 5 (the first record spans lines 5-6).
+The exports in tests/fixtures/exports were written by hand from the export formats that
+Qualtrics, REDCap and SurveyMonkey document. Expected lines, counts and values below were
+counted and worked out by hand from those files: e.g. the first-session Qualtrics file has
+its column names on line 1, question texts on lines 2-3 (one holds a line break), ImportIds
+on line 4, and records from line 5 (the first record spans lines 5-6).
 """
 
 from __future__ import annotations

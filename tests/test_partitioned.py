@@ -48,7 +48,7 @@ def test_decompose_with_cluster_bootstrap_matches_memory(table, on_cluster):
     parts = _quiet(oc.decompose, dd.from_pandas(table, npartitions=7), "end_score", factors,
                    **kwargs)
     assert parts.n == memory.n and parts.n_dropped == memory.n_dropped
-    assert parts.cluster_count == memory.cluster_count == table["coach_id"].nunique()
+    assert parts.n_clusters == memory.n_clusters == table["coach_id"].nunique()
     np.testing.assert_allclose(parts.shares, memory.shares, rtol=0, atol=ATOL)
     assert parts.r2 == pytest.approx(memory.r2, abs=ATOL)
     np.testing.assert_allclose(_numbers(parts.ci), _numbers(memory.ci), rtol=0, atol=ATOL)

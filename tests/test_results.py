@@ -24,6 +24,8 @@ import pytest  # noqa: E402
 import outcomes as oc  # noqa: E402
 from outcomes._results import COLUMNS, Result, Summary  # noqa: E402
 
+pytestmark = pytest.mark.filterwarnings("ignore::outcomes.DataWarning")
+
 NOT_RESULTS = {"ReportOptions", "Study"}  # options and the data itself, not results
 
 

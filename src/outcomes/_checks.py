@@ -27,7 +27,7 @@ import numbers
 import re
 import textwrap
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -36,7 +36,7 @@ from outcomes._errors import UsageError
 
 __all__ = [
     "PARAMETERS", "shared_parameters", "renamed", "old_attribute", "check_ci_level", "check_n_boot",
-    "check_seed", "check_choice", "check_covariates", "check_positive_int",
+    "check_seed", "check_choice", "check_covariates", "check_factors", "check_positive_int",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -220,3 +220,41 @@ def check_covariates(covariates: Any, caller: str) -> tuple[str, ...]:
         raise UsageError(f"{caller}: covariates must be a list of column names, "
                          f"not {covariates!r}.")
     return tuple(covariates)
+
+
+def check_factors(factors: Any, caller: str, *,
+                  allow_empty: bool = False) -> dict[str, tuple[str, ...]]:
+    """Factor name -> its columns, from a mapping, a list of columns or a single column.
+
+    Each column belongs to one factor only. ``allow_empty`` accepts no factor at all (the
+    null model of a mixed model).
+
+    Examples
+    --------
+    >>> check_factors({"relationship": ["bond", "task"], "expectancy": "hope"}, "decompose")
+    {'relationship': ('bond', 'task'), 'expectancy': ('hope',)}
+    >>> check_factors(["hope", "bond"], "decompose")
+    {'hope': ('hope',), 'bond': ('bond',)}
+    """
+    if isinstance(factors, str):
+        factors = [factors]
+    if isinstance(factors, Mapping):
+        groups = {str(k): (v,) if isinstance(v, str) else tuple(v) for k, v in factors.items()}
+    elif isinstance(factors, Sequence):
+        groups = {str(c): (c,) for c in factors}
+    else:
+        null = " (an empty list fits the null model)" if allow_empty else ""
+        raise UsageError(f"{caller}(): factors must map factor names to column lists, "
+                         f"or list columns{null}.")
+    if not groups and not allow_empty:
+        raise UsageError(f"{caller}(): give at least one factor.")
+    seen: dict[str, str] = {}
+    for name, cols in groups.items():
+        if not cols:
+            raise UsageError(f'{caller}(): factor "{name}" has no columns; give at least one.')
+        for c in cols:
+            if c in seen:
+                raise UsageError(f'column "{c}" is in factor "{seen[c]}" and in "{name}"; '
+                                 "a column can belong to one factor only.")
+            seen[c] = name
+    return groups

@@ -1,6 +1,6 @@
 """The canonical tables of a coaching study, as pandera models: the one place they are declared.
 
-A study has up to five tables (DESIGN.md, "Canonical tables"): ``coaches``, ``engagements``,
+A study has up to five tables (docs/data.md): ``coaches``, ``engagements``,
 ``sessions``, ``responses`` (item level, long) and the derived ``scores``. The models below
 say what each column must hold: its type, its range, its allowed values, which columns
 identify a row (a column's ``unique=True``, or the model's ``Config.unique`` for a key of

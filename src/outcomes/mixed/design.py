@@ -36,14 +36,14 @@ Examples
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from outcomes._checks import check_choice, check_covariates
+from outcomes._checks import check_choice, check_covariates, check_factors
 from outcomes._errors import DataError, DataWarning, ModelError, UsageError
 from outcomes.mixed.likelihood import ClusterStats, fit_profiled
 from outcomes.mixed.mixedlm import MixedSolution, fit_mixedlm
@@ -89,26 +89,8 @@ class Design:
 
 
 def factor_map(factors, caller: str) -> dict[str, tuple[str, ...]]:
-    """Factor name -> columns, from a mapping, a list of columns or a single column."""
-    if isinstance(factors, str):
-        factors = [factors]
-    if isinstance(factors, Mapping):
-        out = {str(k): (v,) if isinstance(v, str) else tuple(v) for k, v in factors.items()}
-    elif isinstance(factors, Sequence):
-        out = {str(c): (c,) for c in factors}
-    else:
-        raise UsageError(f"{caller}(): factors must map factor names to column lists, "
-                         "or list columns (an empty list fits the null model).")
-    seen: dict[str, str] = {}
-    for name, cols in out.items():
-        if not cols:
-            raise UsageError(f'{caller}(): factor "{name}" has no columns; give at least one.')
-        for c in cols:
-            if c in seen:
-                raise UsageError(f'column "{c}" is in factor "{seen[c]}" and in "{name}"; a '
-                                 "column can belong to one factor only.")
-            seen[c] = name
-    return out
+    """Factor name -> columns; an empty list fits the null model."""
+    return check_factors(factors, caller, allow_empty=True)
 
 
 def prepare(data, outcome: str, factors, *, covariates=(), cluster: str = "coach_id",

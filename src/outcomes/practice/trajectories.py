@@ -272,7 +272,7 @@ def expected_trajectories(
         Share of clients the band holds: 0.9 means the 5th to 95th percentiles, so about one
         rating in 20 of clients on the usual course falls below the band; over a whole
         engagement about 15 % of them are flagged once or more, near the share of cases
-        ACORN's signals flag (domain.md Part 1, section 5).
+        the ACORN system's signals flag (about 15 %).
     bands : int, default 5
         Number of intake bands (``by_intake="bands"``).
     min_clients : int, default 20

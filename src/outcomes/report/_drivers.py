@@ -179,7 +179,7 @@ def drivers(run: Run) -> dict[str, Any]:
                     f"{b.count(fit.n, k)} clients with every column; missing: "
                     f"{missing_counts(run, columns)}; "
                     + (f"{fit.ci_method} intervals from {fit.n_boot} bootstrap replicates "
-                       f"resampling {fit.cluster_count} coaches whole."
+                       f"resampling {fit.n_clusters} coaches whole."
                        if fit.n_boot else "no bootstrap intervals.")))
     if ml_null is not None:
         state = "converged" if ml_null.converged else "did not converge"

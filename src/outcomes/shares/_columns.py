@@ -17,11 +17,10 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 import numpy as np
 import pandas as pd
 
+from outcomes._checks import check_factors
 from outcomes._errors import DataError, ModelError, UsageError
 
 __all__ = ["factor_groups", "check_names", "require_column", "numeric_outcome",
@@ -29,31 +28,8 @@ __all__ = ["factor_groups", "check_names", "require_column", "numeric_outcome",
 
 
 def factor_groups(factors, caller: str) -> dict[str, list[str]]:
-    if isinstance(factors, str):
-        factors = [factors]
-    if isinstance(factors, Mapping):
-        groups = {str(k): [v] if isinstance(v, str) else list(v) for k, v in factors.items()}
-    elif isinstance(factors, Sequence):
-        groups = {str(c): [c] for c in factors}
-    else:
-        raise UsageError(
-            f"{caller}(): factors must map factor names to column lists, or list columns."
-        )
-    if not groups:
-        raise UsageError(f"{caller}(): give at least one factor.")
-    for name, cols in groups.items():
-        if not cols:
-            raise UsageError(f'{caller}(): factor "{name}" has no columns; give at least one.')
-    seen: dict[str, str] = {}
-    for name, cols in groups.items():
-        for c in cols:
-            if c in seen:
-                raise UsageError(
-                    f'column "{c}" is in factor "{seen[c]}" and in "{name}"; '
-                    "a column can belong to one factor only."
-                )
-            seen[c] = name
-    return groups
+    """Factor name -> its columns (see :func:`outcomes._checks.check_factors`)."""
+    return {name: list(cols) for name, cols in check_factors(factors, caller).items()}
 
 
 def check_names(data, outcome, used, covariates, caller) -> None:

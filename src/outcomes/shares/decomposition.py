@@ -37,6 +37,7 @@ from outcomes._checks import (
     check_covariates,
     check_n_boot,
     check_seed,
+    old_attribute,
     renamed,
     shared_parameters,
 )
@@ -165,7 +166,7 @@ def _build(design, method, estimate, r2_cov, draws, ci_method, ci_level,
         ci_level=ci_level,
         ci_method=ci_method if draws is not None else None,
         n_boot=int(n_boot),
-        cluster_count=design.cluster_count,
+        n_clusters=design.n_clusters,
         draws=draws,
         **extra,
     )
@@ -239,11 +240,13 @@ class Decomposition(Result):
     ci_level: float = 0.95
     ci_method: str | None = None
     n_boot: int = 0
-    cluster_count: int | None = None
+    n_clusters: int | None = None
     ci: pd.DataFrame | None = None
     differences: pd.DataFrame | None = None
     rank_probabilities: pd.DataFrame | None = None
     draws: Draws | None = field(default=None, repr=False)
+
+    cluster_count = old_attribute("cluster_count", "n_clusters")
 
     def headline(self) -> str:
         """R², the number of factors and method, n, and the intervals if any."""
@@ -317,7 +320,7 @@ class Decomposition(Result):
                 "relative shares are rescaled to sum to 100 %."
             )
         if self.ci is not None:
-            unit = f"{self.cluster_count} clusters resampled whole" if self.cluster_count \
+            unit = f"{self.n_clusters} clusters resampled whole" if self.n_clusters \
                 else "rows resampled"
             level = round(100 * self.ci_level, 1)
             lines.append(f"{level:g} % {self.ci_method} intervals from {self.n_boot} "

@@ -80,7 +80,7 @@ class Design:
         return int(self.matrix.shape[0]) if self.matrix is not None else self.n_rows
 
     @property
-    def cluster_count(self) -> int | None:
+    def n_clusters(self) -> int | None:
         """Number of clusters, when a cluster column was given."""
         if self.clusters is not None:
             return len(np.unique(self.clusters))

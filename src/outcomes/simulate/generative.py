@@ -303,8 +303,9 @@ class ItemModel(NamedTuple):
 
 
 #: Loadings and levels of the simulated instruments (means from the published norms where
-#: domain.md gives them: GSE M ≈ 29, MSPSS in its "high" band, SRS near its ceiling: median
-#: about 38 of 40, so that about one session in five falls below the 36 alliance cutoff).
+#: the instruments' files give them: GSE M ≈ 29, MSPSS in its "high" band, SRS near its
+#: ceiling: median about 38 of 40, so that about one session in five falls below the 36
+#: alliance cutoff).
 ITEM_MODELS: dict[str, ItemModel] = {
     "lot-r": ItemModel("client", 0.75, 0.65, 0.62, 0.24),
     "mspss": ItemModel("client", 0.60, 0.75, 0.73, 0.22),
