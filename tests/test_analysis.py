@@ -86,3 +86,45 @@ def test_a_study_shows_itself_in_one_line():
     html = study._repr_html_()
     assert html.startswith("<p><strong>Study</strong>: sample") and "<table" in html
     assert "_report" not in study.__dict__  # showing a study does not validate it
+
+
+@pytest.fixture(scope="module")
+def intake_alliance():
+    """The sample with every client's WAI-SR answered once at intake instead of in sessions."""
+    import outcomes as oc
+
+    sample = oc.load_sample()
+    responses = sample.tables["responses"]
+    wai = responses["instrument"] == "wai-sr"
+    first = pd.to_numeric(responses["session"], errors="coerce") == 1
+    moved = responses[wai & first & (responses["rater"] == "client")].copy()
+    moved["occasion"], moved["session"] = "intake", np.nan
+    tables = dict(sample.tables, responses=pd.concat([responses[~wai], moved],
+                                                     ignore_index=True))
+    return Study(tables=tables, source="sample with an intake alliance"), len(moved)
+
+
+def test_responses_that_feed_no_column_are_named(intake_alliance):
+    study, n_moved = intake_alliance
+    assert study.validate().ok   # the data are valid: nothing else would say a word
+    table = study.analysis_table()
+    assert table["alliance"].isna().all()
+    notes = table.attrs["notes"]
+    said = next(n for n in notes if "wai-sr item responses at intake" in n)
+    assert said.startswith(f"{n_moved:,} wai-sr item responses at intake (client) from 1,200 "
+                           "engagements feed no analysis column; alliance, alliance_goal, "
+                           "alliance_task, alliance_bond use wai-sr (client) at sessions 1, 2, 3")
+    assert ("alliance, alliance_goal, alliance_task, alliance_bond are empty for every "
+            "engagement: they need wai-sr (client) at sessions 1, 2, 3") in " ".join(notes)
+    sources = study.analysis_sources().set_index(["instrument", "occasion", "sessions", "rater"])
+    assert sources.loc[("wai-sr", "intake", "", "client"), "columns"] == ""
+    assert sources.loc[("wai-sr", "intake", "", "client"), "responses"] == n_moved
+    assert sources.loc[("srs", "session", "1, 2, 3", "client"), "columns"] == "session_rating"
+    assert sources.loc[("srs", "session", "later", "client"), "columns"] == ""
+
+
+def test_the_sample_says_its_end_gse_feeds_nothing():
+    import outcomes as oc
+
+    notes = oc.load_sample().analysis_table().attrs["notes"]
+    assert len(notes) == 1 and notes[0].startswith("9,856 gse item responses at end (client)")

@@ -3,6 +3,8 @@ norms, flags, what happens without a spread of coach effects, and the coach's re
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,6 +16,7 @@ from outcomes.benchmarking import (
     CLIENT_COLUMNS,
     SESSION_COLUMNS,
     Practice,
+    WorkbookError,
     benchmark,
     practice_from_study,
     read_practice,
@@ -213,3 +216,104 @@ def test_coverage_and_ci_level_are_checked(norms):
         benchmark(practice, norms, ci_level=95)
     with pytest.raises(UsageError, match="benchmark: coverage must lie between 0 and 1"):
         benchmark(practice, norms, coverage=1.5)
+
+
+TYPOS = [  # a workbook with a mistake on most rows; the rows are numbered as in Excel
+    ("anna", "self", "completed", 14.0, 26.5, 8, 38.0),                        # 2
+    ("ben", "employer", "completed", 21.0, 24.0, 6, 35.0),                     # 3 sponsor
+    ("cleo", "organisation", "completed", None, 18.0, 10, 37.5),               # 4 empty
+    ("dev", "self", "completed", 9.0, 21.0, 7, 39.0),                          # 5 code twice
+    ("eli", "organisation", "completed", 17.5, 30.0, True, 32.0),              # 6 TRUE
+    ("fay", "organisation", "ongoing", 19.0, None, 4, 38.5),                   # 7
+    ("gus", "self", "completed", 30.0, datetime(2024, 3, 1), 5, 39.5),         # 8 a date
+    ("dev", "self", "completed", 9.5, 20.0, 7, 38.0),                          # 9 code twice
+]
+TYPO_SESSIONS = [("anna", 1, 14.0, 37.0), ("anna", 2, 15.0, 37.5),            # 2, 3
+                 ("anna", 2, 15.0, 37.5), ("zed", 1, 20.0, 38.0),             # 4 twice, 5
+                 ("cleo", 1, 20.0, 38.0), ("fay", 1, "x" * 300, 38.0),        # 6, 7 long
+                 ("fay", 2, 21.0, 38.0)]                                      # 8
+TYPO_PROBLEMS = [  # sheet, row, column, rule
+    ("clients", 3, "sponsor", "allowed_value"), ("clients", 4, "intake_ors", "required"),
+    ("clients", 5, "client", "duplicate"), ("clients", 6, "sessions", "number"),
+    ("clients", 8, "end_ors", "number"), ("clients", 9, "client", "duplicate"),
+    ("sessions", 3, "session", "duplicate"), ("sessions", 4, "session", "duplicate"),
+    ("sessions", 5, "client", "unknown_client"), ("sessions", 6, "client", "client_set_aside"),
+    ("sessions", 7, "ors", "number")]
+
+
+def test_every_problem_of_a_workbook_is_told_at_once(tmp_path):
+    path = filled_template(tmp_path / "p.xlsx", TYPOS, TYPO_SESSIONS)
+    with pytest.raises(WorkbookError) as caught:
+        read_practice(path)
+    error = caught.value
+    assert isinstance(error, DataError)
+    found = error.problems
+    assert list(found[["sheet", "row", "column", "rule"]].itertuples(index=False,
+                                                                      name=None)) == TYPO_PROBLEMS
+    assert found["fix"].str.len().gt(10).all() and found.loc[0, "cell"] == "B3"
+    text = str(error)
+    assert text.startswith(f"{path}: 11 problems in the workbook:")
+    for line in ['sheet clients, row 3, column "sponsor": \'employer\' is not allowed (cell B3). '
+                 "Write one of self, organisation.",
+                 'sheet clients, row 4, column "intake_ors": is empty (cell D4). Fill it in',
+                 "the same client code is on two rows (rows 5 and 9)",
+                 'row 6, column "sessions": TRUE is not a number (cell F6)',
+                 'row 8, column "end_ors": 2024-03-01 is not a number (cell E8)',
+                 'sheet sessions, row 5, column "client": client \'zed\' is not on the clients',
+                 "sheet sessions, row 6, column \"client\": left out with its client, whose row 4",
+                 "session 2 of this client is on rows 3 and 4"]:
+        assert line in text, line
+    assert "x" * 40 + "…" in text and "x" * 41 not in text
+
+
+def test_errors_report_keeps_the_usable_rows_and_names_the_others(tmp_path):
+    practice = read_practice(filled_template(tmp_path / "p.xlsx", TYPOS, TYPO_SESSIONS),
+                             errors="report")
+    assert practice.clients["row"].tolist() == [2, 7]
+    assert practice.sessions["row"].tolist() == [2, 8]
+    assert len(practice.problems) == len(TYPO_PROBLEMS)
+    counts = practice.counts.set_index("sheet")
+    assert counts.loc["clients"].tolist() == [8, 2, 6] and counts.loc["sessions"].tolist() == [
+        7, 2, 5]
+    assert (counts["input"] == counts["valid"] + counts["rejected"]).all()
+    note = practice.notes[0]
+    assert "rows 3, 4, 5, 6, 8 and 9 of the clients sheet" in note
+    assert "rows 3, 4, 5, 6 and 7 of the sessions sheet" in note
+    assert not find_identifiers(note, [c[0] for c in TYPOS])
+    clean = read_practice(filled_template(tmp_path / "ok.xlsx"), errors="report")
+    assert clean.problems.empty and clean.notes == () and len(clean.clients) == len(CLIENTS)
+    with pytest.raises(UsageError, match="errors must be one of"):
+        read_practice(tmp_path / "ok.xlsx", errors="ignore")
+
+
+def test_a_missing_heading_sets_its_sheet_aside_and_suggests_the_rename(tmp_path):
+    path = filled_template(tmp_path / "p.xlsx")
+    book = load_workbook(path)
+    book["clients"]["D1"] = "Intake ORS"
+    book["clients"]["B1"] = "SPONSOR "     # case and spaces of a heading are forgiven
+    book.save(path)
+    with pytest.raises(WorkbookError, match="Rename the heading 'Intake ORS' to intake_ors"):
+        read_practice(path)
+    practice = read_practice(path, errors="report")
+    assert practice.clients.empty and practice.counts.set_index("sheet").loc[
+        "clients"].tolist() == [len(CLIENTS), 0, len(CLIENTS)]
+    assert practice.problems[["row", "column"]].values.tolist() == [[1, "intake_ors"]]
+    assert "every row of the clients sheet" in practice.notes[0]
+
+
+def test_what_the_practice_and_the_norms_lack_is_said_in_words(tmp_path, norms):
+    unfinished = [row[:4] + (None,) + row[5:6] + (None,) for row in CLIENTS]
+    result = benchmark(read_practice(filled_template(tmp_path / "p.xlsx", unfinished)), norms)
+    assert set(result.missing) == {"end_scores", "session_ratings"}
+    assert result.missing["end_scores"].startswith("No end scores yet: your change")
+    assert "Fill in early_srs on the clients sheet" in result.missing["session_ratings"]
+    assert result.to_dict()["missing"] == result.missing
+    written = build_benchmark_report(result, out=tmp_path / "out", pdf=False)
+    text = visible_text(written.html.read_text(encoding="utf-8"))
+    assert "No end scores yet: your change" in text and "No session ratings yet" in text
+
+    document = norms.to_dict()
+    document["case_mix"] = {"withheld": "No end scores yet: the body had none."}
+    thin = benchmark(read_practice(filled_template(tmp_path / "q.xlsx")), Norms(document))
+    assert thin.missing["norms"].startswith("The body's norms do not hold the change expected")
+    assert "the body had none" in thin.missing["norms"]

@@ -9,6 +9,7 @@ import pytest
 
 from outcomes import instruments
 from outcomes._errors import DataError, UsageError
+from outcomes.schema import spelling_key
 
 # Structures as each instrument's authors publish them (items, subscales, reverse keys).
 EXPECTED = {
@@ -240,3 +241,48 @@ def test_to_json_friendly_listing():
     rows = [{"key": k, "factor": instruments.get(k).factor} for k in instruments.available()]
     assert json.loads(json.dumps(rows))
     assert isinstance(instruments.techniques(), pd.DataFrame)
+
+
+def test_every_packaged_instrument_has_aliases_and_no_two_share_a_name():
+    owners: dict[str, str] = {}
+    for key in instruments.available():
+        instrument = instruments.get(key)
+        assert instrument.aliases, f"{key} lists no other names"
+        for name in (key, *instrument.aliases):
+            assert owners.setdefault(spelling_key(name), key) == key, (name, key)
+            assert instruments.key_for(name) == key
+            assert instruments.key_for(name.upper().replace("-", "_")) == key
+
+
+@pytest.mark.parametrize("name, key", [
+    ("SRS", "srs"), ("WAI-SR", "wai-sr"), ("WAISR", "wai-sr"), ("Wai_SR", "wai-sr"),
+    (" lot r ", "lot-r"), ("Outcome Rating Scale", "ors"), ("GENERAL SELF-EFFICACY", "gse"),
+    ("bdi-ii", None), ("", None), (7, None), (None, None),
+])
+def test_key_for_finds_a_name_whatever_its_spelling(name, key):
+    assert instruments.key_for(name) == key
+    if key is not None:
+        assert instruments.get(name).key == key
+
+
+def test_a_user_instrument_is_found_by_its_aliases_and_may_not_take_anothers_name():
+    mine = instruments.parse_text(BASE.replace('name = "Test scale"',
+                                               'name = "Test scale"\naliases = ["My Scale"]'))
+    assert mine.aliases == ("My Scale",)
+    try:
+        instruments.register(mine)
+        assert instruments.key_for("MY-SCALE") == "test-scale"
+        assert instruments.key_for("Test_Scale") == "test-scale"
+    finally:
+        instruments.unregister("test-scale")
+    taken = instruments.parse_text(BASE.replace('name = "Test scale"',
+                                                'name = "Test scale"\naliases = ["S.R.S", "Srs"]'))
+    with pytest.raises(UsageError, match="'srs' already has"):
+        instruments.register(taken)
+    assert "test-scale" not in instruments.available()
+
+
+def test_aliases_must_be_a_list_of_names():
+    with pytest.raises(DataError, match='field "aliases"'):
+        instruments.parse_text(BASE.replace('name = "Test scale"',
+                                            'name = "Test scale"\naliases = "My Scale"'))

@@ -56,19 +56,27 @@ def test_session_log_then_intake_survey_make_one_study(tmp_path):
 
 def test_the_other_order_rejects_the_other_record(tmp_path):
     (survey,) = mapped_into(tmp_path, QUALTRICS)
-    assert not survey.validation.ok   # no status for the survey's engagements yet
-    problems = survey.validation.problems
-    assert set(problems["column"]) == {"status"} and len(problems) == 5
-    assert (tmp_path / "rejected" / "engagements.csv").exists()
+    assert survey.validation.ok   # the survey does not say the status: it is unknown
+    status = read_folder(tmp_path)["engagements"].set_index("engagement_id")["status"]
+    assert set(status) == {"unknown"}
+    assert any(n.startswith('status is not in the export (5 engagements): written as "unknown"')
+               for n in survey.notes)
     (log,) = mapped_into(tmp_path, REDCAP)
     assert log.validation.ok
     rejected = log.rejected.set_index("row")
     assert rejected.loc[12, "reason"] == "study_conflict"
     assert "is 9.5 in the study (from first-session), but 9.6 here" in rejected.loc[12, "message"]
-    assert not (tmp_path / "rejected" / "engagements.csv").exists()  # stale report removed
+    # an earlier run's report would be emptied, not deleted (here the survey's engagements
+    # validated, their unknown status being no error, so there is none)
+    for name in ("engagements", "problems"):
+        stale = tmp_path / "rejected" / f"{name}.csv"
+        assert not stale.exists() or pd.read_csv(stale).empty
     s = read_folder(tmp_path)["sessions"].set_index(["engagement_id", "session"])
     assert s.loc[("E04", "1"), "export"] == "first-session"  # REDCap's row 12 stayed out
     assert pd.isna(s.loc[("E04", "1"), "duration_min"])
+    # the session log knows the status: it fills in the survey's "unknown", no conflict
+    status = read_folder(tmp_path)["engagements"].set_index("engagement_id")["status"]
+    assert "unknown" not in set(status) and status["E01"] == "completed"
 
 
 def test_mapping_an_export_again_changes_nothing(tmp_path):
@@ -139,5 +147,5 @@ def test_the_export_displays_itself_in_one_line(tmp_path):
     assert repr(export) == ("<MappedExport: first-session (qualtrics): 8 records read, "
                             "5 mapped, 3 rejected>")
     (written,) = mapped_into(tmp_path, QUALTRICS)
-    assert written.headline().endswith("; study has rejected rows")
+    assert written.headline().endswith("; study valid")
     assert written.summary().startswith("Export first-session (qualtrics)")

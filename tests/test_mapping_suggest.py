@@ -110,3 +110,38 @@ def test_wide_spss_patterns_with_sessions_and_occasions(tmp_path):
     assert found["{occasion}_LOT_{item}"]["instrument"] == "lot-r"
     assert "[recode.occasion]" in text  # said in a comment: T1 and T2 must be placed
     assert tomllib.loads(text)["columns"]["engagement_id"] == "client_id"
+
+
+def test_a_block_named_after_its_instrument_is_that_instrument(tmp_path):
+    # 12 items answered 1-5 fit the AHS (1-8), the MSPSS and the WAI-SR alike; the block's
+    # own name, WAISR (no word "WAI" in it), says which
+    path = tmp_path / "wide.csv"
+    head = ["client_id", "coach"] + [f"WAISR_{i}" for i in range(1, 13)]
+    rows = [["P1", "C1"] + [str(1 + i % 5) for i in range(12)], ["P2", "C2"] + ["3"] * 12]
+    path.write_text("\n".join(",".join(r) for r in [head, *rows]) + "\n", encoding="utf-8")
+    text = suggest_mapping(path)
+    assert blocks(text)["WAISR_{item}"]["instrument"] == "wai-sr"
+    assert "recognised by 12 items, its name, values 1 to 5" in text
+    plan = usable(text, tmp_path)   # coach_id needs client_id: the draft maps both
+    assert plan.columns["client_id"] == plan.columns["engagement_id"] == "client_id"
+    assert map_export(path, plan).tables["engagements"]["coach_id"].tolist() == ["C1", "C2"]
+
+
+def test_the_draft_maps_the_engagement_fields_or_says_what_happens_without_them(tmp_path):
+    text = suggest_mapping(EXPORTS / "redcap_sessions.csv")
+    plan = usable(text, tmp_path)
+    assert {k: plan.columns[k] for k in ("start_date", "end_date", "sponsor", "status")} == {
+        "start_date": "start_date", "end_date": "end_date", "sponsor": "sponsor",
+        "status": "status"}
+    # the dictionary's choice labels ("1, Self-funded | 2, Employer") give the recodes
+    assert dict(plan.recode["sponsor"]) == {"1": "self", "2": "organisation"}
+    assert dict(plan.recode["status"]) == {"1": "ongoing", "2": "completed", "3": "dropped",
+                                           "4": "referred"}
+    survey = suggest_mapping(EXPORTS / "surveymonkey_end.csv")
+    assert '# sponsor: not found; left out, it is written as "unknown"' in survey
+    assert "# start_date: not found; taken from the first session's date" in survey
+    qualtrics = usable(suggest_mapping(EXPORTS / "qualtrics_first_session.csv"), tmp_path,
+                       "q.toml")
+    assert qualtrics.columns["sponsor"] == "Q2"   # "Who pays for your coaching?"
+    assert "start_date" not in qualtrics.columns   # RecordedDate is the survey's, not the
+    assert "end_date" not in qualtrics.columns     # engagement's; EndDate likewise

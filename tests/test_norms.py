@@ -176,3 +176,25 @@ def test_seed_and_n_boot_are_checked(sample):
         build_norms(sample, n_boot=-5)
     with pytest.raises(UsageError, match="build_norms: seed must be a whole number"):
         build_norms(sample, seed=1.5)
+
+
+def test_a_study_without_end_scores_publishes_what_it_can_and_says_why(sample):
+    responses = sample.tables["responses"]
+    study = Study(tables={**sample.tables, "responses": responses[responses["occasion"] != "end"]},
+                  source="sample")
+    norms = build_norms(study, n_boot=0, seed=1)
+    doc = norms.document
+    check_norms(doc)
+    for part in ("change", "case_mix", "coach_effects", "severity_reference", "factor_shares"):
+        assert doc[part]["withheld"].startswith("No end scores yet: "), part
+        assert doc[part]["withheld"].endswith("and make the norms again."), part
+    assert doc["change"]["n"] is None and doc["sample"]["with_end_score"] == 0
+    assert doc["trajectories"]["n_clients"] > 100
+    assert set(norms.withheld()) == {"change", "case_mix", "coach_effects",
+                                     "severity_reference", "factor_shares"}
+    assert "Not published" in str(norms.summary())
+
+
+def test_norms_refuse_more_replicates_than_any_study_needs(sample):
+    with pytest.raises(UsageError, match="n_boot = 1,000,000 is more than 100,000"):
+        build_norms(sample, n_boot=1_000_000)

@@ -32,9 +32,8 @@ def study_with_a_coach_of_three(folder: Path) -> tuple[Study, str]:
     for kind in ("engagements", "sessions", "responses"):
         tables[kind] = tables[kind][~tables[kind]["engagement_id"].isin(dropped)]
     folder.mkdir(parents=True, exist_ok=True)
-    study = Study(tables=tables, source=str(folder))
-    study.write(folder)
-    return study, small
+    Study(tables=tables).write(folder)
+    return Study(tables=tables, source=str(folder)), small
 
 
 @pytest.fixture(scope="module")
@@ -232,3 +231,23 @@ def test_report_options_check_n_boot_and_seed():
         ReportOptions(n_boot=-1)
     with pytest.raises(UsageError, match="ReportOptions: seed must be a whole number"):
         ReportOptions(seed="x")
+
+
+def test_report_options_refuse_more_replicates_than_any_study_needs():
+    ReportOptions(n_boot=100_000)
+    with pytest.raises(UsageError, match="n_boot = 100,001 is more than 100,000"):
+        ReportOptions(n_boot=100_001)
+
+
+def test_a_salt_file_others_can_write_is_refused(built, tmp_path):
+    study, _, _ = built
+    salt = tmp_path / "body.salt"
+    salt.write_text("cd" * 32 + "\n", encoding="ascii")
+    salt.chmod(0o620)
+    with pytest.raises(UsageError, match=f"chmod 600 {salt}"):
+        build_report(study, out=tmp_path / "out", salt_file=salt, pdf=False)
+    assert not (tmp_path / "out").exists()
+    salt.chmod(0o600)
+    written = build_report(study, out=tmp_path / "out", salt_file=salt, pdf=False,
+                           options=ReportOptions(n_boot=0, seed=1))
+    assert written.html.exists() and written.missing == {}

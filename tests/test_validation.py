@@ -12,6 +12,7 @@ from outcomes._errors import UsageError
 from outcomes._results import Summary
 from outcomes.schema import COLUMNS, KEYS, MODELS, TABLES
 from outcomes.validation import ValidationReport, validate, validate_tables
+from outcomes.validation.report import NOTE_COLUMNS
 
 
 def _problems(report, table):
@@ -195,3 +196,19 @@ def test_report_displays_itself_in_one_line(study_tables):
     assert isinstance(report.summary(), Summary)
     assert list(report.table().columns) == ["table", "input", "valid", "rejected"]
     assert report.plot().patches  # every row valid: the valid rows per table
+
+
+def test_a_canonical_study_has_no_notes_and_says_none(study_tables):
+    report = validate_tables(study_tables)
+    assert list(report.notes.columns) == NOTE_COLUMNS and report.notes.empty
+    assert all(table["notes"] == [] for table in report.to_dict()["tables"].values())
+    assert "another spelling" not in str(report.summary())
+
+
+def test_a_note_is_said_once_per_column_however_many_cells(study_tables):
+    study_tables["responses"]["occasion"] = study_tables["responses"]["occasion"].str.upper()
+    report = validate_tables(study_tables)
+    assert report.ok
+    assert report.notes[["table", "column", "cells"]].values.tolist() == [
+        ["responses", "occasion", len(study_tables["responses"])]]
+    assert len(report.note_messages()) == 1

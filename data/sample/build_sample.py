@@ -85,6 +85,10 @@ def plant(tables: dict[str, pd.DataFrame]) -> Planter:
     p.set("coaches", 1, "years_experience", "-2", "range", "negative experience")
     p.duplicate("coaches", 2, "coach_id", "a coach listed twice")
     p.add("coaches", 0, {"coach_id": None}, "coach_id", "required", "a coach without an id")
+    p.add("coaches", 0, {"coach_id": "C901", "accreditation": "profess\x00ional"},
+          "accreditation", "nul_byte", "a NUL byte inside a cell")
+    p.add("coaches", 0, {"coach_id": "C902", "orientation": "integrative " * 8_400},
+          "orientation", "cell_size", "a cell of 100,800 characters")
 
     p.set("engagements", 3, "sponsor", "employer", "allowed_values",
           "sponsor not self/organisation")

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["Variable", "VARIABLES", "FACTORS", "build_analysis_table", "describe_columns"]
+__all__ = ["Variable", "VARIABLES", "FACTORS", "build_analysis_table", "describe_columns",
+           "analysis_sources", "source_notes"]
 
 
 @dataclass(frozen=True)
@@ -131,12 +132,120 @@ def _session_columns(sessions: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _feeds(instrument: str, occasion: str, rater: str, early: bool) -> list[str]:
+    """The analysis columns that responses of one instrument, occasion and rater feed."""
+    out = [v.name for v in VARIABLES if v.instrument == instrument and v.rater == rater
+           and (v.occasion == occasion or (v.occasion == "early" and early))]
+    if early and (instrument, rater) == ("ors", "client"):
+        out.append("baseline")  # session 1 stands in for a missing intake ORS
+    return out
+
+
+def _sessions_text(sessions: tuple[int, ...]) -> str:
+    return ", ".join(str(s) for s in sessions)
+
+
+def analysis_sources(responses: pd.DataFrame, *,
+                     early_sessions: tuple[int, ...] = (1, 2, 3)) -> pd.DataFrame:
+    """Which item responses feed which columns of the analysis table, and which feed none.
+
+    Parameters
+    ----------
+    responses : DataFrame
+        Valid canonical responses.
+    early_sessions : tuple of int, default (1, 2, 3)
+        The sessions whose alliance and session ratings the analysis table averages.
+
+    Returns
+    -------
+    DataFrame
+        One row per instrument, occasion and rater given (per-session responses split into
+        the early sessions and the later ones): ``instrument``, ``occasion``, ``sessions``
+        (``"1, 2, 3"``, ``"later"`` or empty), ``rater``, ``responses`` (item responses),
+        ``engagements``, and ``columns``: the analysis columns they feed, comma-separated,
+        empty when they feed none.
+
+    Examples
+    --------
+    >>> import outcomes as oc
+    >>> sources = analysis_sources(oc.load_sample().valid("responses"))
+    >>> sources.set_index(["instrument", "occasion", "sessions", "rater"]).loc[
+    ...     ("wai-sr", "session", "1, 2, 3", "client"), "columns"]
+    'alliance, alliance_goal, alliance_task, alliance_bond'
+    >>> sources.loc[sources["instrument"] == "gse", ["occasion", "columns"]].values.tolist()
+    [['end', ''], ['intake', 'self_efficacy']]
+    """
+    early = tuple(early_sessions)
+    per_session = responses["occasion"] == "session"
+    window = np.where(~per_session, "",
+                      np.where(responses["session"].isin(early).fillna(False).to_numpy(bool),
+                               _sessions_text(early), "later"))
+    frame = responses.assign(sessions=window)
+    keys = ["instrument", "occasion", "sessions", "rater"]
+    grouped = frame.groupby(keys, sort=True, dropna=False)
+    out = pd.DataFrame({"responses": grouped.size(),
+                        "engagements": grouped["engagement_id"].nunique()}).reset_index()
+    out["columns"] = [", ".join(_feeds(str(i), str(o), str(r), w not in ("", "later")))
+                      for i, o, w, r in zip(out["instrument"], out["occasion"],
+                                            out["sessions"], out["rater"], strict=True)]
+    return out[[*keys, "responses", "engagements", "columns"]]
+
+
+def source_notes(sources: pd.DataFrame, table: pd.DataFrame | None = None) -> list[str]:
+    """Plain sentences: responses that feed no analysis column, and columns left empty.
+
+    Responses of later sessions are left out: only the early sessions are averaged by
+    design, and the session-by-session analyses use the rest.
+
+    Examples
+    --------
+    >>> import outcomes as oc
+    >>> study = oc.load_sample()
+    >>> print(source_notes(study.analysis_sources())[0])  # doctest: +NORMALIZE_WHITESPACE
+    9,856 gse item responses at end (client) from 1,006 engagements feed no analysis column;
+    self_efficacy uses gse (client) at intake.
+    """
+    notes = []
+    early = _sessions_text(tuple(table.attrs.get("early_sessions", (1, 2, 3)))
+                           if table is not None else (1, 2, 3))
+    for row in sources.itertuples(index=False):
+        if row.columns or row.sessions == "later":
+            continue
+        uses: dict[tuple[str, str], list[str]] = {}
+        for v in VARIABLES:
+            if v.instrument == row.instrument:
+                uses.setdefault((v.occasion, v.rater), []).append(v.name)
+        said = "; ".join(
+            f"{', '.join(names)} {'uses' if len(names) == 1 else 'use'} {row.instrument} "
+            f"({rater}) at {f'sessions {early}' if occasion == 'early' else occasion}"
+            for (occasion, rater), names in uses.items()
+        ) or f"no analysis column uses {row.instrument}"
+        when = f"{row.occasion} (sessions {row.sessions})" if row.sessions else row.occasion
+        notes.append(f"{row.responses:,} {row.instrument} item responses at {when} "
+                     f"({row.rater}) from {row.engagements:,} engagements feed no analysis "
+                     f"column; {said}.")
+    if table is None or not len(table):
+        return notes
+    empty: dict[tuple[str, str, str], list[str]] = {}
+    for v in VARIABLES:
+        if table[v.name].isna().all() and (sources["instrument"] == v.instrument).any():
+            empty.setdefault((v.instrument, v.rater, v.occasion), []).append(v.name)
+    for (instrument, rater, occasion), names in empty.items():
+        where = f"sessions {early}" if occasion == "early" else occasion
+        verb = "is" if len(names) == 1 else "are"
+        notes.append(f"{', '.join(names)} {verb} empty for every engagement: "
+                     f"{'it needs' if len(names) == 1 else 'they need'} {instrument} ({rater}) "
+                     f"at {where}, and the study has none there.")
+    return notes
+
+
 def build_analysis_table(
     engagements: pd.DataFrame,
     sessions: pd.DataFrame,
     scores: pd.DataFrame,
     *,
     early_sessions: tuple[int, ...] = (1, 2, 3),
+    responses: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per engagement: outcome, baseline, change and the factor variables.
 
@@ -148,12 +257,17 @@ def build_analysis_table(
         The canonical scores table (from :func:`outcomes.score`).
     early_sessions : tuple of int, default (1, 2, 3)
         The sessions whose alliance and session ratings are averaged.
+    responses : DataFrame, optional
+        The valid responses the scores come from; when given, ``attrs["notes"]`` says which
+        responses feed no column and which columns are empty for everyone
+        (:func:`source_notes`).
 
     Returns
     -------
     DataFrame
         Columns as :func:`describe_columns` lists them; a variable whose instrument was not
         given is all missing, so the table has the same columns for every study.
+        ``attrs`` holds ``early_sessions``, ``excluded_no_consent`` and ``notes``.
     """
     base = engagements
     if "research_consent" in base.columns:
@@ -173,4 +287,6 @@ def build_analysis_table(
     table = table[order].reset_index()
     table.attrs["early_sessions"] = list(early_sessions)
     table.attrs["excluded_no_consent"] = int(len(engagements) - len(base))
+    table.attrs["notes"] = [] if responses is None else source_notes(
+        analysis_sources(responses, early_sessions=early_sessions), table)
     return table

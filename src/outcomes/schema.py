@@ -8,6 +8,11 @@ several columns) and the value a missing optional column takes (``default``). Ev
 else that needs the columns reads them from here: :data:`COLUMNS` (how raw text is parsed
 into each column), :data:`KEYS`, :data:`ALLOWED` and :data:`TABLES` are views of the models.
 
+People write the same name in many ways (``Completed``, ``WAI_SR``, `` self ``): one rule,
+:func:`spelling_key`, decides which spellings are the same name (case, spaces, ``-`` and
+``_`` ignored). Validation, the instrument registry and the coach's workbook all use it, and
+:func:`canonical_spellings` maps a vocabulary's spellings to its canonical values.
+
 The rules that need more than one row or more than one table (an engagement's coach
 exists, dates do not decrease with session number, an item's value lies in its instrument's
 range) live in :mod:`outcomes.validation.rules`, which also turns every failure into a
@@ -23,10 +28,14 @@ Examples
 True
 >>> KEYS["sessions"], ALLOWED["rater"]
 (('engagement_id', 'session'), ('client', 'coach', 'sponsor'))
+>>> canonical_spellings(ALLOWED["status"]).get(spelling_key(" Completed "))
+'completed'
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -47,12 +56,66 @@ __all__ = [
     "KEYS",
     "ALLOWED",
     "NUMERIC",
+    "UNKNOWN",
+    "spelling_key",
+    "spelling_keys",
+    "canonical_spellings",
 ]
+
+#: The value a ``sponsor`` or ``status`` takes when the source does not say (a survey export
+#: rarely does): reported as unknown, never guessed.
+UNKNOWN = "unknown"
 
 OCCASIONS = ("intake", "session", "end", "followup")
 RATERS = ("client", "coach", "sponsor")
-SPONSORS = ("self", "organisation")
-STATUSES = ("completed", "ongoing", "dropped", "referred")
+SPONSORS = ("self", "organisation", UNKNOWN)
+STATUSES = ("completed", "ongoing", "dropped", "referred", UNKNOWN)
+
+_IGNORED = re.compile(r"[\s_-]+")
+
+
+def spelling_key(text: object) -> str:
+    """The form in which two spellings of a name are compared: lower case, and without
+    spaces, ``-`` or ``_`` anywhere.
+
+    Examples
+    --------
+    >>> [spelling_key(s) for s in ("WAI-SR", " wai_sr ", "Wai SR", "waisr")]
+    ['waisr', 'waisr', 'waisr', 'waisr']
+    """
+    return _IGNORED.sub("", str(text)).casefold()
+
+
+def spelling_keys(values: pd.Series) -> pd.Series:
+    """:func:`spelling_key` of every value of a text column at once (missing stays missing).
+
+    Examples
+    --------
+    >>> spelling_keys(pd.Series(["Follow-up", None], dtype="string")).tolist()
+    ['followup', <NA>]
+    """
+    return values.astype("string").str.replace(_IGNORED.pattern, "", regex=True).str.casefold()
+
+
+def canonical_spellings(values: Iterable[str]) -> dict[str, str]:
+    """Each canonical value by its :func:`spelling_key`.
+
+    Raises
+    ------
+    ValueError
+        When two values of the vocabulary share a spelling key (they could not be told apart).
+
+    Examples
+    --------
+    >>> canonical_spellings(["follow-up", "end"])
+    {'followup': 'follow-up', 'end': 'end'}
+    """
+    found: dict[str, str] = {}
+    for value in values:
+        key = spelling_key(value)
+        if found.setdefault(key, value) != value:
+            raise ValueError(f"{found[key]!r} and {value!r} are spellings of the same name")
+    return found
 
 Kind = Literal["id", "text", "int", "float", "date", "bool"]
 

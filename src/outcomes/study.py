@@ -14,6 +14,9 @@ columns and sets options::
 
     [analysis]
     early_sessions = [1, 2, 3]
+
+Table files are read only from inside the study folder (the folder of ``study.toml``), links
+followed; ``allow_outside = true`` under ``[tables.<kind>]`` lets that one file be anywhere.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import pandas as pd
 
 from outcomes import io as _io
 from outcomes._errors import DataError, UsageError
-from outcomes.analysis import build_analysis_table
+from outcomes.analysis import analysis_sources, build_analysis_table
 from outcomes.measures.scoring import score
 from outcomes.schema import TABLES
 from outcomes.validation.report import ValidationReport
@@ -132,23 +135,47 @@ class Study:
         """One row per engagement: outcome, baseline, change and the factor variables.
 
         Built from the valid rows only; engagements without research consent are left out.
-        See :func:`outcomes.analysis.describe_columns` for every column.
+        See :func:`outcomes.analysis.describe_columns` for every column. ``attrs["notes"]``
+        says which responses feed no column and which columns are empty for everyone
+        (:meth:`analysis_sources` gives the full account).
         """
         early = tuple(early_sessions or self.early_sessions)
         return build_analysis_table(
-            self.valid("engagements"), self.valid("sessions"), self._scores, early_sessions=early
+            self.valid("engagements"), self.valid("sessions"), self._scores, early_sessions=early,
+            responses=self.valid("responses"),
         )
+
+    def analysis_sources(self, *, early_sessions: tuple[int, ...] | None = None) -> pd.DataFrame:
+        """Which valid responses feed which analysis columns, and which feed none.
+
+        See :func:`outcomes.analysis.analysis_sources`; ``analysis_table().attrs["notes"]``
+        says the same in sentences.
+
+        Examples
+        --------
+        >>> import outcomes as oc
+        >>> sources = oc.load_sample().analysis_sources()
+        >>> sources.loc[sources["columns"] == "", "instrument"].unique().tolist()
+        ['gse', 'ors', 'srs']
+        """
+        early = tuple(early_sessions or self.early_sessions)
+        return analysis_sources(self.valid("responses"), early_sessions=early)
 
     def summary(self) -> str:
         """Rows per table and whether the study validates."""
         return self._report.summary()
 
     def write(self, folder: str | Path) -> Path:
-        """Write the tables as CSV files named after their kind into ``folder``."""
+        """Write the tables as CSV files named after their kind into ``folder``.
+
+        ``folder`` may not be one the tables were read from (a UsageError says so); cells a
+        spreadsheet would run as formulas get a leading ``'`` (:func:`outcomes.io.safe_cell`).
+        """
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
+        _io.writing.check_output(folder, _io.writing.source_files(self.tables, self.source),
+                                 option="folder")
         for kind, frame in self.tables.items():
-            frame.to_csv(folder / f"{kind}.csv", index=False)
+            _io.write_table(frame, folder / f"{kind}.csv")
         return folder
 
 
@@ -163,12 +190,40 @@ def _folder_tables(folder: Path) -> dict[str, pd.DataFrame]:
                 fix="Keep one of them, or name the one to use in study.toml.",
             )
         if found:
-            tables[kind] = _io.read_table(found[0], kind=kind)
+            tables[kind] = _io.read_table(_inside(folder, found[0], kind), kind=kind)
     if not tables:
         books = [p for p in sorted(folder.iterdir()) if p.suffix.lower() in (".xlsx", ".xlsm")]
         if len(books) == 1:
-            tables = {k: v for k, v in _io.read_workbook(books[0]).items() if k in TABLES}
+            book = _io.read_workbook(_inside(folder, books[0], "tables"))
+            tables = {k: v for k, v in book.items() if k in TABLES}
     return tables
+
+
+def _inside(folder: Path, entry: Path | dict[str, Any], kind: str, config: str | None = None
+            ) -> Path:
+    """The table file resolved (links followed); refused when it leaves the study folder.
+
+    ``entry`` is a file found in the folder, or the ``[tables.<kind>]`` entry of study.toml,
+    whose ``allow_outside = true`` lets its file be anywhere.
+    """
+    if isinstance(entry, Path):
+        given, allowed, name = entry, False, str(entry)
+    else:
+        given, allowed = entry["file"], entry.get("allow_outside", False)
+        name = f'{config}, [tables.{kind}] file = "{_io.shorten(given, 80)}"'
+        if not isinstance(given, str) or not isinstance(allowed, bool):
+            raise UsageError(f"{config}, [tables.{kind}]: file must be a path in quotes and "
+                             "allow_outside true or false.")
+    target = (given if isinstance(given, Path) else folder / given).resolve()
+    if allowed or target.is_relative_to(folder.resolve()):
+        return given if isinstance(given, Path) else target
+    how = (f"add allow_outside = true under [tables.{kind}]" if not isinstance(entry, Path)
+           else "name it in a study.toml with allow_outside = true (see docs/data.md)")
+    raise UsageError(
+        f"{name}: the file is {_io.shorten(target, 80)}, outside the study folder "
+        f"{_io.shorten(folder.resolve(), 80)}. Tables are read only from inside the study "
+        f"folder, links included: copy the file into it, or, if you trust where it is, {how}."
+    )
 
 
 def _kind_of(path: Path) -> str | None:
@@ -192,13 +247,38 @@ def _config_tables(config_path: Path, config: dict[str, Any]) -> dict[str, pd.Da
         if "file" not in entry:
             raise DataError(f"[tables.{kind}] has no file", file=str(config_path),
                             fix='Add file = "path/to/the/file.csv".')
-        path = (config_path.parent / entry["file"]).resolve()
+        path = _inside(config_path.parent, entry, kind, str(config_path))
         if not path.exists():
             raise DataError(f"the file {entry['file']} named for {kind} does not exist",
                             file=str(config_path), fix="Correct the path (relative to study.toml).")
         frame = _io.read_table(path, kind=kind, sheet=entry.get("sheet"))
-        tables[kind] = frame.rename(columns=dict(entry.get("rename", {})))
+        tables[kind] = _renamed(frame, entry.get("rename", {}), kind, str(config_path))
     return tables
+
+
+def _renamed(frame: pd.DataFrame, rename: Any, kind: str, config: str) -> pd.DataFrame:
+    """The columns of ``frame`` renamed as ``[tables.<kind>] rename`` says.
+
+    A name is found as written or with its surrounding spaces removed; a name that is not
+    in the file (and whose new name is not there either) is an error, never ignored.
+    """
+    where = f"[tables.{kind}] rename"
+    if not isinstance(rename, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in rename.items()):
+        raise DataError(f"{where} is not a table of column names", file=config,
+                        fix=f'Write it as rename = {{ "Client" = "client_id" }} under '
+                            f"[tables.{kind}].")
+    headers = {str(c).strip(): c for c in reversed(frame.columns)}
+    columns = {}
+    for old, new in rename.items():
+        found = old if old in frame.columns else headers.get(old.strip())
+        if found is not None:
+            columns[found] = new
+        elif new not in headers:
+            shown = ", ".join(f'"{c}"' for c in list(frame.columns)[:12])
+            raise DataError(f'{where}: the file has no column "{old}"', file=config,
+                            fix=f"Use a column name as it is in the file ({shown}).")
+    return frame.rename(columns=columns)
 
 
 def read_study(path: str | Path) -> Study:
@@ -229,7 +309,7 @@ def read_study(path: str | Path) -> Study:
         path = path / "study.toml"
     if path.suffix.lower() == ".toml":
         try:
-            config = tomllib.loads(path.read_text(encoding="utf-8"))
+            config = _io.read_toml(path)
         except tomllib.TOMLDecodeError as error:
             raise DataError(f"is not valid TOML ({error})", file=str(path),
                             fix="Check the quoting and brackets near that line.") from None

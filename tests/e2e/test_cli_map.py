@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 
 import pandas as pd
 
@@ -119,3 +120,85 @@ def test_help_names_the_exit_codes():
     result = run("map", "--help")
     assert result.returncode == 0
     assert "Exits 1 when any record" in result.stdout and "--suggest" in result.stdout
+
+
+def test_an_export_without_sponsor_or_status_writes_unknown_and_says_so(tmp_path):
+    mapping = tmp_path / "first.toml"
+    text = (EXPORTS / "qualtrics_first_session.toml").read_text(encoding="utf-8")
+    text = text.replace('sponsor = "QID2"', "").replace('start_date = "RecordedDate"', "")
+    mapping.write_text(text, encoding="utf-8")
+    study = tmp_path / "study"
+    result = run("map", str(EXPORTS / "qualtrics_first_session.csv"), "--mapping", str(mapping),
+                 "--out", str(study))
+    no_traceback(result)
+    assert result.returncode == 1, result.stderr   # the preview and the unfinished response
+    assert 'Note: sponsor is not in the export (5 engagements): written as "unknown"' in (
+        result.stdout)
+    assert "Note: start_date is not in the export for 5 engagements: it is taken from the " \
+           "date of the first session for 5" in result.stdout
+    engagements = pd.read_csv(study / "engagements.csv", dtype=str)
+    assert set(engagements["sponsor"]) == set(engagements["status"]) == {"unknown"}
+    assert set(engagements["start_date_from"]) == {"first session"}
+    checked = run("validate", str(study), "--json")
+    assert checked.returncode == 0, checked.stdout
+
+
+def test_a_coach_written_nowhere_exits_2_naming_the_key_and_the_fix(tmp_path):
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('[columns]\nengagement_id = "record_id"\ncoach_id = "coach"\n'
+                       '[[items]]\ninstrument = "ors"\noccasion = "end"\n'
+                       'columns = ["ors_end_1", "ors_end_2", "ors_end_3", "ors_end_4"]\n',
+                       encoding="utf-8")
+    result = run("map", str(EXPORTS / "redcap_sessions.csv"), "--mapping", str(mapping),
+                 "--out", str(tmp_path / "s"))
+    no_traceback(result)
+    assert result.returncode == 2
+    assert f"{mapping}, [columns] coach_id: 'coach' would be written nowhere" in result.stderr
+    assert "Map client_id as well" in result.stderr
+    assert not (tmp_path / "s").exists()
+
+
+def test_exports_sharing_no_engagement_warn_and_decompose_names_the_empty_column(tmp_path):
+    exports = tmp_path / "exports"
+    shutil.copytree(LINKED, exports)
+    intake = exports / "intake_qualtrics.csv"
+    intake.write_text(intake.read_text(encoding="utf-8").replace("ENG-", "CL-"),
+                      encoding="utf-8")
+    study = tmp_path / "study"
+    run("map", str(intake), "--mapping", str(exports / "intake.toml"), "--out", str(study))
+    log = run("map", str(exports / "sessions_redcap.csv"), "--mapping",
+              str(exports / "sessions.toml"), "--out", str(study), "--json")
+    no_traceback(log)
+    (warning,) = json.loads(log.stdout)["warnings"]
+    assert warning.startswith(f"no engagement of session-log is in the study in {study} "
+                              "(from intake): its ids (column 'record_id'")
+    shares = run("decompose", str(study), "--outcome", "end_score", "--covariate", "baseline",
+                 "--factor", "client=optimism", "--factor", "relationship=alliance")
+    no_traceback(shares)
+    assert shares.returncode != 0
+    assert "0 complete rows are too few" in shares.stderr
+    assert "Empty in every row: optimism." in shares.stderr
+
+
+def test_score_says_which_responses_feed_no_analysis_column(tmp_path):
+    import numpy as np
+
+    import outcomes as oc
+
+    sample = oc.load_sample()
+    responses = sample.tables["responses"]
+    wai = responses["instrument"] == "wai-sr"
+    moved = responses[wai & (pd.to_numeric(responses["session"]) == 1)].copy()
+    moved["occasion"], moved["session"] = "intake", np.nan
+    tables = dict(sample.tables, responses=pd.concat([responses[~wai], moved]))
+    folder = oc.Study(tables=tables).write(tmp_path / "study")
+    result = run("score", str(folder), "--out", str(tmp_path / "scored"))
+    no_traceback(result)
+    assert result.returncode == 0, result.stderr
+    assert "wai-sr item responses at intake (client) from 1,200 engagements feed no " \
+           "analysis column" in result.stdout
+    assert "Note: alliance, alliance_goal, alliance_task, alliance_bond are empty for every " \
+           "engagement" in result.stdout
+    sources = pd.read_csv(tmp_path / "scored" / "analysis_sources.csv", keep_default_na=False)
+    row = sources[(sources["instrument"] == "wai-sr") & (sources["occasion"] == "intake")]
+    assert row["columns"].tolist() == [""]

@@ -188,7 +188,7 @@ def test_change_client_and_id_alike(tmp_path):
 
 
 def test_report_config_reads_n_boot_and_its_older_name_boot(tmp_path):
-    from outcomes.cli.report import _config
+    from outcomes.cli._config import read_report_config as _config
 
     path = tmp_path / "report.toml"
     path.write_text("seed = 1\nboot = 50\n", encoding="utf-8")
@@ -196,5 +196,5 @@ def test_report_config_reads_n_boot_and_its_older_name_boot(tmp_path):
     path.write_text("[report]\nn_boot = 50\n", encoding="utf-8")
     assert _config(str(path)) == {"n_boot": 50}
     path.write_text("n_boot = 50\nboot = 60\n", encoding="utf-8")
-    with pytest.raises(oc.DataError, match="older name 'boot'"):
+    with pytest.raises(oc.UsageError, match="older name 'boot'"):
         _config(str(path))

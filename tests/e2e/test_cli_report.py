@@ -76,7 +76,7 @@ def test_report_refuses_bad_options(tmp_path):
     config = tmp_path / "report.toml"
     config.write_text('title = "x"\ncolour = "red"\n')
     bad = run("report", str(SAMPLE), "--out", str(tmp_path), "--config", str(config))
-    assert bad.returncode == 1 and "unknown setting 'colour'" in bad.stderr
+    assert bad.returncode == 2 and "unknown setting 'colour'" in bad.stderr
     inside = run("report", str(SAMPLE), "--out", str(tmp_path / "o"), "--salt-file",
                  str(tmp_path / "o" / "s.salt"))
     assert inside.returncode == 2 and "inside the output folder" in inside.stderr

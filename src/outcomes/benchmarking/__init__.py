@@ -36,10 +36,11 @@ from outcomes.benchmarking.practice import (
     CLIENT_COLUMNS,
     SESSION_COLUMNS,
     Practice,
+    WorkbookError,
     practice_from_study,
     read_practice,
     write_template,
 )
 
 __all__ = ["benchmark", "Benchmark", "write_template", "read_practice", "practice_from_study",
-           "Practice", "CLIENT_COLUMNS", "SESSION_COLUMNS"]
+           "Practice", "WorkbookError", "CLIENT_COLUMNS", "SESSION_COLUMNS"]

@@ -64,6 +64,7 @@ class Benchmark(Result):
     coverage: float = 0.9
     source: str | None = None
     notes: tuple[str, ...] = field(default=())
+    missing: dict[str, str] = field(default_factory=dict)
 
     def table(self) -> pd.DataFrame:
         """One row per client, referred to by workbook row."""
@@ -98,6 +99,7 @@ class Benchmark(Result):
         lines += [f"  row {r.row}: {r.flag} - {r.reason}" for r in self.flags.itertuples()]
         lines += ["", "What the numbers can and cannot say:"]
         lines += [f"- {text}" for text in self.statements]
+        lines += [f"Missing: {text}" for text in self.missing.values()]
         return Summary("\n".join(lines + list(self.notes)))
 
     def to_dict(self) -> dict[str, Any]:
@@ -109,7 +111,7 @@ class Benchmark(Result):
             "change": None if self.change is None else {
                 "counts": self.change.counts, "effect_sizes": self.change.effect_sizes},
             "statements": list(self.statements), "ci_level": self.ci_level,
-            "coverage": self.coverage, "notes": list(self.notes),
+            "coverage": self.coverage, "notes": list(self.notes), "missing": self.missing,
         })
 
     def plot(self, ax: Any = None) -> Any:
@@ -289,6 +291,41 @@ def _flags_from_sessions(practice: Practice, clients: pd.DataFrame, norms: Norms
                         ).reset_index(drop=True)
 
 
+_AGAIN = "and run `outcomes benchmark` again"
+
+
+def _missing(practice: Practice, clients: pd.DataFrame, norms: Norms) -> dict[str, str]:
+    """What the practice or the norms lack for each part of the benchmark, in plain words."""
+    out: dict[str, str] = {}
+    if not clients["change"].notna().any():
+        out["end_scores"] = (
+            "No end scores yet: your change, your standing among coaches and the reliable "
+            "change need each finished client's intake and end ORS. Fill in intake_ors and "
+            "end_ors on the clients sheet (in a study: the `intake` and `end` occasions of the "
+            f"ORS) {_AGAIN}.")
+    if not clients["early_srs"].notna().any():
+        out["session_ratings"] = (
+            "No session ratings yet: your alliance profile needs the mean SRS of each "
+            "client's early sessions, and the session-by-session flags need each session's "
+            "ORS and SRS. Fill in early_srs on the clients sheet, and the sessions sheet if "
+            f"you have every session's ratings (in a study: the `session` occasion) {_AGAIN}.")
+    withheld = norms.withheld()
+    lacking = [label for name, label in (("case_mix", "the change expected for clients like "
+                                          "yours"),
+                                         ("coach_effects", "the spread of coach effects"),
+                                         ("trajectories", "the expected course session by "
+                                          "session")) if name in withheld]
+    if lacking:
+        reasons = list(dict.fromkeys(withheld[n] for n in ("case_mix", "coach_effects",
+                                                            "trajectories") if n in withheld))
+        listed = ", ".join(lacking[:-1]) + " and " + lacking[-1] if len(lacking) > 1 \
+            else lacking[0]
+        out["norms"] = (f"The body's norms do not hold {listed}; the norms say why: \""
+                        + " ".join(reasons) + "\" Ask the body for norms made once its data "
+                        "hold this part.")
+    return out
+
+
 def _statements(n: int, n_all: int, standing: dict[str, Any] | None, norms: Norms,
                 ci_level: float) -> list[str]:
     doc = norms.document
@@ -383,4 +420,5 @@ def benchmark(practice: Practice, norms: Norms, *, ci_level: float = 0.95,
                      change=change, statements=tuple(_statements(
                          n_complete, len(clients), standing, norms, ci_level)),
                      ci_level=ci_level, coverage=coverage, source=practice.source,
-                     notes=tuple(notes + list(practice.notes)))
+                     notes=tuple(notes + list(practice.notes)),
+                     missing=_missing(practice, clients, norms))

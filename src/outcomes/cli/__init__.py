@@ -1,6 +1,8 @@
 """The ``outcomes`` command: a thin shell over the Python API.
 
-Exit codes: 0 success; 1 the data failed validation (the report is written); 2 a usage error.
+Exit codes: 0 success; 1 the data failed validation (the report is written from the valid
+rows, and stderr counts the rows left out; when nothing can be used, the message alone);
+2 a usage error.
 Errors the user can fix are printed as one message naming the file, row and column, without
 a traceback; they are translated in one place, :class:`~outcomes.cli._common.Commands`.
 

@@ -21,23 +21,65 @@ from outcomes._errors import DataError, OutcomesError, UsageError
 __all__ = ["main", "Commands", "emit_json", "print_table", "load_study", "parse_mapping",
            "is_study", "factor_map", "flat_table", "json_option", "n_boot_option",
            "seed_option", "cluster_option", "ci_level_option", "ci_method_option",
-           "check_reference", "collect_notes", "echo_notes", "save_plot"]
+           "check_reference", "collect_notes", "echo_notes", "save_plot", "note_rejected"]
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
+_STUDIES = "outcomes.studies"
+_REJECTED = "outcomes.rejected"
+
+
 class Commands(click.Group):
-    """A command group that turns `outcomes` errors into messages and exit codes."""
+    """A command group that turns `outcomes` errors into messages and exit codes.
+
+    0: success. 1: the data failed validation: rows were rejected and the output was made
+    from the valid rows (it is written; the rejected rows are counted on stderr), or a
+    :class:`DataError` stopped the command (the message says where and why). 2: a usage
+    error (:class:`UsageError`, a bad option, a file that cannot be read or written).
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
         except DataError as error:
             click.echo(f"Error: {error}", err=True)
             ctx.exit(1)
         except (UsageError, OutcomesError) as error:
             click.echo(f"Error: {error}", err=True)
             ctx.exit(2)
+        except OSError as error:
+            where = f"{error.filename}: " if error.filename else ""
+            click.echo(f"Error: {where}{error.strerror or error}. Check the path and its "
+                       "permissions.", err=True)
+            ctx.exit(2)
+        if _left_out(ctx):
+            ctx.exit(1)
+        return result
+
+
+def _left_out(ctx: click.Context) -> bool:
+    """Say on stderr how many rows of each study read failed validation; whether any did."""
+    found = list(ctx.meta.get(_REJECTED, []))
+    for study in ctx.meta.get(_STUDIES, []):
+        counts = study.validate().counts
+        rejected = int(counts["rejected"].sum()) if "rejected" in counts else 0
+        if rejected:
+            source = str(study.source or "the study")
+            found.append((source, rejected, f"outcomes validate {source}"))
+    for source, rejected, see in found:
+        click.echo(f"Note: {rejected:,} rows of {source} failed validation and were left out; "
+                   f"the output uses the valid rows. See each with its reason: {see}",
+                   err=True)
+    return bool(found)
+
+
+def note_rejected(source: str, rejected: int, see: str) -> None:
+    """Record rows that failed validation, for the exit code (1) and a note on stderr that
+    ends with ``see`` (where the rejected rows and their reasons are)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and rejected:
+        ctx.meta.setdefault(_REJECTED, []).append((source, int(rejected), see))
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -153,10 +195,19 @@ def print_table(frame, title: str) -> None:  # noqa: ANN001
 
 
 def load_study(path: str):  # noqa: ANN201
-    """Read a study folder, workbook or study.toml."""
+    """Read a study folder, workbook or study.toml.
+
+    The study is remembered: when the command ends, rows of it that failed validation are
+    counted on stderr and the command exits 1 (its output, made from the valid rows, is
+    written).
+    """
     from outcomes.study import read_study
 
-    return read_study(path)
+    study = read_study(path)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.meta.setdefault(_STUDIES, []).append(study)
+    return study
 
 
 def parse_mapping(text: str | None, option: str, example: str) -> dict[str, float] | None:

@@ -119,9 +119,11 @@ def monitor_command(path: str, out: str, outcome: str | None, alliance: str | No
     The expected course is fitted on PATH's own engagements. Flags prompt a conversation with
     the client; they never judge the client's health.
     """
+    from outcomes.io.writing import check_output, write_table
     from outcomes.practice.monitoring import monitor
     from outcomes.practice.trajectories import expected_trajectories
 
+    check_output(out, [path], example="monitoring/")
     frame, outcome_col, alliance_col, intake_col = _session_frame(path, outcome, alliance,
                                                                   intake)
     intake_col = intake or intake_col
@@ -133,8 +135,8 @@ def monitor_command(path: str, out: str, outcome: str | None, alliance: str | No
     folder.mkdir(parents=True, exist_ok=True)
     files = {"flags": folder / "flags.csv", "expected": folder / "expected.csv",
              "summary": folder / "summary.txt"}
-    result.table().to_csv(files["flags"], index=False)
-    fit.table().to_csv(files["expected"], index=False)
+    write_table(result.table(), files["flags"])
+    write_table(fit.table(), files["expected"])
     text = result.summary() + "\n\n" + fit.summary() + "\n"
     files["summary"].write_text(text, encoding="utf-8")
     if as_json:

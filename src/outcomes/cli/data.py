@@ -54,19 +54,28 @@ def validate(path: str, out: str | None, as_json: bool, kind: str | None) -> Non
 
     PATH is a study folder (one file per table), a workbook or a study.toml — or a single
     table file such as sessions.csv, checked on its own. Exits 1 when any row was rejected;
-    the rejected rows are written to --out (default: a rejected/ folder beside the data).
+    the rejected rows are written to --out (default: a rejected/ folder beside the data),
+    which may not be the folder of the data: no input file is ever changed.
     """
-    report = _validate_path(path, kind)
+    from outcomes.io.writing import check_output, source_files
+
     folder = Path(out) if out else _default_out(path, "rejected")
-    written = report.write_rejected(folder) if not report.ok else []
+    example = str(_default_out(path, "rejected"))
+    check_output(folder, [path], example=example)
+    report = _validate_path(path, kind)
+    check_output(folder, source_files(list(report.files.values())), example=example)
+    # a report of an earlier run in the folder is emptied when every row is now valid
+    written = report.write_rejected(folder) if not report.ok or folder.exists() else []
     if as_json:
         payload = report.to_dict()
         payload["rejected_files"] = [str(p) for p in written]
         emit_json(payload)
     else:
         print_table(report.table(), "Rows per table")
+        for line in report.note_messages():
+            click.echo(f"Note: {line}")
         if not report.ok:
-            click.echo(report.summary(limit=15).split("\n\n", 2)[-1])
+            click.echo(report.summary(limit=15).split("\n\n")[-1])
             click.echo(f"Rejected rows and their reasons are in {folder}/")
     sys.exit(0 if report.ok else 1)
 
@@ -84,18 +93,27 @@ def _default_out(path: str, name: str) -> Path:
 def score(path: str, out: str, as_json: bool) -> None:
     """Score a study's instruments and build its analysis table.
 
-    Writes OUT/scores.csv (one row per administration and scale) and OUT/analysis.csv (one
-    row per engagement). Only valid rows are scored; when rows were rejected they are
-    written to OUT/rejected/ and the command exits 1.
+    Writes OUT/scores.csv (one row per administration and scale), OUT/analysis.csv (one
+    row per engagement) and OUT/analysis_sources.csv (which instruments and occasions feed
+    each analysis column; notes name the responses that feed none). Only valid rows are
+    scored; when rows were rejected they are written to OUT/rejected/ and the command
+    exits 1. OUT may not be the folder of the study's files (exit 2), so that no input is
+    ever overwritten.
     """
-    study = load_study(path)
-    report = study.validate()
+    from outcomes.io.writing import check_output, source_files, write_table
+
     folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
+    example = str(_default_out(path, "scored"))
+    check_output(folder, [path], example=example)
+    study = load_study(path)
+    check_output(folder, source_files(study.tables), example=example)
+    report = study.validate()
     scores = study.scores()
     table = study.analysis_table()
-    scores.to_csv(folder / "scores.csv", index=False)
-    table.to_csv(folder / "analysis.csv", index=False)
+    write_table(scores, folder / "scores.csv")
+    write_table(table, folder / "analysis.csv")
+    sources = study.analysis_sources()
+    write_table(sources, folder / "analysis_sources.csv")
     if not report.ok:
         report.write_rejected(folder / "rejected")
     payload = {
@@ -103,12 +121,17 @@ def score(path: str, out: str, as_json: bool) -> None:
         "scores": {"file": str(folder / "scores.csv"), "rows": len(scores)},
         "analysis": {"file": str(folder / "analysis.csv"), "rows": len(table)},
         "rejected": int(report.counts["rejected"].sum()),
+        "sources": {"file": str(folder / "analysis_sources.csv"), "rows": len(sources)},
+        "notes": list(table.attrs.get("notes", [])),
     }
     if as_json:
         emit_json(payload)
     else:
         click.echo(f"Wrote {len(scores)} scale scores to {folder / 'scores.csv'}")
         click.echo(f"Wrote {len(table)} engagements to {folder / 'analysis.csv'}")
+        click.echo(f"Wrote what feeds each column to {folder / 'analysis_sources.csv'}")
+        for note in payload["notes"]:
+            click.echo(f"Note: {note}")
         if not report.ok:
             click.echo(f"{payload['rejected']} rows were rejected and not scored; see "
                        f"{folder / 'rejected'}/ (run `outcomes validate {path}` for details).")
@@ -148,8 +171,16 @@ def instruments(as_json: bool) -> None:
 def reliability(path: str, instrument: str, occasion: str | None, rater: str, n_boot: int,
                 seed: int | None, ci_level: float, as_json: bool) -> None:
     """Cronbach's alpha and McDonald's omega, with intervals, for each scale of an instrument."""
+    from outcomes import instruments as registry
+    from outcomes._errors import OutcomesError
     from outcomes.measures.reliability import reliability as estimate
 
+    try:
+        registry.get(instrument)
+    except (KeyError, OutcomesError):
+        raise UsageError(f"--instrument {instrument!r} is not known; use one of "
+                         f"{', '.join(registry.available())} (see `outcomes instruments`)."
+                         ) from None
     study = load_study(path)
     result = estimate(study.valid("responses"), instrument, occasion=occasion, rater=rater,
                       n_boot=n_boot, seed=seed, ci_level=ci_level)

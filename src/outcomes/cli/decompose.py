@@ -23,6 +23,7 @@ from outcomes.cli._common import (
     load_study,
     main,
     n_boot_option,
+    note_rejected,
     save_plot,
     seed_option,
 )
@@ -48,8 +49,7 @@ def _dask_study(folder: str, work: Path) -> Any:
         for part in ("rejected", "problems"):
             if (work / part).exists():
                 shutil.copytree(work / part, kept / part)
-        click.echo(f"Note: {int(report.counts['rejected'].sum())} rows failed validation and "
-                   f"were left out; see {kept}.", err=True)
+        note_rejected(folder, int(report.counts["rejected"].sum()), str(kept))
     scores = scale.score(report.valid("responses"), grouped=True)
     return scale.analysis_table(report.valid("engagements"), report.valid("sessions"), scores,
                                 grouped=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shlex
 import sys
-import tomllib
 import warnings
 from pathlib import Path
 from typing import Any
@@ -21,40 +20,23 @@ from outcomes.cli._common import (
     seed_option,
 )
 
-_CONFIG_KEYS = {"title", "subtitle", "reference", "k", "seed", "n_boot", "coach_names",
-                "round_counts", "salt_file", "outcome", "covariates", "factors", "pdf"}
-#: Older names of settings, still read.
-_OLD_KEYS = {"boot": "n_boot"}
-
 
 def _command_line() -> str:
     return "outcomes " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
-def _config(path: str | None) -> dict[str, Any]:
-    if not path:
-        return {}
-    try:
-        config = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise DataError(f"is not valid TOML ({error})", file=path,
-                        fix="Check the quoting and brackets near that line.") from None
-    config = config.get("report", config)
-    for old, new in _OLD_KEYS.items():
-        if old in config and new in config:
-            raise DataError(f"both {new!r} and its older name {old!r} are set", file=path,
-                            fix=f"Keep {new} only.")
-        if old in config:
-            config[new] = config.pop(old)
-    unknown = sorted(set(config) - _CONFIG_KEYS)
-    if unknown:
-        raise DataError(f"unknown setting {unknown[0]!r}", file=path,
-                        fix=f"Use only: {', '.join(sorted(_CONFIG_KEYS))}.")
-    return config
-
-
 def _pick(given: Any, config: dict[str, Any], key: str, default: Any) -> Any:
     return given if given is not None else config.get(key, default)
+
+
+def _study_to_write_beside(path: str, out: str, *, example: str | None = None) -> Any:
+    """The study at ``path``, once ``out`` is known to be none of its files or folders."""
+    from outcomes.io.writing import check_output, source_files
+
+    check_output(out, [path], folder=False, example=example)
+    study = load_study(path)
+    check_output(out, source_files(study.tables), folder=False, example=example)
+    return study
 
 
 @main.command("report")
@@ -96,9 +78,10 @@ def report_command(path: str, out: str, config_file: str | None, title: str | No
     than k clients; coaches appear under keyed-hash pseudonyms unless --coach-names is given;
     no client or engagement identifier is written.
     """
+    from outcomes.cli._config import read_report_config
     from outcomes.report import ReportOptions, build_report
 
-    config = _config(config_file)
+    config = read_report_config(config_file)
     factors = config.get("factors")
     options = ReportOptions(
         title=_pick(title, config, "title", "Coaching outcomes report"),
@@ -115,9 +98,10 @@ def report_command(path: str, out: str, config_file: str | None, title: str | No
     if salt and Path(salt).resolve().is_relative_to(Path(out).resolve()):
         raise UsageError(f"--salt-file {salt} lies inside the output folder {out}; keep the "
                          "key elsewhere, away from the report.")
+    study = _study_to_write_beside(path, out, example="report/")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = build_report(load_study(path), out=out, options=options, salt_file=salt,
+        result = build_report(study, out=out, options=options, salt_file=salt,
                               pdf=bool(_pick(pdf, config, "pdf", True)),
                               command=_command_line())
     if as_json:
@@ -148,9 +132,10 @@ def norms_command(path: str, out: str, k: int, bands: int, n_boot: int, seed: in
     """
     from outcomes.norms import build_norms
 
+    study = _study_to_write_beside(path, out)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        norms = build_norms(load_study(path), k=k, bands=bands, n_boot=n_boot, seed=seed,
+        norms = build_norms(study, k=k, bands=bands, n_boot=n_boot, seed=seed,
                             title=title)
     written = norms.write(out)
     doc = norms.document
@@ -169,8 +154,11 @@ def norms_command(path: str, out: str, k: int, bands: int, n_boot: int, seed: in
 @main.command("template")
 @click.option("--out", type=click.Path(dir_okay=False), required=True,
               help="The workbook to write, e.g. my_practice.xlsx.")
+@click.option("--force", is_flag=True,
+              help="Replace a file already at --out (by default it is kept: it may be a "
+                   "filled-in workbook).")
 @json_option("Print what was written as JSON.")
-def template_command(out: str, as_json: bool) -> None:
+def template_command(out: str, force: bool, as_json: bool) -> None:
     """The Excel workbook a coach fills in for `outcomes benchmark`.
 
     Sheets: "read me"; "clients" (one row per client: client code, sponsor, status,
@@ -181,7 +169,10 @@ def template_command(out: str, as_json: bool) -> None:
 
     if not out.lower().endswith(".xlsx"):
         raise UsageError(f"--out {out}: give a file name ending in .xlsx.")
-    written = write_template(out)
+    if Path(out).exists() and not force:
+        raise UsageError(f"--out {out} already exists and may be a filled-in workbook; it was "
+                         "left as it is. Give another file name, or add --force to replace it.")
+    written = write_template(out, overwrite=force)
     if as_json:
         emit_json({"file": str(written), "sheets": {"clients": list(CLIENT_COLUMNS),
                                                     "sessions": list(SESSION_COLUMNS)}})
@@ -211,19 +202,30 @@ def benchmark_command(path: str, norms_file: str, out: str, coach: str | None,
     ratings with the body's, flags clients to look at, and says what the numbers can and
     cannot say. Clients are referred to by workbook row.
     """
-    from outcomes.benchmarking import benchmark, practice_from_study, read_practice
+    from outcomes.benchmarking import (
+        WorkbookError,
+        benchmark,
+        practice_from_study,
+        read_practice,
+    )
+    from outcomes.io.writing import check_output
     from outcomes.norms import read_norms
     from outcomes.report import build_benchmark_report
 
+    check_output(out, [path, norms_file], folder=False, example="my_benchmark/")
     norms = read_norms(norms_file)
     target = Path(path)
     if target.suffix.lower() in (".xlsx", ".xlsm") and coach is None:
-        practice = read_practice(target)
+        practice = read_practice(target, errors="report")
     elif coach is not None:
         practice = practice_from_study(load_study(path), coach)
     else:
         raise UsageError(f"{path}: give the workbook from `outcomes template`, or a study "
                          "folder with --coach ID.")
+    problems = practice.problems
+    if practice.clients.empty and len(problems):
+        raise WorkbookError(problems, file=str(path), lead="nothing can be benchmarked: no "
+                            "client row can be used, so no report was written")
     if practice.clients.empty:
         raise DataError("the clients sheet has no client rows", file=str(path),
                         fix="Write one row per client below the headings (the grey example "
@@ -235,7 +237,11 @@ def benchmark_command(path: str, norms_file: str, out: str, coach: str | None,
                                          identifiers=practice.clients["client"],
                                          command=_command_line())
     if as_json:
-        emit_json({**result.to_dict(), "files": written.to_dict()})
+        emit_json({**result.to_dict(), "files": written.to_dict(),
+                   "problems": problems.drop(columns="file").to_dict(orient="records")})
     else:
         click.echo(result.summary())
         click.echo(f"\nWrote {written.html}" + (f" and {written.pdf}." if written.pdf else "."))
+    if len(problems):  # the report is written without the rows set aside: exit 1
+        raise WorkbookError(problems, file=str(path), lead=f"the benchmark was written without "
+                            f"{practice.left_out()}, which cannot be used")

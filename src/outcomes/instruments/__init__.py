@@ -9,6 +9,10 @@ note. No item wording ships. ``techniques.toml`` holds the technique registry th
 Add your own questionnaire by writing a file laid out like the packaged ones and calling
 :func:`register` with its path; :func:`load` reads a file without registering it.
 
+A name is found whatever its spelling: case, spaces, ``-`` and ``_`` are ignored
+(:func:`outcomes.schema.spelling_key`), and each file lists the instrument's other names
+under ``aliases``. :func:`key_for` gives the key of any such name.
+
 Examples
 --------
 >>> from outcomes import instruments
@@ -19,6 +23,8 @@ True
 ('relationship', 12, (1, 2, 10, 12))
 >>> "grow" in instruments.technique_codes()
 True
+>>> instruments.key_for("WAI_SR"), instruments.key_for("Session Rating Scale")
+('wai-sr', 'srs')
 """
 
 from __future__ import annotations
@@ -43,11 +49,12 @@ from outcomes.instruments._model import (
     Scale,
 )
 from outcomes.instruments._parse import parse_file, parse_mapping, parse_text
+from outcomes.schema import spelling_key
 
 __all__ = [
     "Instrument", "Scale", "ItemRange", "Published",
     "FACTORS", "RULES", "RATERS", "RELIABILITY_KINDS", "NORM_KINDS",
-    "get", "available", "load", "register", "unregister", "parse_text",
+    "get", "available", "key_for", "known_names", "load", "register", "unregister", "parse_text",
     "techniques", "technique_codes",
 ]
 
@@ -55,6 +62,7 @@ _TECHNIQUES = "techniques.toml"
 _REGISTERED: dict[str, Instrument] = {}
 
 
+@functools.cache
 def _packaged() -> dict[str, str]:
     """Packaged instrument files, by the key in their name."""
     root = resources.files(__name__)
@@ -93,8 +101,59 @@ def available() -> list[str]:
     return sorted(set(_packaged()) | set(_REGISTERED))
 
 
+def _names(instrument: Instrument) -> set[str]:
+    return {spelling_key(name) for name in (instrument.key, *instrument.aliases)}
+
+
+@functools.cache
+def _packaged_names() -> dict[str, str]:
+    """The key of each packaged instrument, by the spelling key of its key and aliases."""
+    found: dict[str, str] = {}
+    for key in sorted(_packaged()):
+        for name in _names(_builtin(key)):
+            other = found.setdefault(name, key)
+            if other != key:
+                raise DataError(f"{key} and {other} share the name {name!r}",
+                                file=_packaged()[key], fix="Give each alias to one instrument.")
+    return found
+
+
+def known_names() -> dict[str, str]:
+    """Every accepted name of every instrument, as its spelling key, with the instrument's key.
+
+    Examples
+    --------
+    >>> from outcomes import instruments
+    >>> instruments.known_names()["sessionratingscale"]
+    'srs'
+    """
+    found = dict(_packaged_names())
+    for key, instrument in _REGISTERED.items():
+        found.update(dict.fromkeys(_names(instrument), key))
+    return found
+
+
+def key_for(name: object) -> str | None:
+    """The registry key of an instrument named ``name``, or None when none has that name.
+
+    ``name`` may be the key or one of the instrument's ``aliases``, in any case and with or
+    without spaces, ``-`` and ``_``. Registered instruments come first.
+
+    Examples
+    --------
+    >>> from outcomes import instruments
+    >>> instruments.key_for("SRS"), instruments.key_for(" Lot_R "), instruments.key_for("bdi")
+    ('srs', 'lot-r', None)
+    """
+    if not isinstance(name, str):
+        return None
+    if name in _REGISTERED or name in _packaged():
+        return name
+    return known_names().get(spelling_key(name))
+
+
 def get(key: str | Instrument) -> Instrument:
-    """The instrument with key ``key``.
+    """The instrument with key ``key`` (or an alias, spelt in any case; see :func:`key_for`).
 
     Registered instruments come first, then packaged ones.
 
@@ -111,10 +170,11 @@ def get(key: str | Instrument) -> Instrument:
     """
     if isinstance(key, Instrument):
         return key
-    if key in _REGISTERED:
-        return _REGISTERED[key]
-    if isinstance(key, str) and key in _packaged():
-        return _builtin(key)
+    found = key_for(key)
+    if found in _REGISTERED:
+        return _REGISTERED[found]
+    if found is not None:
+        return _builtin(found)
     raise DataError(
         f"instrument {key!r} is not known",
         column="instrument",
@@ -197,6 +257,14 @@ def register(instrument: Instrument | str | os.PathLike[str], *,
             f"an instrument with key {instrument.key!r} already exists; give yours another "
             "key, or pass replace=True to use yours in its place"
         )
+    for name in sorted(_names(instrument)):
+        other = key_for(name)
+        if other is not None and other != instrument.key:
+            raise UsageError(
+                f"the instrument {instrument.key!r} has a name that {other!r} already has "
+                f"({name!r}, ignoring case, spaces, '-' and '_'); give it another key or "
+                "remove the alias"
+            )
     _REGISTERED[instrument.key] = instrument
     return instrument
 

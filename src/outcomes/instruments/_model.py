@@ -105,6 +105,10 @@ class Instrument:
     Use :func:`outcomes.instruments.get` for a packaged instrument and
     :func:`outcomes.instruments.load` for a file of your own.
 
+    ``aliases`` are the other names people give the instrument ("Session Rating Scale");
+    a study's ``instrument`` column may hold the key or an alias, in any case and with or
+    without spaces, ``-`` and ``_`` (:func:`outcomes.instruments.key_for`).
+
     Examples
     --------
     >>> from outcomes import instruments
@@ -136,6 +140,7 @@ class Instrument:
     reliability: Mapping[str, Mapping[str, Published]] = field(default_factory=_empty)
     norms: Mapping[str, Mapping[str, Published]] = field(default_factory=_empty)
     file: str = ""
+    aliases: tuple[str, ...] = ()
 
     def range_of(self, item: int) -> ItemRange:
         """The :class:`ItemRange` of one item (its override, or the instrument's)."""

@@ -6,6 +6,7 @@ instrument file for their own questionnaire can correct it without reading this 
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -24,11 +25,13 @@ from outcomes.instruments._model import (
     Published,
     Scale,
 )
+from outcomes.io import parse_toml, read_toml
 
 __all__ = ["parse_file", "parse_text", "parse_mapping"]
 
 _TOP = {
-    "key", "name", "citation", "licence", "factor", "n_items", "higher_is_better", "raters",
+    "key", "aliases", "name", "citation", "licence", "factor", "n_items", "higher_is_better",
+    "raters",
     "response", "reverse", "unscored", "missing", "scales", "reliability", "norms",
 }
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -112,12 +115,11 @@ def parse_file(path: str) -> Instrument:
     -------
     Instrument
     """
-    try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
+    if not os.path.isfile(path):
         raise DataError("the instrument file does not exist", file=str(path),
-                        fix="Check the path.") from None
+                        fix="Check the path.")
+    try:
+        data = read_toml(path, file=str(path))
     except tomllib.TOMLDecodeError as error:
         raise DataError(f"is not valid TOML ({error})", file=str(path),
                         fix="Correct the TOML syntax at the place named.") from None
@@ -127,7 +129,7 @@ def parse_file(path: str) -> Instrument:
 def parse_text(text: str, *, file: str = "<text>") -> Instrument:
     """Read an instrument from TOML text (for tests and generated files)."""
     try:
-        data = tomllib.loads(text)
+        data = parse_toml(text, file=file)
     except tomllib.TOMLDecodeError as error:
         raise DataError(f"is not valid TOML ({error})", file=file,
                         fix="Correct the TOML syntax at the place named.") from None
@@ -166,8 +168,14 @@ def parse_mapping(data: Mapping[str, Any], *, file: str) -> Instrument:
     if not isinstance(raters, list) or not raters or set(raters) - set(RATERS):
         raise check.fail("raters", f"{raters!r} is not a list of raters",
                          f"List some of: {', '.join(RATERS)}.")
+    aliases = data.get("aliases", [])
+    if not isinstance(aliases, list) or not all(
+            isinstance(a, str) and a.strip() for a in aliases):
+        raise check.fail("aliases", f"{aliases!r} is not a list of names",
+                         'List other names of the instrument, e.g. ["Session Rating Scale"].')
     return Instrument(
         key=key,
+        aliases=tuple(a.strip() for a in aliases),
         name=check.text(check.need(data, "name", "name"), "name"),
         citation=check.text(check.need(data, "citation", "citation"), "citation"),
         licence=check.text(check.need(data, "licence", "licence"), "licence"),

@@ -25,7 +25,9 @@ whitespace around cells and column names is stripped, empty cells are missing, a
 column name that appears twice is a :class:`~outcomes._errors.DataError`. In CSV and Excel
 the markers in :data:`MISSING` (``NA``, ``N/A``, ``#N/A``, ``NaN``, ``NULL``) are missing
 too, and records whose cells are all empty (blank lines, rows of bare separators) are
-dropped.
+dropped. A text cell that starts with a quote before a formula character (``'=x``, as
+:func:`write_table` writes it so that no spreadsheet runs it) loses that one quote, so a
+table written and read again keeps its values (:mod:`outcomes.io.writing`).
 """
 
 from __future__ import annotations
@@ -39,12 +41,17 @@ import pandas as pd
 
 from outcomes._errors import UsageError
 from outcomes.io._common import MISSING, check_options
+from outcomes.io._limits import LimitError, limit_variable, limits, shorten
+from outcomes.io._nested import parse_json, parse_toml, read_toml
 from outcomes.io.delimited import read_delimited
-from outcomes.io.excel import read_sheet, read_sheets
+from outcomes.io.excel import open_workbook, read_sheet, read_sheets, rows_of
 from outcomes.io.parquet import read_parquet
 from outcomes.io.spss import CODED, read_spss
+from outcomes.io.writing import neutralise_formulas, safe_cell, write_table
 
-__all__ = ["FORMATS", "MISSING", "CODED", "read_table", "read_workbook", "write_table"]
+__all__ = ["FORMATS", "MISSING", "CODED", "read_table", "read_workbook", "write_table",
+           "safe_cell", "neutralise_formulas", "limits", "limit_variable", "LimitError",
+           "shorten", "read_toml", "parse_toml", "parse_json", "open_workbook", "rows_of"]
 
 _SUFFIXES: dict[str, str] = {
     ".csv": "csv", ".tsv": "tsv", ".txt": "csv",
@@ -116,6 +123,10 @@ def read_table(
     DataError
         For a file that cannot be read as a table (the message names the file, the line
         and the fix).
+    LimitError
+        For a file beyond a reading limit (bytes, rows, columns, cells, decompressed size;
+        see :func:`limits` and ``docs/data.md``). It is a UsageError: the command line
+        exits 2.
 
     Examples
     --------
@@ -181,43 +192,6 @@ def read_workbook(path: str | PathLike[str], **options: object) -> dict[str, pd.
     return read_sheets(path, file=file, **options)  # type: ignore[arg-type]
 
 
-def write_table(frame: pd.DataFrame, path: str | PathLike[str]) -> Path:
-    """Write a table as CSV (UTF-8, ``.csv``/``.csv.gz``/``.tsv``) or Parquet, without its index.
-
-    Folders on the way are created. The caller's frame is not changed; to keep the ``row``
-    provenance in the file, write ``frame.reset_index()``.
-
-    Returns
-    -------
-    pathlib.Path
-        Where the table was written.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> out = pathlib.Path(tempfile.mkdtemp()) / "scores" / "scores.csv"
-    >>> write_table(pd.DataFrame({"engagement_id": ["007"], "score": [3.5]}), out).read_text()
-    'engagement_id,score\\n007,3.5\\n'
-    """
-    target = Path(path)
-    name = target.name.lower()
-    out = frame.copy(deep=False)
-    out.attrs = {}
-    if name.endswith(".parquet"):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        out.to_parquet(target, index=False)
-    elif name.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz")):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        sep = "\t" if ".tsv" in name else ","
-        out.to_csv(target, index=False, sep=sep, encoding="utf-8", lineterminator="\n")
-    else:
-        raise UsageError(
-            f"{os.fspath(path)}: write_table writes .csv, .csv.gz, .tsv, .tsv.gz or .parquet; "
-            f'not "{target.suffix or target.name}".'
-        )
-    return target
-
-
 def _format(file: str, form: str | None) -> str:
     if form is not None:
         if form.lower() not in _FORMAT_NAMES:
@@ -230,7 +204,7 @@ def _format(file: str, form: str | None) -> str:
     for suffix in sorted(_SUFFIXES, key=len, reverse=True):
         if name.endswith(suffix):
             return _SUFFIXES[suffix]
-    suffix = Path(file).suffix or "(none)"
+    suffix = shorten(Path(file).suffix or "(none)")
     raise UsageError(
         f'{file}: the suffix "{suffix}" is not a format read here. '
         f"Supported: {', '.join(FORMATS)}; or pass format=."

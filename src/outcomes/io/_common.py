@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 
 from outcomes._errors import DataError, UsageError
+from outcomes.io._limits import shorten
+from outcomes.io.writing import restore_cell, restore_formulas
 
 __all__ = [
     "MISSING",
@@ -84,12 +86,12 @@ def clean_header(names: Sequence[object], *, file: str, row: int) -> list[str]:
     seen: dict[str, int] = {}
     for position, name in enumerate(names, start=1):
         text = "" if name is None or (isinstance(name, float) and np.isnan(name)) else str(name)
-        text = text.strip() or f"unnamed_{position}"
+        text = str(restore_cell(text.strip())) or f"unnamed_{position}"
         if text in seen:
             first = seen[text]
             raise DataError(
                 f"columns {first} and {position} ({column_letter(first)} and "
-                f'{column_letter(position)}) are both named "{text}"',
+                f'{column_letter(position)}) are both named "{shorten(text)}"',
                 file=file,
                 row=row,
                 fix="Rename one of them or delete the copy.",
@@ -118,9 +120,10 @@ def rename(frame: pd.DataFrame, columns: Mapping[str, str] | None, *, file: str)
         return frame
     absent = [name for name in columns if name not in frame.columns]
     if absent:
-        have = ", ".join(f'"{c}"' for c in frame.columns)
+        have = ", ".join(f'"{shorten(c)}"' for c in frame.columns[:20])
+        have += ", …" if frame.shape[1] > 20 else ""
         raise DataError(
-            f'column "{absent[0]}" named in the column mapping is not in the file',
+            f'column "{shorten(absent[0])}" named in the column mapping is not in the file',
             file=file,
             fix=f"The file's columns are {have}; correct the mapping.",
         )
@@ -140,7 +143,9 @@ def rename(frame: pd.DataFrame, columns: Mapping[str, str] | None, *, file: str)
 def tidy_text(frame: pd.DataFrame, missing: Iterable[str] = ("",)) -> pd.DataFrame:
     """Strip whitespace around text cells and turn missing markers into NaN; a new frame.
 
-    Only columns that hold text are touched; numbers and dates pass through.
+    A cell the toolkit wrote with a quote before a formula (``'=x``, see
+    :func:`outcomes.io.safe_cell`) loses that quote. Only columns that hold text are
+    touched; numbers and dates pass through.
 
     Examples
     --------
@@ -153,7 +158,7 @@ def tidy_text(frame: pd.DataFrame, missing: Iterable[str] = ("",)) -> pd.DataFra
         column = frame.iloc[:, position]
         if not _holds_text(column):
             continue
-        stripped = column.str.strip()
+        stripped = restore_formulas(column.str.strip())
         out.isetitem(position, stripped.mask(stripped.isin(markers)).array)
     return out
 

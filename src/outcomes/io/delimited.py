@@ -13,6 +13,8 @@ import codecs
 import csv
 import gzip
 import io
+import os
+import re
 import zlib
 from collections.abc import Iterable, Mapping
 from os import PathLike
@@ -31,6 +33,7 @@ from outcomes.io._common import (
     rename,
     tidy_text,
 )
+from outcomes.io._limits import LimitError, limits, shorten
 
 __all__ = ["read_delimited", "SEPARATORS"]
 
@@ -70,7 +73,10 @@ def read_delimited(
         ``","`` turns decimal commas into points, ``"."`` leaves cells alone. By default
         decimal commas are converted when the separator is ``;``. Id columns are never touched.
     encoding : str, optional
-        The text encoding. By default UTF-8 (with or without BOM), or UTF-16 with a BOM.
+        The text encoding. By default UTF-8 (with or without BOM), or UTF-16 when the file
+        starts with its BOM or when every other byte of its first kilobyte is zero (UTF-16
+        text without a BOM). A stray NUL byte elsewhere stays in its cell, where validation
+        reports it as a problem of that row.
     na_values : iterable of str, optional
         Cell texts that mean missing, after stripping; default :data:`MISSING`.
 
@@ -84,7 +90,11 @@ def read_delimited(
     ------
     DataError
         For an empty file, undecodable bytes (with the byte offset and line), a repeated
-        column name, or a line with more fields than the header.
+        column name, a line with more fields than the header, or a quote that is never
+        closed (with the line where it opens).
+    LimitError
+        For a file beyond a reading limit (bytes, rows, columns or cells; see
+        :mod:`outcomes.io._limits`).
 
     Examples
     --------
@@ -102,7 +112,9 @@ def read_delimited(
         raise UsageError(f"sep must be one of {SEPARATORS!r}, not {sep!r}.")
     if decimal not in (None, ",", "."):
         raise UsageError(f'decimal must be "," or ".", not {decimal!r}.')
-    text, raw = _decode(_read_bytes(path, file=file), file=file, encoding=encoding)
+    bound = limits()
+    text, raw = _decode(_read_bytes(path, file=file, most=bound.file_bytes), file=file,
+                        encoding=encoding)
     skip = len(text) - len(text.lstrip("\r\n"))
     if not text[skip:].strip():
         raise DataError(
@@ -121,6 +133,7 @@ def read_delimited(
         first = text[skip : len(text) if end < 0 else end]
     sep = sep or _sniff(first)
     body = text[skip:]
+    _check_size(raw[skip:], _fields(first, sep), file=file, header_line=header_line)
     table = _parse(raw[skip:], sep, body=body, file=file, header_line=header_line)
     rows = _line_numbers(table, header_line, quoted='"' in body)
     header = table.iloc[0].tolist()
@@ -136,19 +149,42 @@ def read_delimited(
     return rename(frame, columns, file=file)
 
 
-def _read_bytes(path: str | PathLike[str], *, file: str) -> bytes:
+def _read_bytes(path: str | PathLike[str], *, file: str, most: int) -> bytes:
+    """The file's bytes (decompressed for ``.gz``), refusing more than ``most`` of them."""
+    size = os.path.getsize(path)
+    if size > most:
+        raise LimitError(f"the file holds {size:,} bytes", limit="file_bytes", file=file)
     if str(path).lower().endswith(".gz"):
         try:
             with gzip.open(path, "rb") as handle:
-                return handle.read()
+                data = handle.read(most + 1)
         except (OSError, EOFError, zlib.error) as error:
             raise DataError(
                 f"the file cannot be decompressed ({error})",
                 file=file,
                 fix="Check that it is a gzip-compressed text file, or remove the .gz suffix.",
             ) from None
+        if len(data) > most:
+            raise LimitError("the file decompresses to more bytes", limit="file_bytes",
+                             file=file)
+        return data
     with open(path, "rb") as handle:
         return handle.read()
+
+
+def _check_size(raw: bytes, width: int, *, file: str, header_line: int) -> None:
+    """Refuse a table with more lines, columns or cells than the limits, before parsing."""
+    bound = limits()
+    lines = raw.count(b"\n") + (not raw.endswith(b"\n"))
+    if lines - 1 > bound.rows:
+        raise LimitError(f"the file has {lines - 1:,} lines after the header", limit="rows",
+                         file=file)
+    if width > bound.columns:
+        raise LimitError(f"the header has {width:,} columns", limit="columns", file=file,
+                         row=header_line)
+    if (lines - 1) * width > bound.cells:
+        raise LimitError(f"the table has {lines - 1:,} lines of {width:,} columns",
+                         limit="cells", file=file)
 
 
 def _decode(data: bytes, *, file: str, encoding: str | None) -> tuple[str, bytes]:
@@ -157,9 +193,8 @@ def _decode(data: bytes, *, file: str, encoding: str | None) -> tuple[str, bytes
         return _strict(data[3:], "utf-8", file=file, shift=3), data[3:]
     if encoding is None and data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         encoding = "utf-16"
-    elif encoding is None and b"\x00" in data[:4096]:
-        sample = data[:4096]
-        encoding = "utf-16-le" if sample[1::2].count(0) > sample[::2].count(0) else "utf-16-be"
+    elif encoding is None:
+        encoding = _utf16_without_bom(data[:1024])
     if encoding is None:
         return _strict(data, "utf-8", file=file), data
     try:
@@ -168,6 +203,24 @@ def _decode(data: bytes, *, file: str, encoding: str | None) -> tuple[str, bytes
         raise UsageError(f"{file}: {encoding!r} is not a known text encoding.") from None
     text = _strict(data, encoding, file=file).lstrip("\ufeff")
     return text, text.encode("utf-8")
+
+
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """UTF-16 when the sample shows its pattern: the high byte of most characters is zero.
+
+    Latin text in UTF-16 has a NUL in every other byte; a UTF-8 file with a stray NUL byte
+    does not, so it is read as UTF-8 and the NUL is left to validation.
+    """
+    sample = sample[: len(sample) - len(sample) % 2]
+    half = len(sample) // 2
+    if half < 2:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if odd >= half / 2 and even <= half / 20:
+        return "utf-16-le"
+    if even >= half / 2 and odd <= half / 20:
+        return "utf-16-be"
+    return None
 
 
 def _strict(data: bytes, encoding: str, *, file: str, shift: int = 0) -> str:
@@ -207,14 +260,71 @@ def _parse(raw: bytes, sep: str, *, body: str, file: str, header_line: int) -> p
     try:
         return pd.read_csv(io.BytesIO(raw), **options)
     except pd.errors.ParserError as error:
+        opened = _open_quote(body, sep, header_line=header_line)
+        if opened is not None:
+            raise DataError(
+                "a quote (\") opens a cell on this line and is never closed",
+                file=file,
+                row=opened,
+                fix='Close the quote, or double a quote that belongs to the text ("").',
+            ) from None
         width = _widest(body, sep, header_line=header_line, file=file)
         if width is None:
             raise DataError(
-                f"the file cannot be read as a table ({error})",
+                f"the file cannot be read as a table ({shorten(error, 120)})",
                 file=file,
-                fix='Check for a quote (") that is opened and never closed.',
+                fix="Check that every line has as many fields as the header.",
             ) from None
+    if width > limits().columns:
+        raise LimitError(f"a line has {width:,} fields", limit="columns", file=file)
     return pd.read_csv(io.BytesIO(raw), names=list(range(width)), **options)
+
+
+def _fields(line: str, sep: str) -> int:
+    """The number of fields in one line, counting separators outside quotes."""
+    count, quoted = 1, False
+    for char in line:
+        if char == '"':
+            quoted = not quoted
+        elif char == sep and not quoted:
+            count += 1
+    return count
+
+
+def _open_quote(body: str, sep: str, *, header_line: int) -> int | None:
+    """The line on which a quoted cell opens and is never closed, if there is one.
+
+    Quotes are read as the parser reads them: a quote opens a cell only at the start of a
+    field, and two quotes inside a quoted cell stand for one quote.
+    """
+    line, opened, quoted, at_start = header_line, None, False, True
+    position, end = 0, len(body)
+    special = re.compile('["\n' + re.escape(sep) + "]")
+    while position < end:
+        found = special.search(body, position)
+        if found is None:
+            break
+        where, char = found.start(), found.group()
+        if not quoted and where > position:
+            at_start = False
+        position = where + 1
+        if char == "\n":
+            line += 1
+            if not quoted:
+                at_start = True
+        elif quoted:
+            if char == '"':
+                if body.startswith('"', position):
+                    position += 1
+                else:
+                    quoted = False
+        elif char == '"':
+            if at_start:
+                quoted, opened = True, line
+            at_start = False
+        else:  # a separator
+            at_start = True
+    return opened if quoted else None
 
 
 def _widest(body: str, sep: str, *, header_line: int, file: str) -> int | None:

@@ -5,13 +5,21 @@ Cells become text as a spreadsheet shows them: whole numbers without ``.0`` (``3
 (``2024-03-01``; with the time when it is not midnight), and TRUE/FALSE as ``true``/``false``.
 The header is the first row that is not blank; rows above it and blank rows are skipped,
 and the index, named ``row``, holds each record's row number on the sheet.
+
+A workbook is a zip of XML parts. Before anything is parsed, the sizes the zip directory
+declares are checked against the limits (``workbook_bytes``, ``zip_ratio``), so that a small
+file that decompresses to gigabytes is refused; the XML is parsed with ``defusedxml``, which
+refuses entity tricks; and the size a sheet declares for itself (its ``dimension``) is
+ignored, so that a sheet claiming ``A1:XFD1048576`` costs only the cells it holds.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping
 from os import PathLike
 from typing import Any
@@ -29,10 +37,16 @@ from outcomes.io._common import (
     rename,
     tidy_text,
 )
+from outcomes.io._limits import LimitError, limits, shorten
 
-__all__ = ["read_sheet", "read_sheets"]
+__all__ = ["read_sheet", "read_sheets", "open_workbook", "rows_of"]
 
 _ZEROS = re.compile(r"^0+$")
+
+# Parts smaller than this are never zip bombs, whatever their compression ratio.
+_SMALL_PART = 1_000_000
+
+_OPEN_FIX = "Save it from Excel as .xlsx (File > Save As > Excel Workbook)."
 
 
 def read_sheet(
@@ -77,7 +91,7 @@ def read_sheet(
     row
     2          7                3
     """
-    book = _open(path, file=file)
+    book = open_workbook(path, file=file)
     try:
         names = book.sheetnames
         title = names[_pick(names, sheet, file=file)]
@@ -99,7 +113,7 @@ def read_sheets(
     DataError
         When two sheet names differ only in case or surrounding spaces.
     """
-    book = _open(path, file=file)
+    book = open_workbook(path, file=file)
     try:
         tables: dict[str, pd.DataFrame] = {}
         for title in book.sheetnames:
@@ -127,18 +141,114 @@ class _EmptySheet(DataError):
     pass
 
 
-def _open(path: str | PathLike[str], *, file: str) -> Any:
+def open_workbook(path: str | PathLike[str], *, file: str | None = None) -> Any:
+    """Open a workbook read-only for its values, within the reading limits.
+
+    The file's size, the decompressed sizes its zip directory declares and their ratio to
+    the stored sizes are checked first; the XML is parsed with ``defusedxml``. Read each
+    sheet with :func:`rows_of`, which ignores the size a sheet declares for itself.
+
+    Raises
+    ------
+    DataError
+        When the file is not a workbook.
+    LimitError
+        When it is beyond a limit (``file_bytes``, ``workbook_bytes``, ``zip_ratio``).
+    UsageError
+        When ``defusedxml`` is not in use (it is a dependency of `outcomes`).
+    """
     import openpyxl
 
+    file = file or os.fspath(path)
+    _check_defused()
+    bound = limits()
+    size = os.path.getsize(path)
+    if size > bound.file_bytes:
+        raise LimitError(f"the file holds {size:,} bytes", limit="file_bytes", file=file)
     try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as error:
         if isinstance(error, FileNotFoundError):
             raise
+        raise DataError(f"the file cannot be opened as an Excel workbook ({shorten(error, 80)})",
+                        file=file, fix=_OPEN_FIX) from None
+    total = sum(part.file_size for part in parts)
+    if total > bound.workbook_bytes:
+        raise LimitError(f"the workbook decompresses to {total:,} bytes",
+                         limit="workbook_bytes", file=file)
+    for part in parts:
+        stored = max(part.compress_size, 1)
+        if part.file_size > _SMALL_PART and part.file_size > bound.zip_ratio * stored:
+            raise LimitError(
+                f"the part {shorten(part.filename)} decompresses from {stored:,} to "
+                f"{part.file_size:,} bytes, {part.file_size // stored:,} times larger",
+                limit="zip_ratio", file=file,
+                fix="A workbook saved by a spreadsheet program does not compress like this",
+            )
+    try:
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, SyntaxError) as error:
+        if isinstance(error, FileNotFoundError):
+            raise
+        raise DataError(f"the file cannot be opened as an Excel workbook ({_reason(error)})",
+                        file=file, fix=_OPEN_FIX) from None
+
+
+def _reason(error: BaseException) -> str:
+    """Why a workbook could not be parsed, in a short phrase."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if type(cause).__module__.startswith("defusedxml"):
+            return ("its XML declares entities or a DTD, a way to make a small file expand "
+                    "that spreadsheet programs never use")
+        cause = cause.__cause__ or cause.__context__
+    return shorten(error, 80)
+
+
+def _check_defused() -> None:
+    """Refuse to parse workbooks when openpyxl would not use defusedxml."""
+    from openpyxl.reader import strings
+    from openpyxl.worksheet import _reader
+
+    parsers = (_reader.iterparse, strings.iterparse)
+    if not all(getattr(p, "__module__", "").startswith("defusedxml") for p in parsers):
+        raise UsageError(
+            "reading workbooks safely needs the package defusedxml, which openpyxl is not "
+            "using. Install it (pip install defusedxml) and leave OPENPYXL_DEFUSEDXML unset."
+        )
+
+
+def rows_of(worksheet: Any, *, file: str) -> Any:
+    """The rows of a read-only sheet as ``(row number, cells)``, within the limits.
+
+    The sheet's declared size is ignored (openpyxl would otherwise pad every row to it);
+    more rows, columns or cells than the limits allow end the reading with a LimitError,
+    and XML that cannot be parsed with a DataError.
+    """
+    if hasattr(worksheet, "reset_dimensions"):
+        worksheet.reset_dimensions()
+    bound = limits()
+    cells_read = 0
+    number = 0
+    try:
+        for number, cells in enumerate(worksheet.iter_rows(min_row=1), start=1):
+            if number > bound.rows:
+                raise LimitError(f"the sheet has more than {bound.rows:,} rows", limit="rows",
+                                 file=file)
+            if len(cells) > bound.columns:
+                raise LimitError(f"this row has {len(cells):,} columns", limit="columns",
+                                 file=file, row=number)
+            cells_read += len(cells)
+            if cells_read > bound.cells:
+                raise LimitError(f"the sheet holds more than {bound.cells:,} cells",
+                                 limit="cells", file=file, row=number)
+            yield number, cells
+    except (ValueError, SyntaxError, KeyError, zipfile.BadZipFile, zlib.error) as error:
         raise DataError(
-            f"the file cannot be opened as an Excel workbook ({error})",
+            f"the sheet cannot be read after row {number} ({_reason(error)})",
             file=file,
-            fix="Save it from Excel as .xlsx (File > Save As > Excel Workbook).",
+            fix=_OPEN_FIX,
         ) from None
 
 
@@ -153,8 +263,8 @@ def _pick(names: list[str], sheet: str | int | None, *, file: str) -> int:
         for position, name in enumerate(names):
             if name.strip().lower() == wanted:
                 return position
-    offer = ", ".join(f'"{n}"' for n in names)
-    raise UsageError(f"{file} has no sheet {sheet!r}. Its sheets are {offer}.")
+    offer = ", ".join(f'"{shorten(n)}"' for n in names[:20]) + (", …" if len(names) > 20 else "")
+    raise UsageError(f"{file} has no sheet {shorten(repr(sheet))}. Its sheets are {offer}.")
 
 
 def _sheet_frame(
@@ -168,7 +278,7 @@ def _sheet_frame(
     header_row = 0
     records: list[list[Any]] = []
     rows: list[int] = []
-    for number, cells in enumerate(worksheet.iter_rows(min_row=1), start=1):
+    for number, cells in rows_of(worksheet, file=file):
         values = [_text(cell) for cell in cells]
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
             continue

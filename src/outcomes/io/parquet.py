@@ -6,6 +6,7 @@ the first record is row 2, as it would be in a spreadsheet with a header row.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from os import PathLike
 
@@ -21,6 +22,7 @@ from outcomes.io._common import (
     rename,
     tidy_text,
 )
+from outcomes.io._limits import check_shape
 
 __all__ = ["read_parquet"]
 
@@ -62,6 +64,8 @@ def read_parquet(
 
     try:
         clean_header(pq.read_schema(path).names, file=file, row=1)
+        meta = pq.read_metadata(path)
+        check_shape(meta.num_rows, meta.num_columns, file=file, size=os.path.getsize(path))
         frame = pq.read_table(path).to_pandas()
     except (pa.ArrowException, OSError) as error:
         if isinstance(error, FileNotFoundError):

@@ -17,6 +17,7 @@ case is row 2, as it would be in a spreadsheet with a header row.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from os import PathLike
 from typing import Any
@@ -34,6 +35,7 @@ from outcomes.io._common import (
     rename,
     tidy_text,
 )
+from outcomes.io._limits import check_shape
 from outcomes.schema import NUMERIC
 
 __all__ = ["read_spss", "CODED"]
@@ -87,6 +89,9 @@ def read_spss(
     import pyreadstat
 
     try:
+        _, head = pyreadstat.read_sav(str(path), metadataonly=True)
+        check_shape(head.number_rows or 0, head.number_columns or 0, file=file,
+                    size=os.path.getsize(path))
         frame, meta = pyreadstat.read_sav(
             str(path), user_missing=True, dates_as_pandas_datetime=True
         )

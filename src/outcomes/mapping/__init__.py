@@ -11,7 +11,11 @@ which columns identify people, and what holds for every row (``occasion = "intak
 * :meth:`MappedExport.write` puts the tables into a study folder, merging with a study
   already there (:mod:`.merge` says how conflicts are handled), and validates the study.
 * :func:`suggest_mapping` drafts a mapping by recognising instruments from their item counts
-  and names.
+  and names, and finds the engagement's own fields.
+
+What an export does not say is never invented (:mod:`._derive`): a sponsor or status it lacks
+is ``unknown``, a start date comes from the first session or the intake response (and says
+so), every session held is a row, and each value recoded to ``""`` is counted in a note.
 
 Examples
 --------
@@ -38,12 +42,12 @@ import pandas as pd
 
 from outcomes._errors import UsageError
 from outcomes.mapping._build import REASONS, build
-from outcomes.mapping._tables import assemble, order_columns, rejected_frame
+from outcomes.mapping._tables import UNKNOWN_FIELDS, assemble, order_columns, rejected_frame
 from outcomes.mapping.config import FIELDS, FORMATS, ItemBlock, Mapping, parse_mapping, read_mapping
 from outcomes.mapping.result import MappedExport
 from outcomes.mapping.sources import detect_source, read_export
 from outcomes.mapping.suggest import suggest_mapping
-from outcomes.schema import TABLES
+from outcomes.schema import TABLES, UNKNOWN
 
 __all__ = [
     "map_export", "read_mapping", "parse_mapping", "suggest_mapping", "detect_source",
@@ -128,7 +132,7 @@ def map_export(path: str | os.PathLike[str],
         tables["responses"] = order_columns(responses, "responses").reset_index(drop=True)
         tables["responses"] = tables["responses"][
             [c for c in tables["responses"].columns if c != "export_row"] + ["export_row"]]
-    notes = list(built.notes)
+    notes = list(built.notes) + _unknown_notes(tables.get("engagements"), plan)
     if built.personal:
         notes.insert(0, f"Dropped {len(built.personal)} columns that identify people at "
                         f"ingest: {', '.join(built.personal)}.")
@@ -139,4 +143,22 @@ def map_export(path: str | os.PathLike[str],
         rows_read=len(prepared.data), columns_used=tuple(built.used),
         columns_personal=tuple(built.personal), columns_ignored=tuple(built.ignored),
         cells=cells, data=built.data,
+        id_column=plan.columns.get("engagement_id", plan.columns.get("client_id", "")),
     )
+
+
+def _unknown_notes(engagements: pd.DataFrame | None, plan: Mapping) -> list[str]:
+    """Say how many engagements have a sponsor or status the export does not give."""
+    if engagements is None or not len(engagements):
+        return []
+    notes = []
+    for name in UNKNOWN_FIELDS:
+        n = int((engagements[name] == UNKNOWN).sum())
+        if not n:
+            continue
+        said = (f"{name} is empty for {n} engagements" if plan.maps(name) else
+                f"{name} is not in the export ({n} engagements)")
+        notes.append(f'{said}: written as "{UNKNOWN}", and reports count it as unknown. Map '
+                     f"{name} under [columns] or [constants] when it is known; a later export "
+                     "that gives it fills it in.")
+    return notes

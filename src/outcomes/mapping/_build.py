@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from outcomes import instruments as _instruments
+from outcomes.mapping._derive import CHECKED, emptied, session_cells, start_dates
 from outcomes.mapping._prepared import Prepared, iso_date, same_code
 from outcomes.mapping._resolve import FieldSource, ItemColumn, resolve_blocks, resolve_fields
 from outcomes.mapping.config import TABLE_FIELDS, ItemBlock, Mapping
@@ -45,7 +46,7 @@ REASONS = {
 #: The tables built from record fields, and what one of their rows is called in messages.
 ONE = {"engagements": "engagement", "sessions": "session", "coaches": "coach"}
 
-_CHECKED = {"1", "checked", "yes", "true"}
+_CHECKED = CHECKED
 _UNCHECKED = {"0", "unchecked", "no", "false"}
 _INCOMPLETE = {"0", "incomplete"}
 
@@ -97,6 +98,7 @@ def build(prepared: Prepared, mapping: Mapping) -> Built:
             built.reject([row], reason, message)
     keys = _row_keys(data, mapping, fields, built, skip=set(built.rejected))
     live = data.index[~data.index.isin(list(built.rejected))]
+    built.notes += emptied(data.loc[live], fields, mapping)
     built.responses = _responses(data.loc[live], keys.loc[live], blocks, prepared, mapping, built)
     built.cells = _cells(data.loc[live], keys.loc[live], fields, prepared, mapping, built)
     if not mapping.keep_incomplete:
@@ -111,6 +113,14 @@ def build(prepared: Prepared, mapping: Mapping) -> Built:
         built.cells.loc[built.cells["column"] != "", "export_row"])
     empty = [r for r in data.index if int(r) not in built.rejected and int(r) not in giving]
     built.reject(empty, "no_values", "the record holds no value the mapping uses")
+    kept = keys.loc[~keys.index.isin(list(built.rejected))]
+    extra, notes = start_dates(built.cells, built.responses, data, kept, prepared,
+                               mapping.date_format or prepared.date_format)
+    if len(extra):
+        built.cells = pd.concat([built.cells, extra.assign(key=extra["engagement_id"])],
+                                ignore_index=True)
+        built.cells["session"] = built.cells["session"].astype("Int64")
+    built.notes += notes
     _range_notes(blocks, prepared, built)
     return built
 
@@ -247,6 +257,11 @@ def _read_values(long: pd.DataFrame, here: np.ndarray, block: ItemBlock, built: 
     recoded = raw[listed].map(block.recode)
     number = pd.to_numeric(raw.where(~listed), errors="coerce") * block.multiply + block.add
     long.loc[here, "value"] = number.where(~listed, recoded).astype(float)
+    blank = raw[listed][recoded.isna()].value_counts(sort=False)
+    if len(blank):
+        listed_text = ", ".join(f'"{k}" ({n})' for k, n in blank.items())
+        built.notes.append(f'{block.label}: {int(blank.sum())} answers are recoded to "" and '
+                           f"kept as unanswered items: {listed_text}.")
     bad = raw.notna() & ~listed & number.isna()
     if bad.any():
         rows = long.loc[bad[bad].index, ["export_row", "_column"]]
@@ -278,6 +293,8 @@ def _cells(data: pd.DataFrame, keys: pd.DataFrame, fields: dict[str, FieldSource
             if mapping.maps(name):
                 add("engagements", name, _values(data, name, fields, mapping),
                     mapping.columns.get(name, ""))
+    if "sessions" in tables:  # a session held is a row, whatever its fields hold
+        parts.append(session_cells(keys, built.responses, mapping))
     for name in TABLE_FIELDS["sessions"]:
         source = fields.get(name)
         if source is not None and source.per_session:

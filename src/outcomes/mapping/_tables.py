@@ -11,9 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from outcomes.schema import COLUMNS, KEYS
+from outcomes.schema import COLUMNS, KEYS, UNKNOWN
 
-__all__ = ["assemble", "order_columns", "rejected_frame"]
+__all__ = ["assemble", "order_columns", "rejected_frame", "UNKNOWN_FIELDS"]
+
+#: Engagement fields written as ``unknown`` when the export does not give them.
+UNKNOWN_FIELDS = ("sponsor", "status")
 
 
 def order_columns(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
@@ -30,6 +33,10 @@ def order_columns(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
 def assemble(cells: pd.DataFrame, table: str, export: str) -> pd.DataFrame:
     """One row per record key of ``table`` from the long field cells.
 
+    An engagement's ``sponsor`` or ``status`` that no cell gives is ``unknown``: a survey
+    export rarely says who pays or how the engagement ended, and a guess would be published
+    as fact.
+
     Examples
     --------
     >>> cells = pd.DataFrame({"table": "engagements", "key": ["E1", "E1"],
@@ -38,7 +45,8 @@ def assemble(cells: pd.DataFrame, table: str, export: str) -> pd.DataFrame:
     ...     "value": ["C1", "self"], "export_row": [2, 5], "column": ["coach", "pay"]})
     >>> assemble(cells, "engagements", "intake").iloc[0].to_dict()  # doctest: +NORMALIZE_WHITESPACE
     {'engagement_id': 'E1', 'client_id': nan, 'coach_id': 'C1', 'start_date': nan,
-     'end_date': nan, 'sponsor': 'self', 'status': nan, 'export': 'intake', 'export_row': 2}
+     'end_date': nan, 'sponsor': 'self', 'status': 'unknown', 'export': 'intake',
+     'export_row': 2}
     """
     keys = list(KEYS[table])
     part = cells[cells["table"] == table]
@@ -58,7 +66,11 @@ def assemble(cells: pd.DataFrame, table: str, export: str) -> pd.DataFrame:
     out.columns.name = None
     if "session" in out.columns:
         out["session"] = out["session"].astype("Int64")
-    return order_columns(out.reset_index(drop=True), table)
+    out = order_columns(out.reset_index(drop=True), table)
+    if table == "engagements":
+        for name in UNKNOWN_FIELDS:
+            out[name] = out[name].astype(object).where(out[name].notna(), UNKNOWN)
+    return out
 
 
 def rejected_frame(data: pd.DataFrame, rejected: dict[int, list[tuple[str, str]]]) -> pd.DataFrame:

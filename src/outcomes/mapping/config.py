@@ -22,6 +22,7 @@ from typing import Any
 
 from outcomes import instruments as _instruments
 from outcomes._errors import DataError, UsageError
+from outcomes.io import read_toml
 from outcomes.mapping._schema import check, where
 from outcomes.schema import ALLOWED, COLUMNS, KEYS
 
@@ -204,9 +205,8 @@ def read_mapping(path: str | os.PathLike[str]) -> Mapping:
     if not os.path.isfile(file):
         raise UsageError(f"{file}: the mapping file does not exist. Check the path, or write "
                          "a first draft with `outcomes map EXPORT --suggest`.")
-    text = Path(file).read_text(encoding="utf-8-sig")
     try:
-        data = tomllib.loads(text)
+        data = read_toml(file)
     except tomllib.TOMLDecodeError as error:
         raise UsageError(f"{file}: this is not valid TOML ({error}). Check the quotes and "
                          "brackets near that line.") from None
@@ -251,7 +251,7 @@ def parse_mapping(data: MappingABC[str, Any], *, file: str = "<mapping>",
         dictionary = os.fspath(Path(base) / dictionary)
     blocks = tuple(_block(entry, position, file) for position, entry in
                    enumerate(data.get("items", [])))
-    return Mapping(
+    mapping = Mapping(
         format=source.get("format"), name=source.get("name"), sheet=source.get("sheet"),
         dictionary=dictionary, date_format=source.get("date_format"),
         keep_incomplete=bool(source.get("keep_incomplete", False)),
@@ -261,6 +261,37 @@ def parse_mapping(data: MappingABC[str, Any], *, file: str = "<mapping>",
         recode=_frozen({k: _frozen(v) for k, v in recode.items()}),
         drop=tuple(data.get("drop", {}).get("columns", [])), items=blocks, file=file,
     )
+    _check_written(mapping)
+    return mapping
+
+
+def _check_written(mapping: Mapping) -> None:
+    """Refuse a field that would be written nowhere (``coach_id`` without an engagements
+    table, ``occasion`` without item blocks): the mapping says it, so it must land."""
+    tables = mapping.tables()
+    engagement_fields = ", ".join(TABLE_FIELDS["engagements"])
+    needs = {
+        "coach_id": (("engagements", "coaches"),
+                     "coach_id is kept in engagements.csv, which an export gives only when "
+                     f"client_id or an engagement field ({engagement_fields}) is mapped. Map "
+                     "client_id as well (the engagement id's column, when each client has one "
+                     "engagement), or remove coach_id"),
+        "occasion": (("responses",), "occasion only places item responses, and this mapping "
+                     "has no [[items]] block. Add the item blocks, or remove occasion"),
+        "rater": (("responses",), "rater only places item responses, and this mapping has no "
+                  "[[items]] block. Add the item blocks, or remove rater"),
+        "session": (("responses", "sessions"),
+                    "session numbers per-session item responses and the sessions table, and "
+                    "this mapping has neither. Map a session field ("
+                    f"{', '.join(TABLE_FIELDS['sessions'])}) or add item blocks, or remove "
+                    "session"),
+    }
+    for section, given in (("[columns]", mapping.columns), ("[constants]", mapping.constants)):
+        for name in given:
+            wanted, fix = needs.get(name, ((), ""))
+            if wanted and not set(wanted) & set(tables):
+                raise UsageError(f"{mapping.file}, {section} {name}: {given[name]!r} would be "
+                                 f"written nowhere: {fix}.")
 
 
 def _code_text(code: object) -> str:

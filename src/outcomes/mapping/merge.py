@@ -9,13 +9,24 @@ study when both are mapped into the same folder. The rules:
 * **The study as it stands wins; the export completes it.** An engagement, session or coach
   that both give is one row: a field the study lacks is filled from the export; a field
   both give must agree. An item response both give must have the same value.
+* **A stand-in gives way.** A ``sponsor`` or ``status`` of ``unknown`` and a start date
+  derived from a session or response date (``start_date_from`` says so) are filled in by an
+  export that gives the value, and never conflict with one.
+* **Exports that share no engagement are a warning.** An export none of whose engagement ids
+  is in the study (an intake survey keyed by client code, a session log by record id) would
+  give two halves that never meet; the summary says so, naming both and the id column.
 * **A disagreement rejects the export's record, never the study's row.** The record goes to
   ``rejected/<export>.csv`` with reason ``study_conflict`` and a message naming both values
   and where the study's came from; nothing of that record enters the study.
 * The tables are written as CSV (``responses.csv``, ``engagements.csv``, ``sessions.csv``,
   ``coaches.csv``); the whole folder is then validated, and the rows validation rejects are
   written to ``rejected/<table>.csv`` with ``rejected/problems.csv`` as
-  ``outcomes validate`` does.
+  ``outcomes validate`` does. A file of an earlier run that no longer has rows is emptied
+  (headings only), never deleted; a folder where writing would overwrite the export being
+  mapped (an export named ``responses.csv`` mapped into its own folder) is refused.
+* Cells a spreadsheet would run as formulas are written with a leading ``'``, which the
+  readers take off again, so that a study written and read back keeps its ids
+  (:func:`outcomes.io.safe_cell`).
 """
 
 from __future__ import annotations
@@ -30,8 +41,9 @@ import pandas as pd
 from outcomes._errors import UsageError
 from outcomes.io import FORMATS, read_table, write_table
 from outcomes.mapping._build import ONE
-from outcomes.mapping._tables import assemble, order_columns, rejected_frame
-from outcomes.schema import KEYS, TABLES
+from outcomes.mapping._derive import DERIVED
+from outcomes.mapping._tables import UNKNOWN_FIELDS, assemble, order_columns, rejected_frame
+from outcomes.schema import KEYS, TABLES, UNKNOWN
 from outcomes.validation.report import ValidationReport
 from outcomes.validation.rules import validate_tables
 
@@ -158,9 +170,13 @@ def _cell_conflicts(old: dict[str, pd.DataFrame], cells: pd.DataFrame,
         for key in keys[1:]:
             index = index + f" {key} " + frame[key].astype(str)
         stored = frame.assign(_key=index.to_numpy()).drop_duplicates("_key").set_index("_key")
+        derived = set(part.loc[part["field"] == DERIVED, "key"])
         for cell in part.itertuples(index=False):
             if cell.key not in stored.index or cell.field not in stored.columns:
                 continue
+            if (cell.field in ("start_date", DERIVED) and cell.key in derived) or _placeholder(
+                    stored.loc[cell.key], cell.field):
+                continue  # a value that stands in for an unknown one gives way
             theirs = stored.at[cell.key, cell.field]
             if isinstance(theirs, str) and not _same(_text_number(theirs),
                                                      _text_number(cell.value)):
@@ -170,6 +186,15 @@ def _cell_conflicts(old: dict[str, pd.DataFrame], cells: pd.DataFrame,
                     "study_conflict",
                     f"{cell.field} of {ONE[table]} {cell.key} is {theirs!r} in the "
                     f"study{source}, but {cell.value!r} here"))
+
+
+def _placeholder(row: pd.Series, column: str) -> bool:
+    """Whether a row's value only stands in for one not known: a sponsor or status
+    ``unknown``, or a start date derived from a session or response date."""
+    if column in UNKNOWN_FIELDS:
+        value = row.get(column)
+        return isinstance(value, str) and value.strip().lower() == UNKNOWN
+    return column == "start_date" and isinstance(row.get(DERIVED), str)
 
 
 def _key_text(frame: pd.DataFrame, keys: list[str]) -> list[str]:
@@ -199,7 +224,7 @@ def _combine(old: pd.DataFrame | None, new: pd.DataFrame, table: str) -> pd.Data
         row = new.iloc[position]
         for column in new.columns:
             value = row[column]
-            if column in keys or column == "export_row" or pd.isna(value):
+            if column in (*keys, "export_row", DERIVED) or pd.isna(value):
                 continue
             if column not in merged.columns:
                 merged[column] = pd.Series(np.nan, index=merged.index, dtype=object)
@@ -207,8 +232,13 @@ def _combine(old: pd.DataFrame | None, new: pd.DataFrame, table: str) -> pd.Data
             if column == "export":
                 names = current.split(";") if isinstance(current, str) else []
                 merged.at[target, column] = ";".join(dict.fromkeys([*names, value]))
-            elif pd.isna(current):
+            elif pd.isna(current) or (_placeholder(merged.loc[target], column)
+                                      and not _placeholder(row, column)):
                 merged.at[target, column] = value
+                if column == "start_date" and (DERIVED in merged or pd.notna(row.get(DERIVED))):
+                    if DERIVED not in merged:
+                        merged[DERIVED] = pd.Series(np.nan, index=merged.index, dtype=object)
+                    merged.at[target, DERIVED] = row.get(DERIVED, np.nan)
     out = pd.concat([merged, new.iloc[fresh].astype(object)], ignore_index=True)
     return order_columns(out, table)
 
@@ -226,10 +256,12 @@ def write_export(export: Export, folder: str | Path) -> dict[str, Any]:
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{folder} is a file; give a folder for the study (--out).")
+    _keep_export(export, folder)
     old = read_folder(folder)
     for table in ("responses", "sessions", "engagements", "coaches"):
         if table in old:
             old[table] = old[table].loc[~_own(old[table], export.name).to_numpy()]
+    warnings = _shared(old, export, folder)
     rejected = _as_dict(export.rejected)
     _cell_conflicts(old, export.cells, rejected)
     responses = export.tables.get("responses")
@@ -258,14 +290,37 @@ def write_export(export: Export, folder: str | Path) -> dict[str, Any]:
         written[table] = str(write_table(frame, folder / f"{table}.csv"))
     rejected_table = rejected_frame(export.data, rejected)
     target = folder / "rejected" / f"{export.name}.csv"
-    if len(rejected_table):
+    if len(rejected_table) or target.exists():  # an old file would describe a past run
         written["rejected"] = str(write_table(rejected_table, target))
-    elif target.exists():
-        target.unlink()  # an old file would describe a past run
     report = validate_tables(read_folder(folder))
     _write_validation(report, folder / "rejected")
     return {"tables": tables, "rejected": rejected_table, "validation": report,
-            "written": written, "notes": tuple(notes)}
+            "written": written, "notes": tuple(notes), "warnings": tuple(warnings)}
+
+
+def _shared(old: dict[str, pd.DataFrame], export: Export, folder: Path) -> list[str]:
+    """A warning when the export and the study already in the folder share no engagement."""
+    def ids(frames: Any) -> set[str]:
+        return {str(v) for frame in frames if "engagement_id" in frame
+                for v in frame["engagement_id"].dropna()}
+
+    theirs = ids(old.get(t, pd.DataFrame()) for t in ("engagements", "sessions", "responses"))
+    mine = ids(export.tables.values())
+    if not theirs or not mine or theirs & mine:
+        return []
+    sources = {name for frame in old.values() if "export" in frame
+               for value in frame["export"].dropna() for name in str(value).split(";")}
+    study = f"the study in {folder}" + (f" (from {', '.join(sorted(sources))})"
+                                        if sources else "")
+    column = getattr(export, "id_column", "") or "engagement_id"
+
+    def some(values: set[str]) -> str:
+        return ", ".join(sorted(values)[:3])
+
+    return [f"no engagement of {export.name} is in {study}: its ids (column {column!r}: "
+            f"{some(mine)} ...) and the study's ({some(theirs)} ...) share none, so the two "
+            "will not be analysed together. Check that both exports hold the same engagement "
+            "ids, and map the column that does as engagement_id under [columns]."]
 
 
 def _as_dict(frame: pd.DataFrame) -> dict[int, list[tuple[str, str]]]:
@@ -275,10 +330,21 @@ def _as_dict(frame: pd.DataFrame) -> dict[int, list[tuple[str, str]]]:
 
 
 def _write_validation(report: ValidationReport, folder: Path) -> None:
-    if not report.ok:
+    """The rows validation rejects; files of an earlier run are emptied, never deleted."""
+    if not report.ok or any((folder / f"{name}.csv").exists() for name in (*TABLES, "problems")):
         report.write_rejected(folder)
+
+
+def _keep_export(export: Export, folder: Path) -> None:
+    """Refuse a study folder where writing would overwrite the export being mapped."""
+    source = getattr(export, "file", None)
+    if not source or not Path(source).exists():
         return
-    for name in (*TABLES, "problems"):
-        stale = folder / f"{name}.csv"
-        if stale.exists():
-            stale.unlink()
+    names = [f"{table}.csv" for table in TABLES]
+    names += [f"rejected/{name}.csv" for name in (*TABLES, "problems", export.name)]
+    for name in names:
+        if (folder / name).exists() and (folder / name).samefile(source):
+            raise UsageError(
+                f"--out {folder}: the study's {name} there is the export {source} itself, "
+                "which mapping would overwrite. Map into another folder (--out), or move or "
+                "rename the export first.")

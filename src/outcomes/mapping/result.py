@@ -50,6 +50,11 @@ class MappedExport(Result):
         from (``export_row``); the tables are assembled from them.
     data : DataFrame
         The export's records as read, personal-data columns left out.
+    id_column : str
+        The export column that holds the engagement (or client) id.
+    warnings : tuple of str
+        After :meth:`write`: what the study should not be used without checking (two
+        exports that share no engagement).
     validation : ValidationReport or None
         After :meth:`write`: the validation of the whole study folder.
     written : dict of str to str
@@ -68,6 +73,8 @@ class MappedExport(Result):
     columns_ignored: tuple[str, ...] = ()
     cells: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     data: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    id_column: str = ""
+    warnings: tuple[str, ...] = ()
     validation: ValidationReport | None = None
     written: dict[str, str] = field(default_factory=dict)
 
@@ -136,6 +143,7 @@ class MappedExport(Result):
             more = len(self.columns_ignored) - len(shown)
             lines.append("  ignored: " + ", ".join(shown) + (f" and {more} more" if more else ""))
         lines += [f"Note: {n}" for n in self.notes]
+        lines += [f"Warning: {w}" for w in self.warnings]
         if self.validation is not None:
             lines += ["", self.validation.summary(limit=10)]
         return Summary("\n".join(lines))
@@ -169,6 +177,7 @@ class MappedExport(Result):
                         "personal_data": list(self.columns_personal),
                         "ignored": list(self.columns_ignored)},
             "notes": list(self.notes),
+            "warnings": list(self.warnings),
             "written": dict(self.written),
         }
         if self.validation is not None:

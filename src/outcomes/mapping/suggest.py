@@ -13,7 +13,6 @@ could not place: it is for the user to read and correct, not to trust.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -22,6 +21,8 @@ from pathlib import Path
 import pandas as pd
 
 from outcomes import instruments as _instruments
+from outcomes.mapping._draft import by_label, engagement_lines, filled, find
+from outcomes.mapping._draft import toml_text as _q
 from outcomes.mapping._prepared import Prepared
 from outcomes.mapping.sources import read_export
 
@@ -68,6 +69,24 @@ def _mentions(text: str, word: str) -> bool:
     return re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", text.lower()) is not None
 
 
+def _compact(text: str) -> str:
+    """A name without case, spaces, ``-``, ``_`` or trailing numbers: WAI_SR_3 -> waisr."""
+    return re.sub(r"\d+$", "", re.sub(r"[\s_-]+", "", text).casefold())
+
+
+def _own_name(names: list[str], key: str) -> bool:
+    """Whether a block is named after the instrument itself (``WAISR``, ``wai_sr``,
+    ``Session-Rating``): its key, an alias or a keyword, written in any case and with or
+    without spaces, ``-`` and ``_``."""
+    instrument = _instruments.get(key)
+    wanted = {_compact(w) for w in (key, *KEYWORDS.get(key, ()),
+                                    *getattr(instrument, "aliases", ()))}
+    wanted.discard("")
+    tokens = {_compact(t) for name in names
+              for t in re.findall(r"[a-z0-9][a-z0-9 _-]*", name.casefold())}
+    return bool(wanted & tokens)
+
+
 def _numbers(prepared: Prepared, columns: list[str]) -> pd.Series:
     ranges = [prepared.ranges[c] for c in columns if c in prepared.ranges]
     if ranges:
@@ -101,7 +120,8 @@ def recognise(block: Block, prepared: Prepared) -> None:
         instrument = _instruments.get(key)
         if instrument.n_items != count or key == "gas":
             continue
-        named = any(_mentions(text, word) for word in KEYWORDS.get(key, (key,)))
+        named = any(_mentions(text, word) for word in KEYWORDS.get(key, (key,))) or _own_name(
+            [block.key, block.text, *block.columns[:2]], key)
         fit = _fit(values, instrument.response.min, instrument.response.max)
         if fit is None and not named:
             continue
@@ -202,11 +222,6 @@ def _placeholders(shape: str, columns: list[str]) -> str | None:
     return out + rest
 
 
-def _q(text: object) -> str:
-    """A TOML string (JSON escapes are valid TOML basic-string escapes)."""
-    return json.dumps(str(text), ensure_ascii=False)
-
-
 def _k(text: str) -> str:
     return text if re.fullmatch(r"[A-Za-z0-9_-]+", text) else _q(text)
 
@@ -223,26 +238,6 @@ def _sibling_dictionary(file: str) -> str | None:
             return str(path)
     return None
 
-
-def _filled(prepared: Prepared, column: str | None) -> bool:
-    return column is not None and column in prepared.data.columns and bool(
-        prepared.data[column].notna().any())
-
-
-def _find(prepared: Prepared, patterns: tuple[str, ...]) -> str | None:
-    for pattern in patterns:
-        for column in prepared.data.columns:
-            named = re.fullmatch(pattern, str(column), flags=re.IGNORECASE)
-            if named and _filled(prepared, column):
-                return str(column)
-    return None
-
-
-def _by_label(prepared: Prepared, pattern: str) -> str | None:
-    for column, label in prepared.labels.items():
-        if re.search(pattern, label, flags=re.IGNORECASE) and _filled(prepared, column):
-            return column
-    return None
 
 
 def _techniques(prepared: Prepared) -> tuple[str | None, list[str]]:
@@ -270,23 +265,23 @@ def _guess(prepared: Prepared) -> tuple[dict[str, str], dict[str, dict[str, str]
     first = str(prepared.data.columns[0]) if len(prepared.data.columns) else None
     engagement = (
         next((prepared.resolve(a) for a in ("ExternalReference", "ExternalDataReference")
-              if _filled(prepared, prepared.resolve(a))), None)
-        or _find(prepared, (r"(engagement|record)[ _]?(id|code)?", r"custom data 1", r"id"))
-        or _by_label(prepared, r"engagement|client code|participant code")
+              if filled(prepared, prepared.resolve(a))), None)
+        or find(prepared, (r"(engagement|record)[ _]?(id|code)?", r"custom data 1", r"id"))
+        or by_label(prepared, r"engagement|client code|participant code")
         or (first if prepared.source in ("redcap", "wide") else None))
     if engagement:
         columns["engagement_id"] = engagement
     for name, patterns in (("client_id", (r"(client|participant|coachee)[ _]?(id|code)?",)),
                            ("coach_id", (r"coach[ _]?(id|code)?",))):
-        found = _find(prepared, patterns)
+        found = find(prepared, patterns)
         if found and found != engagement:
             columns[name] = found
     recode: dict[str, dict[str, str]] = {}
-    if _filled(prepared, "redcap_event_name"):
+    if filled(prepared, "redcap_event_name"):
         columns["occasion"] = "redcap_event_name"
         events = prepared.data["redcap_event_name"].dropna().unique()
         recode["occasion"] = {str(e): _occasion_of(str(e)) for e in events}
-    if _filled(prepared, "redcap_repeat_instance"):
+    if filled(prepared, "redcap_repeat_instance"):
         columns["session"] = "redcap_repeat_instance"
     return columns, recode
 
@@ -342,12 +337,20 @@ def suggest_mapping(path: str | os.PathLike[str], *, source: str | None = None,
     field, lines = _techniques(prepared)
     if field is not None:
         columns["techniques"] = field
-    return _emit(prepared, blocks, columns, recode, dictionary, lines)
+    found, engagement = engagement_lines(
+        prepared, set(columns.values()) | {c for b in blocks for c in b.columns})
+    columns.update(found)
+    return _emit(prepared, blocks, columns, recode, dictionary, lines, engagement)
 
 
 def _emit(prepared: Prepared, blocks: list[Block], columns: dict[str, str],
           recode: dict[str, dict[str, str]], dictionary: str | None,
-          techniques: list[str]) -> str:
+          techniques: list[str], engagement: list[str]) -> str:
+    if not any(block.instrument for block in blocks):  # no item blocks: nothing to place
+        for name in ("occasion", "rater", "session"):
+            if name != "session" or "techniques" not in columns:
+                columns.pop(name, None)
+                recode.pop(name, None)
     lines = [
         f"# A first draft of a mapping for {Path(prepared.file).name}, written by",
         "# `outcomes map EXPORT --suggest`. Check every line marked 'check', correct what is",
@@ -363,9 +366,12 @@ def _emit(prepared: Prepared, blocks: list[Block], columns: dict[str, str],
     if "engagement_id" not in columns:
         lines.append("# check: no column looked like the engagement id; name it here")
         columns["engagement_id"] = str(prepared.data.columns[0])
+    if "coach_id" in columns and "client_id" not in columns:  # coach_id lives in engagements
+        columns["client_id"] = columns["engagement_id"]
     for name, column in columns.items():
         lines.append(f"{name} = {_q(column)}   # check")
-    if "occasion" not in columns:
+    lines += engagement
+    if "occasion" not in columns and any(block.instrument for block in blocks):
         lines += ["", "[constants]", 'occasion = "intake"   # check: when was this survey given? '
                   "(intake, session, end, followup)"]
     for name, table in recode.items():

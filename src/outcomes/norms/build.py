@@ -41,15 +41,20 @@ import pandas as pd
 
 from outcomes import instruments as registry
 from outcomes._checks import check_n_boot, check_seed, shared_parameters
-from outcomes._errors import DataError, ModelError, OutcomesError
+from outcomes._errors import DataError, ModelError, OutcomesError, UsageError
 from outcomes._results import jsonable
 from outcomes.norms.document import FORMAT, VERSION, Norms, check_norms, input_digest
+from outcomes.norms.gaps import study_gaps
 from outcomes.privacy import DEFAULT_K, check_k, quantile_allowed, suppress_counts
 
 if TYPE_CHECKING:  # pragma: no cover
     from outcomes.study import Study
 
-__all__ = ["QUANTILES", "MEASURES", "build_norms"]
+__all__ = ["QUANTILES", "MEASURES", "MAX_N_BOOT", "build_norms"]
+
+#: The most bootstrap replicates norms or a report run: far more than any real study needs
+#: (1,000 to 2,000 give stable 95 % intervals), few enough to end in reasonable time.
+MAX_N_BOOT = 100_000
 
 QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 #: norms measure -> analysis-table column
@@ -163,9 +168,25 @@ def _severity(table: pd.DataFrame, cutoff: float | None) -> dict[str, Any]:
             "n": len(use), "clinical_only": only}
 
 
-def _change(table: pd.DataFrame, k: int, alliance_cutoff: float | None) -> dict[str, Any]:
+def _alliance_concern(table: pd.DataFrame, k: int, alliance_cutoff: float | None
+                      ) -> float | None:
+    rating = table["session_rating"].dropna() if "session_rating" in table else pd.Series()
+    concern = int((rating < alliance_cutoff).sum()) if alliance_cutoff is not None else 0
+    return concern / len(rating) if len(rating) >= k and \
+        k <= concern <= len(rating) - k else None
+
+
+def _change(table: pd.DataFrame, k: int, alliance_cutoff: float | None,
+            missing: str | None = None) -> dict[str, Any]:
     from outcomes.practice.change import change as change_of
 
+    both = int(table[["baseline", "end_score"]].notna().all(axis=1).sum())
+    if missing is not None or both < k:
+        why = missing or (f"fewer than {k} clients have an intake and an end score: change "
+                          "is not published")
+        return {"n": None, "counts": {}, "percentages": {}, "effect_sizes": {},
+                "alliance_concern": _alliance_concern(table, k, alliance_cutoff),
+                "withheld": why}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = change_of(table, pre="baseline", post="end_score", instrument="ors")
@@ -180,10 +201,7 @@ def _change(table: pd.DataFrame, k: int, alliance_cutoff: float | None) -> dict[
                                  for c in counts.index},
            "percentages": {c: published[c] / both if both else None for c in counts.index},
            "effect_sizes": effects}
-    rating = table["session_rating"].dropna() if "session_rating" in table else pd.Series()
-    concern = int((rating < alliance_cutoff).sum()) if alliance_cutoff is not None else 0
-    out["alliance_concern"] = concern / len(rating) if len(rating) >= k and \
-        k <= concern <= len(rating) - k else None
+    out["alliance_concern"] = _alliance_concern(table, k, alliance_cutoff)
     return out
 
 
@@ -216,7 +234,8 @@ def _shares(table: pd.DataFrame, k: int, n_boot: int, seed: Any) -> dict[str, An
             "ci_level": fit.ci_level, "n_boot": fit.n_boot, "shares": shares}
 
 
-def _trajectories(study: Study, consenting: set, k: int) -> dict[str, Any]:
+def _trajectories(study: Study, consenting: set, k: int, missing: str | None = None
+                  ) -> dict[str, Any]:
     from outcomes.practice.trajectories import expected_trajectories, session_scores
 
     scores = study.scores()
@@ -225,7 +244,7 @@ def _trajectories(study: Study, consenting: set, k: int) -> dict[str, Any]:
         sessions = session_scores(scores)
         fit = expected_trajectories(sessions, outcome="ors", intake="intake")
     except OutcomesError as error:
-        return {"withheld": f"the expected course could not be fitted: {error}"}
+        return {"withheld": missing or f"the expected course could not be fitted: {error}"}
     quartiles = [float(q) if quantile_allowed(fit.n_clients, p, k=k) else None
                  for q, p in zip(fit.intake_quartiles, (0.25, 0.5, 0.75), strict=True)]
     return {"outcome": fit.outcome, "coverage": fit.coverage,
@@ -271,6 +290,9 @@ def build_norms(study: Study, *, k: int = DEFAULT_K, bands: int = 4, n_boot: int
     """
     k = check_k(k)
     n_boot = check_n_boot(n_boot, "build_norms")
+    if n_boot > MAX_N_BOOT:
+        raise UsageError(f"build_norms: n_boot = {n_boot:,} is more than {MAX_N_BOOT:,}, the "
+                         "most allowed; 1,000 to 2,000 give stable 95 % intervals.")
     seed = check_seed(seed, "build_norms")
     table = study.analysis_table()
     if len(table) < k:
@@ -281,12 +303,16 @@ def build_norms(study: Study, *, k: int = DEFAULT_K, bands: int = 4, n_boot: int
     figure = {name: (f.value if f is not None else None) for name, f in
               (("rc", ors.figure("reliable_change")), ("cut", ors.figure("clinical_cutoff")),
                ("alpha", ors.figure("alpha")), ("concern", srs.figure("concern_below")))}
+    gaps = study_gaps(study, table, k=k, rerun="make the norms again")
+    ends = gaps.get("end_scores")
     edges, labels = _bands(table["baseline"], bands)
     try:
-        case_mix, effects = _case_mix(table, k, seed)
+        case_mix, effects = ({"withheld": ends}, {"withheld": ends}) if ends else \
+            _case_mix(table, k, seed)
     except ModelError as error:
         case_mix = effects = {"withheld": str(error)}
     coaches = table["coach_id"].astype(str).value_counts()
+    ended = int(table["end_score"].notna().sum())
     document = {
         "format": FORMAT, "version": VERSION, "created": _dt.date.today().isoformat(),
         "generator": f"outcomes {_version()}", "k": k,
@@ -299,14 +325,15 @@ def build_norms(study: Study, *, k: int = DEFAULT_K, bands: int = 4, n_boot: int
                        "early_sessions": list(study.early_sessions)},
         "sample": {"engagements": len(table), "coaches": int(coaches.size),
                    "coaches_with_k_clients": int((coaches >= k).sum()),
-                   "with_end_score": int(table["end_score"].notna().sum()),
+                   "with_end_score": ended if ended == 0 or ended >= k else None,
                    "excluded_no_consent": int(table.attrs.get("excluded_no_consent", 0))},
         "bands": {"measure": "intake", "edges": edges, "labels": labels},
         "distributions": _distributions(table, edges, labels, k), "case_mix": case_mix,
-        "severity_reference": _severity(table, figure["cut"]), "coach_effects": effects,
-        "change": _change(table, k, figure["concern"]),
-        "factor_shares": _shares(table, k, n_boot, seed),
-        "trajectories": _trajectories(study, set(table["engagement_id"]), k),
+        "severity_reference": {"withheld": ends} if ends else _severity(table, figure["cut"]),
+        "coach_effects": effects, "change": _change(table, k, figure["concern"], ends),
+        "factor_shares": {"withheld": ends} if ends else _shares(table, k, n_boot, seed),
+        "trajectories": _trajectories(study, set(table["engagement_id"]), k,
+                                      gaps.get("session_ratings")),
     }
     document = jsonable(document)
     check_norms(document)

@@ -31,6 +31,7 @@ import pandas as pd
 from outcomes._errors import DataError, ModelError, UsageError
 from outcomes._plotting import PALETTE, axes_or_new
 from outcomes._results import Result, Summary, text_table
+from outcomes.io import parse_json
 
 __all__ = ["FORMAT", "VERSION", "Norms", "read_norms", "check_norms", "input_digest", "schema"]
 
@@ -96,7 +97,7 @@ def read_norms(path: str | Path) -> Norms:
     if not path.exists():
         raise UsageError(f"{path} does not exist. Give the norms file made by `outcomes norms`.")
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = parse_json(path.read_text(encoding="utf-8"), file=str(path))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise DataError(f"is not JSON ({error})", file=str(path),
                         fix="Give the norms file made by `outcomes norms`.") from None
@@ -179,7 +180,19 @@ class Norms(Result):
         table = self.table()
         lines += ["", text_table(table[table["band"] == "all"].drop(columns="band"),
                                  digits=2)]
+        withheld = self.withheld()
+        if withheld:
+            lines += ["", "Not published:"]
+            reasons: dict[str, list[str]] = {}
+            for name, why in withheld.items():
+                reasons.setdefault(why, []).append(name.replace("_", " "))
+            lines += [f"- {', '.join(names)}: {why}" for why, names in reasons.items()]
         return Summary("\n".join(lines))
+
+    def withheld(self) -> dict[str, str]:
+        """The sections that were not published, each with the reason in words."""
+        return {name: str(part["withheld"]) for name, part in self.document.items()
+                if isinstance(part, dict) and "withheld" in part}
 
     def to_dict(self) -> dict[str, Any]:
         """The document (a copy)."""

@@ -10,7 +10,6 @@ with their reasons, to CSV, one file per bucket, so memory is bounded by the buc
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import pandas as pd
 from outcomes._errors import UsageError
 from outcomes._plotting import OKABE_ITO, axes_or_new
 from outcomes._results import Result, Summary, jsonable, text_table
+from outcomes.io.writing import neutralise_formulas, restore_cell, restore_formulas
 from outcomes.partitioned._read import FILE, ROW, bucket, layout, numbered
 from outcomes.schema import COLUMNS, TABLES
 from outcomes.validation._parsing import parse_column
@@ -103,11 +103,12 @@ def _write(results: dict[str, dict[str, Any]], folder: Path, index: int) -> dict
         if len(result["rejected"]):
             target = folder / "rejected" / kind
             target.mkdir(parents=True, exist_ok=True)
-            result["rejected"].to_csv(target / f"{name}.csv", index=False)
+            neutralise_formulas(result["rejected"]).to_csv(target / f"{name}.csv", index=False)
         if len(result["problems"]):
             target = folder / "problems"
             target.mkdir(parents=True, exist_ok=True)
-            _text(result["problems"]).to_csv(target / f"{kind}-{name}.csv", index=False)
+            neutralise_formulas(_text(result["problems"])).to_csv(
+                target / f"{kind}-{name}.csv", index=False)
         summary[kind] = {"counts": result["counts"], "problems": len(result["problems"]),
                          "meta": result["valid"].iloc[:0]}
     return summary
@@ -156,7 +157,10 @@ def validate_tables(tables: Mapping[str, Any], *, out: str | Path | None = None,
     out : str or Path, optional
         Folder for the results: ``valid/<table>/part-*.parquet`` (typed valid rows, index
         ``row``), ``rejected/<table>/part-*.csv`` (rows as given, with ``file``, ``row`` and
-        ``reasons``) and ``problems/*.csv``. Default: a new temporary folder.
+        ``reasons``) and ``problems/*.csv``. Default: a new temporary folder. A folder that
+        already holds these from an earlier run is refused (nothing is deleted). In the CSV
+        files, a cell a spreadsheet would run as a formula gets a leading ``'``
+        (:func:`outcomes.io.safe_cell`); :meth:`ScaledValidation.rejected` takes it off.
     npartitions : int, optional
         Buckets per table. By default, when each engagement's responses already sit in one
         partition (a table exported engagement by engagement or site by site), the
@@ -175,8 +179,12 @@ def validate_tables(tables: Mapping[str, Any], *, out: str | Path | None = None,
         raise UsageError(f"unknown table kind {unknown[0]!r}; the canonical tables are "
                          f"{', '.join(TABLES)}.")
     folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="outcomes-"))
-    for sub in ("valid", "rejected", "problems"):
-        shutil.rmtree(folder / sub, ignore_errors=True)  # an old run would mislead
+    earlier = [sub for sub in ("valid", "rejected", "problems")
+               if (folder / sub).exists() and any((folder / sub).iterdir())]
+    if earlier:  # an old run would mislead, and nothing is deleted that this run did not write
+        raise UsageError(f"out={folder} already holds {', '.join(f'{s}/' for s in earlier)} "
+                         "from an earlier run. Give an empty or new folder, or delete "
+                         "those folders yourself.")
     folder.mkdir(parents=True, exist_ok=True)
     frames = {k: numbered(tables[k], k) for k in TABLES if k in tables}
     n = int(npartitions or max(f.npartitions for f in frames.values()))
@@ -318,6 +326,9 @@ def _read_csvs(paths: list[Path], columns: list[str] | None = None) -> pd.DataFr
     if not frames:
         return pd.DataFrame(columns=columns or [])
     frame = pd.concat(frames, ignore_index=True)
+    frame.columns = [restore_cell(name) for name in frame.columns]
+    for position in range(frame.shape[1]):  # the quotes written before formulas go
+        frame.isetitem(position, restore_formulas(frame.iloc[:, position]))
     if "row" in frame.columns:
         frame["row"] = pd.to_numeric(frame["row"]).astype("int64")
     return frame

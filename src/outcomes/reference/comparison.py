@@ -225,7 +225,7 @@ def compare(
     if replicates is not None:
         def rows_of(frame):
             frame = pd.DataFrame(frame)
-            r2s = frame["r2"].to_numpy() if "r2" in frame else frame[list(est.index)].sum(1)
+            r2s = frame["r2"].to_numpy() if "r2" in frame else frame[list(est.index)].sum(axis=1)
             return values(frame[list(est.index)].to_numpy(dtype=float), np.asarray(r2s))
 
         reps = rows_of(replicates)

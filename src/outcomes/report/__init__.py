@@ -22,7 +22,9 @@ name is escaped.
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import platform
+import stat
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -36,6 +38,8 @@ from outcomes._checks import check_n_boot, check_seed
 from outcomes._errors import UsageError
 from outcomes._plotting import PALETTE, axes_or_new
 from outcomes._results import Result, Summary, jsonable, text_table
+from outcomes.norms import MAX_N_BOOT
+from outcomes.norms.gaps import study_gaps
 from outcomes.privacy import (
     DEFAULT_K,
     check_k,
@@ -69,7 +73,8 @@ class ReportOptions:
     seed : int, optional
         Seed of every bootstrap and random draw.
     n_boot : int, default 200
-        Bootstrap replicates for the intervals of the factor shares and omega.
+        Bootstrap replicates for the intervals of the factor shares and omega (at most
+        :data:`~outcomes.norms.build.MAX_N_BOOT`, 100,000).
     coach_names : bool, default False
         Show coach ids instead of pseudonyms.
     round_counts : bool, default False
@@ -100,6 +105,10 @@ class ReportOptions:
             raise UsageError(f"reference {self.reference!r} is not known; use one of "
                              f"{', '.join(REFERENCES)}.")
         check_n_boot(self.n_boot, "ReportOptions")
+        if self.n_boot > MAX_N_BOOT:
+            raise UsageError(f"ReportOptions: n_boot = {self.n_boot:,} is more than "
+                             f"{MAX_N_BOOT:,}, the most allowed; 1,000 to 2,000 give stable "
+                             "95 % intervals.")
         check_seed(self.seed, "ReportOptions")
 
 
@@ -121,6 +130,7 @@ class Report(Result):
     facts: dict[str, Any] = field(default_factory=dict)
     sections: tuple[str, ...] = ()
     methods: tuple[str, ...] = ()
+    missing: dict[str, str] = field(default_factory=dict)
 
     def table(self) -> pd.DataFrame:
         """The key numbers, one row each (``quantity``, ``value``)."""
@@ -141,8 +151,9 @@ class Report(Result):
     def summary(self) -> Summary:
         """Files written and the key numbers."""
         files = f"{self.html}" + (f" and {self.pdf} ({self.pdf_engine})" if self.pdf else "")
+        missing = "".join(f"\nMissing: {text}" for text in self.missing.values())
         return Summary(f"{self.title}: wrote {files} in {self.seconds:.1f} s (k = {self.k}).\n"
-                       + text_table(self.table()))
+                       + text_table(self.table()) + missing)
 
     def plot(self, ax: Any = None) -> Any:
         """The counts among the key numbers as bars, with k marked. Returns the Axes."""
@@ -164,7 +175,8 @@ class Report(Result):
         return jsonable({"html": str(self.html), "pdf": str(self.pdf) if self.pdf else None,
                          "title": self.title, "k": self.k, "pdf_engine": self.pdf_engine,
                          "seconds": self.seconds, "sections": list(self.sections),
-                         "facts": self.facts, "methods": list(self.methods)})
+                         "facts": self.facts, "methods": list(self.methods),
+                         "missing": self.missing})
 
 
 def package_versions() -> list[tuple[str, str]]:
@@ -229,8 +241,21 @@ def _salted_names(study: Study, options: ReportOptions, salt: bytes | None,
         if path.resolve().is_relative_to(out.resolve()):
             raise UsageError(f"the salt file {path} lies inside the output folder {out}; keep "
                              "it elsewhere, away from the report.")
+        _check_salt_file(path)
         salt = read_salt(path)
     return pseudonyms(coaches, salt)
+
+
+def _check_salt_file(path: Path) -> None:
+    """Refuse a salt file that other users can change: whoever writes it sets the pseudonyms
+    (and can make them match a list of guessed coach ids)."""
+    if os.name != "posix" or not path.exists():
+        return
+    mode = path.stat().st_mode
+    if mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise UsageError(f"the salt file {path} can be written by other users "
+                         f"({stat.filemode(mode)}); a key that others can change does not "
+                         f"keep coaches private. Make it yours alone: chmod 600 {path}")
 
 
 def build_report(study: Study | str | Path, *, out: str | Path,
@@ -274,6 +299,7 @@ def build_report(study: Study | str | Path, *, out: str | Path,
     if len(run.table) < options.k:
         raise UsageError(f"the study has {len(run.table)} consenting engagements, fewer than "
                          f"k = {options.k}: there is nothing a report could show.")
+    run.gaps.update(study_gaps(study, run.table, k=options.k))
     sections = [who(run), measurement(run), improvement(run)[0], drivers(run), alliance(run),
                 monitoring(run)]
     sections.append(_methods(run, options))
@@ -315,7 +341,8 @@ def _write(out: Path, stem: str, context: dict[str, Any], identifiers: dict[str,
     return Report(html=html_path, pdf=pdf_path, title=context["title"], k=int(k),
                   pdf_engine=engine if pdf else None, seconds=time.perf_counter() - started,
                   facts=dict(run.facts), sections=tuple(s["title"] for s in context["sections"]),
-                  methods=tuple(f"{n}: {t}" for n, t in run.log))
+                  methods=tuple(f"{n}: {t}" for n, t in run.log),
+                  missing=dict(getattr(run, "gaps", {})))
 
 
 def build_benchmark_report(result: Any, *, out: str | Path, title: str | None = None,

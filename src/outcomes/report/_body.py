@@ -15,6 +15,7 @@ import pandas as pd
 
 from outcomes import instruments as registry
 from outcomes._errors import OutcomesError
+from outcomes.norms.gaps import table_name
 from outcomes.practice.change import Change
 from outcomes.privacy import quantile_allowed, suppress_counts
 from outcomes.report import _blocks as b
@@ -37,6 +38,7 @@ class Run:
     log: list[tuple[str, str]] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
     figures: list[dict[str, Any]] = field(default_factory=list)
+    gaps: dict[str, str] = field(default_factory=dict)
 
     @property
     def k(self) -> int:
@@ -91,6 +93,8 @@ def who(run: Run) -> dict[str, Any]:
         + (f"{b.count(excluded, k).capitalize()} engagements without research consent are left "
            "out of everything in this report." if excluded else
            "Every engagement has research consent (or the data carry no consent flag)."))]
+    if "coaches" in run.gaps:
+        blocks.append(b.note(run.gaps["coaches"]))
     rejected = {kind: len(frame) for kind, frame in run.study.validate().rejected.items()
                 if len(frame)}
     if rejected:
@@ -233,11 +237,22 @@ def improvement(run: Run) -> tuple[dict[str, Any], Change | None]:
     from outcomes.practice.change import change
 
     k, table = run.k, run.table
+    if "end_scores" in run.gaps:
+        run.log.append(("Change", "not estimated: " + run.gaps["end_scores"]))
+        return b.section("improvement", "Did clients improve?", [
+            b.text("This section sets each client's ORS at the end beside the ORS at "
+                   "intake."), b.warning(run.gaps["end_scores"])]), None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = change(table, pre="baseline", post="end_score", instrument="ors")
     counts = result.counts.drop("missing")
     both = int(counts.sum())
+    if both < k:
+        few = (f"Fewer than {k} clients have an ORS at both intake and the end: the change "
+               f"figures need at least {k}, so none is shown. Add the missing intake or end "
+               f"scores to {table_name(run.study, 'responses')} and run the report again.")
+        run.log.append(("Change", "not estimated: " + few))
+        return b.section("improvement", "Did clients improve?", [b.warning(few)]), None
     shown = suppress_counts(counts.rename("clients"), k=k, base=run.base)
     published = shown.values["clients"]
     pct = result.percentages.set_index("category")

@@ -45,6 +45,8 @@ def _change_section(result: Any, run: _Run) -> dict[str, Any]:
         "For each client with an intake and an end ORS, the change is set beside the change "
         "the body's clients who started at the same score (and had the same kind of sponsor) "
         "usually made.")]
+    missing = getattr(result, "missing", {})
+    blocks += [b.warning(missing[part]) for part in ("end_scores", "norms") if part in missing]
     bands = result.by_band
     rows = [[r[0], str(r[1]), b.number(r[2], 1), b.number(r[3], 1),
              b.interval(r[4], r[5], 1), b.count(r[6], result.norms["k"])]
@@ -71,9 +73,12 @@ def _change_section(result: Any, run: _Run) -> dict[str, Any]:
 def _standing_section(result: Any) -> dict[str, Any]:
     s = result.standing
     if s is None:
+        missing = getattr(result, "missing", {})
+        why = [missing[part] for part in ("end_scores", "norms") if part in missing]
         return b.section("standing", "Your standing among coaches", [b.text(
-            "No standing can be estimated: no client has both an intake and an end score, or "
-            "the norms hold no spread of coach effects.")])
+            "No standing can be estimated.")] + [b.warning(text) for text in why or [
+                "No client has both an intake and an end score, or the norms hold no spread "
+                "of coach effects."]])
     level = f"{round(100 * result.ci_level)} %"
     blocks = [b.text(
         f"Your {s['n']} finished clients changed {b.number(s['raw'])} points more than "
@@ -100,8 +105,10 @@ def _standing_section(result: Any) -> dict[str, Any]:
 def _rci_section(result: Any) -> dict[str, Any]:
     change = result.change
     if change is None:
-        return b.section("reliable", "Reliable change", [b.text(
-            "Fewer than two clients have an intake and an end score.")])
+        gap = getattr(result, "missing", {}).get("end_scores")
+        return b.section("reliable", "Reliable change", [b.warning(gap) if gap else b.text(
+            "Fewer than two clients have an intake and an end score: fill in intake_ors and "
+            "end_ors of the finished clients and run `outcomes benchmark` again.")])
     counts = change.counts
     rated = int(counts.drop("missing").sum())
     rows = [[c, str(int(n)), b.percent(n / rated) if rated and c != "missing" else "–"]
@@ -123,7 +130,8 @@ def _rci_section(result: Any) -> dict[str, Any]:
 def _alliance_section(result: Any) -> dict[str, Any]:
     a = result.alliance
     if not a.get("n"):
-        return b.section("alliance", "Your alliance profile", [b.text(
+        gap = getattr(result, "missing", {}).get("session_ratings")
+        return b.section("alliance", "Your alliance profile", [b.warning(gap) if gap else b.text(
             "No early session ratings (early_srs) were given.")])
     body = a.get("body") or {"quantiles": {}}
     q = body["quantiles"]

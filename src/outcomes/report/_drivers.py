@@ -45,6 +45,24 @@ def _factors(run: Run) -> dict[str, list[str]]:
     return {name: cols for name, cols in out.items() if cols}
 
 
+def _count_word(n: int) -> str:
+    return {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}.get(n, str(n))
+
+
+def _left_out(run: Run, factors: dict[str, list[str]]) -> str:
+    """Which columns of the factor map had too few clients to take part, and why."""
+    chosen = run.options.factors or FACTORS
+    used = {c for cols in factors.values() for c in cols}
+    dropped = [c for cols in chosen.values() for c in cols if c not in used]
+    if not dropped:
+        return ""
+    text = (f"Left out of the factor shares, measured for fewer than {run.k} clients: "
+            + ", ".join(c.replace("_", " ") for c in dropped) + ".")
+    if "session_ratings" in run.gaps and "session_rating" in dropped:
+        text += " " + run.gaps["session_ratings"]
+    return text
+
+
 def _shares_table(decomposition, comparison) -> dict[str, Any]:  # noqa: ANN001
     parts = comparison.parts.set_index("part")
     rows = []
@@ -104,6 +122,13 @@ def drivers(run: Run) -> dict[str, Any]:
         "taken into account? Each factor's share is its average contribution to the explained "
         "variance over every order in which the factors can enter (LMG, Shapley). Shares "
         "describe this body's clients; they do not prove that a factor causes change.")]
+    if "end_scores" in run.gaps:
+        run.log.append(("Factor shares", "not estimated: " + run.gaps["end_scores"]))
+        blocks.append(b.warning(run.gaps["end_scores"]))
+        return b.section("drivers", "What drives outcome", blocks)
+    left_out = _left_out(run, factors)
+    if left_out:
+        blocks.append(b.note(left_out))
     try:
         fit, notes = _quiet(decompose, table, opts.outcome, factors, covariates=covariates,
                             n_boot=opts.n_boot, cluster="coach_id" if opts.n_boot else None,
@@ -135,8 +160,9 @@ def drivers(run: Run) -> dict[str, Any]:
     run.facts.update(r2=fit.r2, r2_covariates=fit.r2_covariates, n_shares=fit.n)
     blocks.append(b.text(
         f"With {b.count(fit.n, k)} clients measured on every factor, the intake score alone "
-        f"explains {b.percent(fit.r2_covariates)} of the variance of the end score and the four "
-        f"factors a further {b.percent(fit.r2 - fit.r2_covariates)}. Of what the factors explain "
+        f"explains {b.percent(fit.r2_covariates)} of the variance of the end score and the "
+        f"{_count_word(len(factors))} factors a further "
+        f"{b.percent(fit.r2 - fit.r2_covariates)}. Of what the factors explain "
         + "; ".join(f"{r.part} takes {b.percent(r.estimate)} (reference "
                     f"{b.percent(r.reference)})" for r in comparison.parts.itertuples()) + "."))
     blocks.append(_shares_table(fit, comparison))
@@ -260,17 +286,26 @@ def alliance(run: Run) -> dict[str, Any]:
     from outcomes.plots import alliance_figure
 
     k = run.k
+    intro = b.text("Clients rated the session (SRS, at its end) and how they were doing "
+                   "(ORS, at the start of the next). Does a better session go with a better "
+                   "next rating, for the same client (within) or across clients (between)?")
+    if "session_ratings" in run.gaps:
+        run.log.append(("Alliance", "not estimated: " + run.gaps["session_ratings"]))
+        return b.section("alliance", "Alliance over sessions",
+                         [intro, b.warning(run.gaps["session_ratings"])])
     scores = run.consenting(run.study.scores())
     engagements = run.consenting(run.study.valid("engagements"))
-    sessions = session_table(scores, engagements)
+    try:
+        sessions = session_table(scores, engagements)
+    except OutcomesError as error:
+        return b.section("alliance", "Alliance over sessions", [
+            intro, b.note(f"The session ratings could not be paired: {error}")])
     rated = sessions.dropna(subset=["alliance", "outcome"])
     by_session = rated.groupby("session").agg(alliance=("alliance", "mean"),
                                               outcome=("outcome", "mean"),
                                               n=("engagement_id", "nunique")).reset_index()
     by_session = by_session[by_session["n"] >= max(k, 30)]
-    blocks = [b.text("Clients rated the session (SRS, at its end) and how they were doing "
-                     "(ORS, at the start of the next). Does a better session go with a better "
-                     "next rating, for the same client (within) or across clients (between)?")]
+    blocks = [intro]
     effects = None
     try:
         fit, notes = _quiet(alliance_outcome, sessions, alliance="alliance", outcome="outcome")
@@ -330,8 +365,13 @@ def monitoring(run: Run) -> dict[str, Any]:
         fit, _ = _quiet(expected_trajectories, sessions, outcome="ors", intake="intake")
         flags, _ = _quiet(monitor, sessions, fit, outcome="ors", alliance="srs")
     except OutcomesError as error:
+        gap = run.gaps.get("session_ratings")
+        if gap:
+            run.log.append(("Monitoring", "not run: " + gap))
         return b.section("monitoring", "Monitoring summary", [
-            b.note(f"Monitoring could not be run: {error}")])
+            b.text("Monitoring compares each session's ORS with the range expected for "
+                   "clients who started at the same score."),
+            b.warning(gap) if gap else b.note(f"Monitoring could not be run: {error}")])
     counts = flags.counts().set_index("flag").drop(index="on track", errors="ignore")
     total = int(flags.table()["engagement_id"].nunique())
     shown = suppress_counts(counts["engagements"].rename("engagements"), k=k, totals="none",

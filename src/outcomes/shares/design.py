@@ -150,6 +150,7 @@ def prepare(
         raise ModelError(
             f"{len(matrix)} complete rows are too few for {len(names)} predictor columns "
             f"and an intercept; at least {n_param + 1} are needed."
+            + _emptiest(data, [outcome, *used, *covariates])
         )
     cross = Moments.from_arrays(matrix, w).cross
     check_estimable(cross, [*names, outcome], outcome=outcome)
@@ -174,6 +175,19 @@ def prepare(
 
 
 
+
+
+def _emptiest(data: pd.DataFrame, columns: list[str]) -> str:
+    """Which columns leave the rows incomplete: those empty in every row, else the three
+    most often missing."""
+    missing = data[list(dict.fromkeys(columns))].isna().sum()
+    empty = [str(c) for c, n in missing.items() if n == len(data)]
+    if empty:
+        return (f" Empty in every row: {', '.join(empty)}. Nothing fed them; for a study, "
+                "`outcomes score` (or analysis_table().attrs['notes']) says which responses "
+                "feed which column.")
+    worst = [f"{c} ({n} missing)" for c, n in missing.sort_values(ascending=False).items() if n]
+    return f" Most often missing: {', '.join(worst[:3])}." if worst else ""
 
 
 def _listwise(data, columns, weights, cluster, caller):

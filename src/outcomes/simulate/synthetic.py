@@ -56,6 +56,7 @@ from outcomes._checks import check_seed
 from outcomes._errors import UsageError
 from outcomes._plotting import axes_or_new
 from outcomes._results import Result, Summary, jsonable, text_table
+from outcomes.io.writing import neutralise_formulas
 from outcomes.simulate.generative import (
     CHANGE_MEAN,
     CHANGE_SD,
@@ -138,8 +139,8 @@ class SimulatedStudy(Result):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         for name in TABLES:
-            self.tables[name].to_csv(folder / f"{name}.csv", index=False,
-                                     date_format="%Y-%m-%d", encoding="utf-8")
+            neutralise_formulas(self.tables[name]).to_csv(
+                folder / f"{name}.csv", index=False, date_format="%Y-%m-%d", encoding="utf-8")
         text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
         (folder / "truth.json").write_text(text + "\n", encoding="utf-8")
         return folder

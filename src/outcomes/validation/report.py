@@ -16,11 +16,20 @@ import pandas as pd
 from outcomes._errors import locate
 from outcomes._plotting import OKABE_ITO, axes_or_new
 from outcomes._results import Result, Summary, jsonable, text_table
+from outcomes.io import shorten
 
-__all__ = ["TableCheck", "ValidationReport", "PROBLEM_COLUMNS", "COUNT_COLUMNS", "rejected_rows",
-           "counts_headline"]
+__all__ = ["TableCheck", "ValidationReport", "PROBLEM_COLUMNS", "COUNT_COLUMNS", "NOTE_COLUMNS",
+           "rejected_rows", "counts_headline"]
 
 PROBLEM_COLUMNS = ["table", "file", "row", "column", "value", "rule", "message", "fix"]
+
+#: The columns of the notes: what was read in another spelling, in how many cells, e.g. what.
+NOTE_COLUMNS = ["table", "file", "column", "change", "cells", "example"]
+
+
+def _no_notes() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=int if c == "cells" else object)
+                         for c in NOTE_COLUMNS})
 
 #: The columns of the rows-per-table accounting: ``input == valid + rejected``.
 COUNT_COLUMNS = ["table", "input", "valid", "rejected"]
@@ -50,6 +59,7 @@ class TableCheck:
     rows: np.ndarray
     typed: pd.DataFrame = field(default_factory=pd.DataFrame)
     missing_columns: list[str] = field(default_factory=list)
+    notes: list[tuple[str, str, int, str]] = field(default_factory=list)
     _parts: list[dict[str, Any]] = field(default_factory=list)
     _flagged: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -73,8 +83,32 @@ class TableCheck:
         mask[where] = True
 
     def add_table_problem(self, column: str, rule: str, message: str, fix: str) -> None:
-        """A problem of the whole table (a missing column): every row is rejected by it."""
-        self.add(np.arange(len(self.raw)), column, np.full(len(self.raw), None), rule, message, fix)
+        """A problem of the whole table (a missing column): every row is rejected by it.
+
+        A table without rows still gets the problem once (with no row), so that it fails.
+        """
+        if len(self.raw):
+            self.add(np.arange(len(self.raw)), column, np.full(len(self.raw), None), rule,
+                     message, fix)
+            return
+        self._parts.append({"pos": np.array([-1]), "column": np.array([column], dtype=object),
+                            "value": np.array([None], dtype=object),
+                            "rule": np.array([rule], dtype=object),
+                            "message": np.array([message], dtype=object),
+                            "fix": np.array([fix], dtype=object)})
+
+    def note(self, column: str, change: str, cells: int, example: str) -> None:
+        """Record a tolerance (a name read in its canonical spelling), once per column."""
+        self.notes.append((column, change, cells, example))
+
+    def note_frame(self) -> pd.DataFrame:
+        """The notes of this table, with ``table`` and ``file`` (columns ``NOTE_COLUMNS``)."""
+        if not self.notes:
+            return _no_notes()
+        frame = pd.DataFrame(self.notes, columns=NOTE_COLUMNS[2:])
+        frame.insert(0, "file", self.file)
+        frame.insert(0, "table", self.kind)
+        return frame
 
     def has_problem(self, where: np.ndarray, column: str) -> np.ndarray:
         mask = self._flagged.get(column)
@@ -90,7 +124,10 @@ class TableCheck:
         parts = {k: np.concatenate([p[k] for p in self._parts]) for k in self._parts[0]}
         pos = parts.pop("pos")
         frame = pd.DataFrame(parts)
-        frame.insert(0, "row", self.rows[pos])
+        rows: Any = self.rows[pos] if len(self.rows) else [None] * len(pos)
+        if len(self.rows) and (pos < 0).any():  # a problem of a table without rows has no row
+            rows = [r if p >= 0 else None for r, p in zip(rows, pos, strict=True)]
+        frame.insert(0, "row", rows)
         frame.insert(0, "file", self.file)
         frame.insert(0, "table", self.kind)
         frame["_pos"] = pos
@@ -108,7 +145,7 @@ def _cell_text(value: Any) -> Any:
         return value.strftime("%Y-%m-%d")
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value)
+    return shorten(value)  # a cell is echoed as a short prefix
 
 
 @dataclass(frozen=True, repr=False)
@@ -127,6 +164,10 @@ class ValidationReport(Result):
         One row per problem: ``table, file, row, column, value, rule, message, fix``.
     counts : DataFrame
         Per table: ``input``, ``valid``, ``rejected`` (``input == valid + rejected``).
+    notes : DataFrame
+        What was accepted in another spelling and read as the canonical one, once per column:
+        ``table, file, column, change, cells, example`` (e.g. ``SRS -> srs``). The valid
+        rows hold the canonical spelling; the rejected rows are kept as given.
     """
 
     valid: dict[str, pd.DataFrame]
@@ -134,13 +175,16 @@ class ValidationReport(Result):
     problems: pd.DataFrame
     counts: pd.DataFrame
     files: dict[str, str] = field(default_factory=dict)
+    notes: pd.DataFrame = field(default_factory=_no_notes)
 
     @classmethod
     def from_checks(cls, checks: list[TableCheck]) -> ValidationReport:
         valid, rejected, problems, counts, files = {}, {}, [], [], {}
+        notes = [check.note_frame() for check in checks if check.notes]
         for check in checks:
             found = check.problems()
             bad_pos = np.unique(found["_pos"].to_numpy(dtype=int))
+            bad_pos = bad_pos[bad_pos >= 0]  # a problem of a table without rows has none
             is_bad = np.zeros(len(check.raw), bool)
             is_bad[bad_pos] = True
             good = check.typed.loc[~is_bad].copy()
@@ -154,12 +198,14 @@ class ValidationReport(Result):
         frame = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(
             columns=PROBLEM_COLUMNS)
         table = pd.DataFrame(counts, columns=COUNT_COLUMNS)
-        return cls(valid, rejected, frame, table, files)
+        said = pd.concat(notes, ignore_index=True) if notes else _no_notes()
+        return cls(valid, rejected, frame, table, files, said)
 
     @property
     def ok(self) -> bool:
-        """True when no row of any table was rejected."""
-        return bool(self.counts["rejected"].sum() == 0) if len(self.counts) else True
+        """True when no row of any table was rejected and no table lacks a required column."""
+        rejected = bool(self.counts["rejected"].sum() > 0) if len(self.counts) else False
+        return not rejected and not len(self.problems)
 
     def messages(self, limit: int | None = None) -> list[str]:
         """Each problem as one sentence: where, what, and how to fix it."""
@@ -172,6 +218,30 @@ class ValidationReport(Result):
             value = "" if p.value is None or pd.isna(p.value) else f"{p.value} "
             out.append(f"{locate(p.file, row, p.column)}: {value}{p.message}. {p.fix}")
         return list(dict.fromkeys(out))  # a missing column is said once
+
+    def note_messages(self) -> list[str]:
+        """Each note as one sentence: where, what was read in another spelling, how often.
+
+        Examples
+        --------
+        >>> import outcomes as oc
+        >>> responses = pd.DataFrame({"engagement_id": ["E1", "E1"], "occasion": "Intake",
+        ...                           "instrument": ["ORS", "ors"], "item": ["1", "2"],
+        ...                           "value": ["5", "6"], "session": None})
+        >>> for line in oc.validate(responses, "responses").note_messages():
+        ...     print(line)
+        <responses table>, column "occasion": values read in the canonical spelling (case, spaces, '-' and '_' ignored) in 2 cells, e.g. Intake -> intake.
+        <responses table>, column "instrument": instrument names read as registry keys (case, spaces, '-' and '_' ignored, or an alias) in 1 cell, e.g. ORS -> ors.
+        """  # noqa: E501
+        out = []
+        for n in self.notes.itertuples(index=False):
+            where = locate(n.file, None, n.column)
+            if n.change.startswith("header"):
+                out.append(f"{where}: {n.change}, {n.example}.")
+            else:
+                cells = f"{n.cells:,} cell{'s' if n.cells != 1 else ''}"
+                out.append(f"{where}: {n.change} in {cells}, e.g. {n.example}.")
+        return out
 
     def headline(self) -> str:
         """Tables, rows in and rows rejected, e.g. ``4 tables, 227,740 rows in, 0 rejected``."""
@@ -188,8 +258,12 @@ class ValidationReport(Result):
 
     def summary(self, *, limit: int = 20) -> Summary:
         """Plain text: rows per table, then the first problems with their fixes."""
-        head = "Validation: " + ("every row is valid." if self.ok else "some rows were rejected.")
+        head = "Validation: " + ("every row is valid." if self.ok else "some rows were rejected."
+                                 if self.counts["rejected"].sum() else "a table failed.")
         text = [head, "", text_table(self.counts)]
+        if len(self.notes):
+            text += ["", "Read in another spelling (the valid rows hold the canonical one):"]
+            text += [f"- {m}" for m in self.note_messages()]
         if not self.ok:
             msgs = self.messages()
             text += ["", f"Problems ({len(self.problems)}; first {min(limit, len(msgs))}):"]
@@ -217,34 +291,47 @@ class ValidationReport(Result):
         return ax
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe: per table the counts and the problems, plus ``ok``."""
+        """JSON-safe: per table the counts, the problems and the notes, plus ``ok``."""
         tables = {}
         for row in self.counts.itertuples(index=False):
             found = self.problems[self.problems["table"] == row.table]
+            said = self.notes[self.notes["table"] == row.table]
             tables[row.table] = {
                 "file": self.files.get(row.table),
                 "input": row.input,
                 "valid": row.valid,
                 "rejected": row.rejected,
                 "problems": jsonable(found.drop(columns="table")),
+                "notes": jsonable(said.drop(columns="table")),
             }
         return {"ok": self.ok, "tables": tables}
 
     def write_rejected(self, folder: str | Path) -> list[Path]:
-        """Write each table's rejected rows, with reasons, as ``folder/<table>.csv``."""
+        """Write each table's rejected rows, with reasons, as ``folder/<table>.csv``, and the
+        problems as ``folder/problems.csv``; return the files written.
+
+        A table without rejected rows gets no file, or, when ``folder`` already holds one
+        from an earlier run, an empty one (headings only) in its place: nothing is deleted.
+        Cells a spreadsheet would run as formulas are written with a leading ``'`` (see
+        :func:`outcomes.io.safe_cell`).
+
+        Raises
+        ------
+        UsageError
+            When ``folder`` is a folder the validated tables were read from.
+        """
+        from outcomes.io.writing import check_output, source_files, write_table
+
         folder = Path(folder)
+        check_output(folder, source_files(list(self.files.values())),
+                     example=str(folder / "rejected"))
         folder.mkdir(parents=True, exist_ok=True)
         written = []
         for kind, frame in self.rejected.items():
             path = folder / f"{kind}.csv"
-            if len(frame):
-                frame.to_csv(path, index=False)
-                written.append(path)
-            elif path.exists():
-                path.unlink()  # an old file would describe a past run
-        problems = folder / "problems.csv"
-        self.problems.to_csv(problems, index=False)
-        written.append(problems)
+            if len(frame) or path.exists():  # an old file would describe a past run
+                written.append(write_table(frame, path))
+        written.append(write_table(self.problems, folder / "problems.csv"))
         return written
 
 

@@ -20,6 +20,7 @@ import pandera.pandas as pa
 from outcomes import instruments as _instruments
 from outcomes._errors import UsageError
 from outcomes.schema import COLUMNS, KEYS, MODELS, TABLES
+from outcomes.validation import _cells, _spellings
 from outcomes.validation._parsing import EXPECTED, FIXES, parse_column
 from outcomes.validation.report import TableCheck, ValidationReport
 
@@ -27,7 +28,8 @@ __all__ = ["validate", "validate_tables", "check_table", "check_links", "RULES"]
 
 #: Every rule validation applies, by the name that appears in ``problems["rule"]``.
 RULES = {
-    "missing_column": "a required column is not in the file (every row is rejected)",
+    "missing_column": "a required column is not in the file, or a column is there under a "
+                      "misspelt name (every row is rejected)",
     "type": "a cell cannot be read as the column's type (number, whole number, date, true/false)",
     "required": "a required cell is empty",
     "unique": "a key appears more than once (every copy is rejected)",
@@ -41,6 +43,7 @@ RULES = {
     "item_range": "an item value outside the instrument's response range or steps",
     "unknown_reference": "an id that the parent table (coaches, engagements) does not list",
     "unknown_session": "a per-session response to a session the sessions table does not list",
+    **_cells.RULES,
 }
 
 # What a failed pandera check means and how to fix it, by the check's name.
@@ -141,10 +144,13 @@ def validate_tables(tables: Mapping[str, pd.DataFrame]) -> ValidationReport:
 
 def check_table(raw: pd.DataFrame, kind: str) -> TableCheck:
     """Every rule of one table on its own (the partitioned path runs it bucket by bucket)."""
-    raw = raw.rename(columns=lambda c: str(c).strip())
+    raw, renamed = _spellings.match_headers(raw, kind)
     check = TableCheck(kind=kind, raw=raw, file=_source(raw, kind), rows=_row_labels(raw))
+    for note in renamed:
+        check.note(*note)
     typed = _parse(check)
     check.typed = typed
+    _cells.check_cells(check)
     if check.missing_columns:
         return check
     _run_schema(check)
@@ -159,7 +165,11 @@ def check_table(raw: pd.DataFrame, kind: str) -> TableCheck:
 def _parse(check: TableCheck) -> pd.DataFrame:
     raw, kind = check.raw, check.kind
     typed = raw.reset_index(drop=True).copy()
+    misspelt = _spellings.near_misses([str(c) for c in typed.columns], kind)
     for column, spec in COLUMNS[kind].items():
+        if column in misspelt:
+            check.missing_columns.append(column)
+            continue
         if column not in typed.columns:
             if spec.default is not None:
                 typed[column] = spec.default
@@ -168,6 +178,10 @@ def _parse(check: TableCheck) -> pd.DataFrame:
                 check.missing_columns.append(column)
             continue
         values, bad = parse_column(typed[column], spec)
+        if column in _spellings.VOCABULARIES:
+            values, note = _spellings.canonical_values(column, typed[column], values)
+            if note is not None:
+                check.note(*note)
         if spec.default is not None:
             values = values.fillna(spec.default)
         if bad.any():
@@ -182,12 +196,8 @@ def _parse(check: TableCheck) -> pd.DataFrame:
             )
         typed[column] = values
     for column in check.missing_columns:
-        check.add_table_problem(
-            column,
-            "missing_column",
-            "is missing from the file",
-            f'Add a column named "{column}" (canonical names are lower case).',
-        )
+        message, fix = _spellings.missing_text(kind, check.file, column, misspelt)
+        check.add_table_problem(column, "missing_column", message, fix)
     return typed
 
 
