@@ -251,3 +251,18 @@ def test_a_salt_file_others_can_write_is_refused(built, tmp_path):
     written = build_report(study, out=tmp_path / "out", salt_file=salt, pdf=False,
                            options=ReportOptions(n_boot=0, seed=1))
     assert written.html.exists() and written.missing == {}
+
+
+def test_engagements_of_unknown_status_are_counted_in_who_is_in_the_data():
+    from outcomes.report._body import Run, who
+    from outcomes.sample import load_sample
+
+    sample = load_sample()
+    tables = {kind: frame.copy() for kind, frame in sample.tables.items()}
+    tables["engagements"].loc[tables["engagements"].index[:40], "status"] = "unknown"
+    study = Study(tables=tables)
+    run = Run(study=study, table=study.analysis_table(), options=ReportOptions(), names={})
+    who(run)
+    assert run.facts["engagements"] == len(study.analysis_table())
+    shown = [cell for block in who(run)["blocks"] for cell in str(block).split("'")]
+    assert "unknown" in shown

@@ -20,11 +20,12 @@ from outcomes.practice.change import Change
 from outcomes.privacy import quantile_allowed, suppress_counts
 from outcomes.report import _blocks as b
 from outcomes.report._render import figure_uri
+from outcomes.schema import ALLOWED
 from outcomes.study import Study
 
 __all__ = ["Run", "who", "measurement", "improvement"]
 
-STATUSES = ("completed", "ongoing", "dropped", "referred")
+STATUSES = ALLOWED["status"]  # in the schema's order, "unknown" last
 
 
 @dataclass
