@@ -114,7 +114,8 @@ def invoke(*args: str):
     return result
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(damages=st.lists(damage, max_size=8),
        renamed=st.tuples(st.integers(1, 6), st.sampled_from(FORMULAS[:5])),
        onto_study=st.booleans())
