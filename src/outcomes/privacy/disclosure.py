@@ -1,0 +1,289 @@
+"""The disclosure-control gate: every number that leaves the body passes through one place.
+
+A report, a norms file or a benchmark publishes counts, percentages, means, quantiles,
+intervals, effect sizes and model results. Each is released through a :class:`Disclosure`,
+which knows the number of clients behind it, applies the rules below, and keeps a log of
+every number released or withheld (:attr:`Disclosure.log`), so that a test can find each
+number of a published page in the log.
+
+The rules (``docs/privacy.md`` gives their sources):
+
+- **threshold** -- nothing resting on fewer than ``k`` clients is published;
+- **counts** -- a count of 1 to ``k - 1`` is withheld; tables of counts get complementary
+  suppression (:func:`~outcomes.privacy.suppression.suppress_counts`); when rounding is on,
+  every count, totals included, is rounded to ``base`` (5), and percentages are computed from
+  the rounded counts;
+- **percentages** -- withheld when the numerator or its complement is 1 to ``k - 1``;
+- **means and spreads** -- published on a grid no finer than the instrument's precision and
+  no finer than ``range / n``, so that the difference of two releases that differ by one
+  client cannot give that client's value back to better than the whole range of the measure;
+- **quantiles** -- published only with at least ``k`` clients on each side, at the
+  instrument's precision;
+- **model results, effect sizes and intervals** -- published only from at least ``k``
+  clients, at two decimals (or the given precision).
+
+Withheld numbers read the same whatever the reason, so that a reader cannot tell a primary
+small cell from a complementary one.
+
+Examples
+--------
+>>> gate = Disclosure(k=5)
+>>> gate.count(3, "clients who dropped out").text
+'withheld'
+>>> gate.mean([12.1, 20.4, 18.0, 25.2, 30.3, 9.9], "mean intake", bounds=(0, 40)).text
+'20'
+>>> len(gate.log), int(gate.log["withheld"].sum())
+(2, 1)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from outcomes.privacy.suppression import (
+    DEFAULT_K,
+    SuppressedTable,
+    check_k,
+    quantile_allowed,
+    round_to_base,
+    suppress_counts,
+)
+
+__all__ = ["WITHHELD", "Released", "Disclosure", "release_step"]
+
+#: How a withheld number reads, whatever the reason.
+WITHHELD = "withheld"
+
+
+@dataclass(frozen=True)
+class Released:
+    """One number as released: its published value (``None`` when withheld) and text.
+
+    ``n`` is the number of clients behind it; ``rule`` names the rule that decided.
+    """
+
+    what: str
+    value: float | None
+    text: str
+    n: int | None
+    rule: str
+    step: float | None = None
+
+    @property
+    def withheld(self) -> bool:
+        return self.value is None
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __format__(self, spec: str) -> str:
+        return format(self.text, spec)
+
+
+def _digits(step: float) -> int:
+    """Decimals needed to write multiples of ``step``."""
+    if step >= 1:
+        return 0
+    return max(0, math.ceil(-math.log10(step) - 1e-9))
+
+
+def release_step(n: int, *, span: float | None, precision: float) -> float:
+    """The rounding grid of a mean or a spread of ``n`` clients.
+
+    The smallest of 1, 2 or 5 times a power of ten that is at least the instrument's
+    ``precision`` and at least ``span / n`` (``span`` = the measure's range): two releases
+    that differ by one client then differ in the sum of scores by an unknown amount as wide as
+    the measure's whole range.
+
+    Examples
+    --------
+    >>> release_step(875, span=40, precision=0.1), release_step(60, span=40, precision=0.1)
+    (0.1, 1.0)
+    >>> release_step(12, span=None, precision=0.01)
+    0.01
+    """
+    floor = precision if span is None or n <= 0 else max(precision, span / n)
+    power = 10.0 ** math.floor(math.log10(floor))
+    for multiple in (1, 2, 5, 10):
+        step = multiple * power
+        if step >= floor * (1 - 1e-12):
+            return float(round(step, 12))
+    return float(10 * power)  # pragma: no cover
+
+
+def _on_grid(value: float, step: float) -> float:
+    return float(round(round(value / step) * step, 12))
+
+
+def _write(value: float, step: float) -> str:
+    out = f"{value:,.{_digits(step)}f}"
+    if out.lstrip("-").strip("0.,") == "":
+        out = out.lstrip("-")
+    return out.replace("-", "−")
+
+
+@dataclass
+class Disclosure:
+    """The gate every published number goes through, with the log of what it released.
+
+    Parameters
+    ----------
+    k : int, default 5
+        Fewest clients behind any published number (at least 3).
+    base : int, optional
+        Round every count to this base (5 is usual); ``None`` publishes exact counts.
+
+    Examples
+    --------
+    >>> gate = Disclosure(k=5, base=5)
+    >>> gate.count(873, "engagements").text, gate.percent(208, 873, "improved").text
+    ('875', '24 %')
+    """
+
+    k: int = DEFAULT_K
+    base: int | None = None
+    records: list[Released] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.k = check_k(self.k)
+
+    # -- the log -----------------------------------------------------------------------
+    def _keep(self, released: Released) -> Released:
+        self.records.append(released)
+        return released
+
+    def _withhold(self, what: str, n: int | None, rule: str) -> Released:
+        return self._keep(Released(what, None, WITHHELD, n, rule))
+
+    @property
+    def log(self) -> pd.DataFrame:
+        """Every number released or withheld: what, value, text, clients, rule."""
+        return pd.DataFrame([{"what": r.what, "value": r.value, "text": r.text, "n": r.n,
+                              "rule": r.rule, "withheld": r.withheld} for r in self.records],
+                            columns=["what", "value", "text", "n", "rule", "withheld"])
+
+    def published_texts(self) -> set[str]:
+        """The text of every number released (for finding a page's numbers in the log)."""
+        return {r.text for r in self.records if not r.withheld}
+
+    @property
+    def n_withheld(self) -> int:
+        return sum(r.withheld for r in self.records)
+
+    # -- counts ------------------------------------------------------------------------
+    def _rounded(self, n: float) -> float:
+        return float(round_to_base(n, base=self.base)) if self.base else float(n)
+
+    def count(self, n: Any, what: str) -> Released:
+        """A count of clients or engagements: withheld from 1 to ``k - 1``, else (rounded)."""
+        if n is None or pd.isna(n):
+            return self._withhold(what, None, "not available")
+        n = int(n)
+        if 0 < n < self.k:
+            return self._withhold(what, n, f"fewer than {self.k}")
+        value = self._rounded(n)
+        return self._keep(Released(what, value, f"{value:,.0f}" if n else "none", n,
+                                   "rounded count" if self.base else "count"))
+
+    def counts(self, table: pd.DataFrame | pd.Series, what: str, *,
+               totals: str = "both") -> SuppressedTable:
+        """A table of counts with small and complementary cells withheld (and rounding)."""
+        shown = suppress_counts(table, k=self.k, totals=totals,  # type: ignore[arg-type]
+                                base=self.base)
+        values = shown.values
+        for row in values.index:
+            for column in values.columns:
+                label = f"{what}: {row}, {column}"
+                value = values.loc[row, column]
+                if pd.isna(value):
+                    self._withhold(label, None, "small or complementary cell")
+                else:
+                    self._keep(Released(label, float(value), f"{value:,.0f}", int(value),
+                                        "rounded count" if self.base else "count"))
+        return shown
+
+    def percent(self, numerator: Any, denominator: Any, what: str, *,
+                digits: int = 0) -> Released:
+        """A percentage, withheld when the numerator or its complement is 1 to ``k - 1``."""
+        if numerator is None or denominator is None or pd.isna(numerator) \
+                or pd.isna(denominator) or denominator <= 0:
+            return self._withhold(what, None, "not available")
+        top, bottom = int(numerator), int(denominator)
+        if 0 < top < self.k or 0 < bottom - top < self.k or bottom < self.k:
+            return self._withhold(what, bottom, f"numerator or complement under {self.k}")
+        if self.base:
+            top, bottom = int(self._rounded(top)), int(self._rounded(bottom))
+        share = 100 * top / bottom if bottom else 0.0
+        step = 10.0 ** -digits
+        value = _on_grid(share, step)
+        return self._keep(Released(what, value / 100, f"{_write(value, step)} %",
+                                   int(denominator), "percentage", step))
+
+    # -- distributions -----------------------------------------------------------------
+    @staticmethod
+    def _values(values: Iterable[Any]) -> np.ndarray:
+        x = pd.to_numeric(pd.Series(list(values) if not isinstance(values, pd.Series)
+                                    else values), errors="coerce").dropna()
+        return x.to_numpy(dtype=float)
+
+    def mean(self, values: Iterable[Any], what: str, *, bounds: Sequence[float] | None = None,
+             precision: float = 0.1) -> Released:
+        """The mean of one value per client, on the :func:`release_step` grid."""
+        x = self._values(values)
+        return self._gridded(what, x, float(x.mean()) if x.size else None, bounds, precision,
+                             "mean")
+
+    def sd(self, values: Iterable[Any], what: str, *, bounds: Sequence[float] | None = None,
+           precision: float = 0.1) -> Released:
+        """The standard deviation of one value per client, on the :func:`release_step` grid."""
+        x = self._values(values)
+        value = float(x.std(ddof=1)) if x.size > 1 else None
+        return self._gridded(what, x, value, bounds, precision, "standard deviation")
+
+    def _gridded(self, what: str, x: np.ndarray, value: float | None,
+                 bounds: Sequence[float] | None, precision: float, rule: str) -> Released:
+        n = int(x.size)
+        if n < self.k or value is None:
+            return self._withhold(what, n, f"fewer than {self.k}")
+        span = float(bounds[1] - bounds[0]) if bounds is not None else None
+        step = release_step(n, span=span, precision=precision)
+        published = _on_grid(value, step)
+        return self._keep(Released(what, published, _write(published, step), n, rule, step))
+
+    def quantile(self, values: Iterable[Any], q: float, what: str, *,
+                 precision: float = 0.1) -> Released:
+        """A quantile, with at least ``k`` clients on each side, at the given precision."""
+        x = self._values(values)
+        if not quantile_allowed(int(x.size), q, k=self.k):
+            return self._withhold(what, int(x.size), f"fewer than {self.k} beyond it")
+        value = _on_grid(float(np.quantile(x, q)), precision)
+        return self._keep(Released(what, value, _write(value, precision), int(x.size),
+                                   "quantile", precision))
+
+    # -- model results -----------------------------------------------------------------
+    def statistic(self, value: Any, n: Any, what: str, *, digits: int = 2) -> Released:
+        """A model result, effect size, coefficient or share from ``n`` clients."""
+        if value is None or pd.isna(value) or n is None or pd.isna(n):
+            return self._withhold(what, None if n is None or pd.isna(n) else int(n),
+                                  "not available")
+        if int(n) < self.k:
+            return self._withhold(what, int(n), f"fewer than {self.k}")
+        step = 10.0 ** -digits
+        published = _on_grid(float(value), step)
+        return self._keep(Released(what, published, _write(published, step), int(n),
+                                   "statistic", step))
+
+    def interval(self, low: Any, high: Any, n: Any, what: str, *,
+                 digits: int = 2) -> tuple[Released, Released]:
+        """Both ends of an interval, released together or withheld together."""
+        if low is None or high is None or pd.isna(low) or pd.isna(high):
+            return (self._withhold(f"{what} (lower)", None, "not available"),
+                    self._withhold(f"{what} (upper)", None, "not available"))
+        return (self.statistic(low, n, f"{what} (lower)", digits=digits),
+                self.statistic(high, n, f"{what} (upper)", digits=digits))
