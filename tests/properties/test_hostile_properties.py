@@ -24,7 +24,7 @@ from pathlib import Path
 
 import openpyxl
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from outcomes.cli import main
@@ -119,6 +119,9 @@ def invoke(*args: str):
 @given(damages=st.lists(damage, max_size=8),
        renamed=st.tuples(st.integers(1, 6), st.sampled_from(FORMULAS[:5])),
        onto_study=st.booleans())
+# found by a random run: a whole-number column holding "1e999" (infinity) once crashed
+@example(damages=[("junk", "responses", 3442, "1e999")], renamed=(1, "=1+1"), onto_study=False)
+@example(damages=[("junk", "sessions", 7, "-1e400")], renamed=(2, "+A1"), onto_study=False)
 def test_hostile_studies_lose_nothing_change_nothing_and_write_no_formula(damages, renamed,
                                                                         onto_study):
     tables = small_study()

@@ -89,7 +89,9 @@ def parse_column(raw: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, np.ndarra
         numbers = pd.to_numeric(text, errors="coerce").astype(float)
         bad = (text.notna() & numbers.isna()).to_numpy()
     if kind == "int":
-        frac = numbers.notna() & (numbers != np.floor(numbers))
+        # a fraction, or a number too large to be a whole one ("1e999" reads as infinity)
+        frac = numbers.notna() & ((numbers != np.floor(numbers)) | ~np.isfinite(numbers)
+                                  | (numbers.abs() > 2.0 ** 53))
         bad = bad | frac.to_numpy()
         numbers = numbers.mask(frac)
         return numbers.round().astype("Int64"), bad
