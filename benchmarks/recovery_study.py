@@ -35,6 +35,11 @@ Run (about 10 minutes on two cores with the defaults)::
     python benchmarks/recovery_study.py                 # writes the tables into docs/recovery.md
     python benchmarks/recovery_study.py --studies 10 --ml-studies 3 --out -   # a quick look
     python benchmarks/recovery_study.py --calibrate     # outcomes.power's measurement model
+    python benchmarks/recovery_study.py --part error-dropout --jobs 1   # about 13 minutes
+
+``--part error-dropout`` runs the worlds with classical measurement error and with MAR
+dropout (``benchmarks/_recovery_worlds.py``): observed, reliability-corrected, listwise, MI
+and EM shares beside the latent truth.
 """
 
 from __future__ import annotations
@@ -287,9 +292,16 @@ def main() -> None:
                         help="Markdown file whose recovery block is replaced ('-': print)")
     parser.add_argument("--calibrate", action="store_true",
                         help="print the measurement model of outcomes.power and stop")
+    parser.add_argument("--part", choices=["shares", "error-dropout"], default="shares",
+                        help="the estimator worlds (shares) or measurement error and dropout")
+    parser.add_argument("--replications", type=int, default=200,
+                        help="studies in each target world of --part error-dropout")
     args = parser.parse_args()
     if args.calibrate:
         print(calibrate().to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        return
+    if args.part == "error-dropout":
+        error_dropout(args)
         return
     from joblib import Parallel, delayed
 
@@ -306,14 +318,39 @@ def main() -> None:
     if args.out == "-":
         print(text)
         return
-    out = Path(args.out)
+    write_block(Path(args.out), text, BEGIN, END)
+    print(f"{args.out}: recovery tables written ({minutes:.1f} minutes)")
+
+
+def write_block(out: Path, text: str, begin: str, end: str) -> None:
+    """Replace the block between ``begin`` and ``end`` of ``out`` (or append it)."""
     old = out.read_text(encoding="utf-8") if out.exists() else ""
-    if BEGIN in old and END in old:
-        new = old[: old.index(BEGIN)] + text + old[old.index(END) + len(END):]
+    if begin in old and end in old:
+        new = old[: old.index(begin)] + text + old[old.index(end) + len(end):]
     else:
         new = old + ("\n" if old else "") + text + "\n"
     out.write_text(new, encoding="utf-8")
-    print(f"{out}: recovery tables written ({minutes:.1f} minutes)")
+
+
+def error_dropout(args) -> None:
+    """The measurement-error and dropout worlds: run, summarise, write or print."""
+    import _recovery_worlds as worlds
+    from joblib import Parallel, delayed
+
+    start = time.perf_counter()
+    jobs = worlds.tasks(args.replications, args.seed)
+    results = Parallel(n_jobs=args.jobs, verbose=5)(
+        delayed(worlds.one_study)(w, s, args.boot) for w, s in jobs)
+    records = [(w, s, r) for (w, s), rows in zip(jobs, results, strict=True) for r in rows]
+    table = worlds.summarise(records)
+    minutes = (time.perf_counter() - start) / 60
+    text = worlds.markdown(table, dict(replications=args.replications, boot=args.boot,
+                                       minutes=minutes, jobs=args.jobs))
+    if args.out == "-":
+        print(text)
+        return
+    write_block(Path(args.out), text, worlds.BEGIN, worlds.END)
+    print(f"{args.out}: error and dropout tables written ({minutes:.1f} minutes)")
 
 
 if __name__ == "__main__":

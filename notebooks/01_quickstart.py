@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -21,7 +21,7 @@
 import outcomes as oc
 
 study = oc.load_sample()  # the same files as data/sample/ in the repository
-print(study.summary())
+study.summary()
 
 # %% [markdown]
 # ## 1. Check the data
@@ -59,7 +59,7 @@ table[["engagement_id", "coach_id", "baseline", "end_score", *oc.FACTORS["relati
 # %%
 shares = oc.decompose(table, "end_score", oc.FACTORS, covariates=["baseline"],
                       n_boot=200, cluster="coach_id", seed=1)
-print(shares.summary())
+shares.summary()
 
 # %% [markdown]
 # The warning says who was left out and why: 259 clients have no end score (they dropped
@@ -74,7 +74,7 @@ print(shares.summary())
 
 # %%
 comparison = shares.compare("asay-lambert-1999")
-comparison.table()[["part", "estimate", "ci_low", "ci_high", "reference", "inside"]]
+comparison
 
 # %%
 ax = shares.plot(reference="asay-lambert-1999")
@@ -89,6 +89,19 @@ ax = shares.plot(reference="asay-lambert-1999")
 
 # %%
 oc.sample_truth()["shares"]
+
+# %% [markdown]
+# ## 6. A table for the paper
+#
+# `to_apa()` lays any result out as an APA 7 table: a number, a title, two decimals, no
+# leading zero for proportions, intervals in brackets, and a note that says what every
+# number is. `table.to_docx("shares.docx")` writes it as a Word table and
+# `table.to_latex("shares.tex")` as LaTeX; `outcomes decompose --docx F --latex F` does the
+# same from the command line.
+
+# %%
+table = shares.to_apa(number=1, reference="asay-lambert-1999")
+table
 
 # %% [markdown]
 # Next: `02_your_data` reads your own files, `03_what_drives_outcome` compares the

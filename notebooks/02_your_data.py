@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -136,7 +136,7 @@ scores.groupby(["instrument", "scale"]).score.describe()[["count", "mean", "std"
 
 # %%
 alliance = oc.reliability(sample.valid("responses"), "wai-sr", n_boot=200, seed=1)
-alliance.table()
+alliance.to_apa()
 
 # %% [markdown]
 # The same functions work on any item table. The Authentic Happiness Inventory at the

@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -80,11 +80,14 @@ wide.assign(total=wide.sum(axis=1)).round(4)
 # %%
 dom = oc.dominance(table, model["outcome"], model["factors"], covariates=model["covariates"],
                    n_boot=200, cluster="coach_id", seed=1)
-print(dom.summary())
+dom.summary()
 
 # %%
-dom.designations().query("kind == 'complete'")[["factor", "other", "p_factor", "p_other",
-                                                 "p_neither", "reproducibility"]]
+complete = dom.designations().query("kind == 'complete'")
+complete[["factor", "other", "p_factor", "p_other", "p_neither", "reproducibility"]].rename(
+    columns={"factor": "Factor", "other": "Other", "p_factor": "Factor dominates",
+             "p_other": "Other dominates", "p_neither": "Neither",
+             "reproducibility": "Reproducibility"}).round(2)
 
 # %% [markdown]
 # Client factors completely dominate everything else here, in most replicates. Whether
@@ -104,8 +107,8 @@ ax = dom.plot()
 
 # %%
 variants = {
-    "end_score, no covariate": ("end_score", []),
-    "end_score | baseline": ("end_score", ["baseline"]),
+    "end score, no covariate": ("end_score", []),
+    "end score | baseline": ("end_score", ["baseline"]),
     "change | baseline": ("change", ["baseline"]),
     "change, no covariate": ("change", []),
 }
@@ -143,10 +146,12 @@ pd.DataFrame(widths).round(3)
 # %%
 shares = oc.decompose(table, model["outcome"], model["factors"], covariates=model["covariates"],
                       n_boot=200, cluster="coach_id", seed=1)
-shares.differences.round(3)
+shares.differences.rename(columns={
+    "factor": "Factor", "other": "Minus", "estimate": "Difference", "std_error": "Std. error",
+    "ci_low": "95 % interval from", "ci_high": "to"}).round(3)
 
 # %%
-shares.rank_probabilities
+shares.rank_probabilities.round(2)
 
 # %% [markdown]
 # ## 5. Against the truth

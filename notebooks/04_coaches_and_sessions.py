@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -19,6 +19,8 @@
 # %%
 import warnings
 
+import pandas as pd
+
 import outcomes as oc
 
 warnings.simplefilter("ignore", oc.DataWarning)  # completers only in the end-score models
@@ -35,10 +37,12 @@ table = study.analysis_table()
 # far more than coaches do); change shows it.
 
 # %%
+rows = {}
 for outcome in ("end_score", "change"):
-    icc = oc.multilevel(table, outcome, []).table().query("kind == 'icc'").iloc[0]
-    print(f"{outcome:10s} ICC {icc.estimate:.3f}, 95 % profile-likelihood interval "
-          f"{icc.ci_low:.3f} to {icc.ci_high:.3f}")
+    null = oc.multilevel(table, outcome, [])
+    low, high = null.icc_interval
+    rows[outcome.replace("_", " ")] = {"ICC": null.icc, "95 % interval from": low, "to": high}
+pd.DataFrame(rows).T.round(3)
 
 # %% [markdown]
 # ## 2. The full model
@@ -50,7 +54,10 @@ for outcome in ("end_score", "change"):
 
 # %%
 fit = oc.multilevel(table, "end_score", oc.FACTORS, covariates=["baseline"])
-fit.rights_sterba.round(3)
+fit.to_apa(number=1)
+
+# %%
+fit.to_apa(number=2, part="variance")
 
 # %%
 {"R² marginal": round(fit.r2_marginal, 3), "R² conditional": round(fit.r2_conditional, 3)}
@@ -68,7 +75,7 @@ ax = fit.plot()
 
 # %%
 shares = oc.multilevel_shares(table, "end_score", oc.FACTORS, covariates=["baseline"])
-print(shares.summary())
+shares.summary()
 
 # %% [markdown]
 # Norcross & Lambert (2011) split the *total* variance of outcome and give therapists 7 %.
@@ -76,7 +83,7 @@ print(shares.summary())
 # theirs (they have no expectancy part, so it is left out of the match):
 
 # %%
-print(shares.compare("norcross-lambert-2011").summary())
+shares.compare("norcross-lambert-2011").summary()
 
 # %% [markdown]
 # The sample's coaches differ little. In a practice where coaches matter more (an ICC of
@@ -105,7 +112,7 @@ sessions = oc.session_table(study.scores(), study.valid("engagements"))
 coaches = sorted(sessions.coach_id.unique())[:30]
 sessions = sessions[sessions.coach_id.isin(coaches)]
 allied = oc.alliance_outcome(sessions, alliance="alliance", outcome="outcome")
-print(allied.summary())
+allied.summary()
 
 # %% [markdown]
 # Clients with better alliances improve more from one session to the next (the between

@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -21,6 +21,7 @@ import warnings
 from pathlib import Path
 
 import pandas as pd
+from IPython.display import Markdown
 
 import outcomes as oc
 from outcomes.benchmarking import benchmark, practice_from_study
@@ -41,7 +42,7 @@ REAL = ROOT / "tests" / "data" / "real"
 
 # %%
 change = oc.change(table, pre="baseline", post="end_score", instrument="ors")
-print(change.summary())
+change.to_apa()
 
 # %%
 ax = change.plot()
@@ -86,7 +87,7 @@ arms = trial[trial.occasion.isin([0, 1])].pivot_table(
 arms.columns = ["id", "intervention", "pre", "post"]
 split = oc.improvement_split(arms, arm="intervention", pre="pre", post="post",
                              arms={"placebo": 4, "full": [1, 2, 3]}, n_boot=500, seed=5)
-print(split.summary())
+split.summary()
 
 # %% [markdown]
 # ## 2. Session by session: the expected course and flags
@@ -102,12 +103,11 @@ course.expected(intake=[10, 15, 20, 25], session=5).round(1)
 
 # %%
 flags = oc.monitor(sessions, course, outcome="ors", alliance="srs")
-print(flags.summary())
+flags.summary()
 
 # %%
 flagged = flags.table().query("flag != 'on track' and flag != 'not assessed'")
-for reason in flagged.reason.head(3):
-    print("-", reason)
+Markdown("\n".join(f"- {reason}" for reason in flagged.reason.head(3)))
 
 # %% [markdown]
 # ## 3. The body's norms
@@ -119,7 +119,7 @@ for reason in flagged.reason.head(3):
 
 # %%
 norms = build_norms(study, n_boot=0, seed=1)
-print(norms.summary())
+norms.summary()
 
 # %% [markdown]
 # ## 4. One coach's practice
@@ -133,7 +133,7 @@ print(norms.summary())
 # %%
 practice = practice_from_study(study, "C007")
 result = benchmark(practice, norms)
-print(result.summary().split("Flagged clients")[0])
+result.summary()
 
 # %%
 ax = result.plot()

@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -39,7 +39,7 @@ SPLIT = {"client": 0.40, "relationship": 0.30, "expectancy": 0.15, "technique": 
 # %%
 plan = power(shares=SPLIT, r2=0.35, icc=0.05, n_coaches=[15, 30, 60, 120],
                 clients_per_coach=15, n_sim=100, n_boot=100, seed=1, n_jobs=1)
-plan.grid("width").round(3)
+plan.grid("width").rename_axis(["coaches", "clients per coach"]).round(3)
 
 # %%
 ax = plan.plot()
@@ -51,7 +51,7 @@ ax = plan.plot()
 # The summary adds bias, RMSE and the coverage of the true share:
 
 # %%
-print(plan.summary())
+plan.summary()
 
 # %% [markdown]
 # ## 2. Power: could the study tell a different truth from 40/30/15/15?
@@ -64,7 +64,7 @@ print(plan.summary())
 other = {"client": 0.70, "relationship": 0.20, "expectancy": 0.08, "technique": 0.02}
 against = power(shares=other, r2=0.35, icc=0.05, n_coaches=[10, 20, 40], clients_per_coach=15,
                    factor_correlation=0.15, n_sim=100, n_boot=100, seed=2, n_jobs=1)
-against.grid("power").round(2)
+against.grid("power").rename_axis(["coaches", "clients per coach"]).round(2)
 
 # %%
 ax = against.plot(quantity="power")
@@ -109,7 +109,7 @@ pd.DataFrame(measured).round(3)
 # %%
 arrangement = power(shares=SPLIT, r2=0.35, icc=0.15, n_coaches=[15, 30, 60],
                        clients_per_coach=[40, 20, 10], n_sim=60, n_boot=100, seed=4, n_jobs=1)
-widths = arrangement.grid("width")
+widths = arrangement.grid("width").rename_axis(["coaches", "clients per coach"])
 widths[[c * k == 600 for c, k in widths.index]].round(3)
 
 # %% [markdown]

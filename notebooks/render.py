@@ -1,13 +1,16 @@
 """Run every notebook and write a rendered copy with its output to reports/notebooks/.
 
-The notebooks are stored as Python files in jupytext's percent format (the source of
-truth: they diff cleanly). This script reads each one, executes it top to bottom with the
-``python3`` kernel in this folder, and writes ``reports/notebooks/<name>.html``::
+The notebooks are stored twice, kept in step by jupytext: ``<name>.ipynb``, which Jupyter
+opens, and ``<name>.py`` in jupytext's percent format, which diffs cleanly for review (a test
+checks that the two hold the same cells; JupyterLab with jupytext updates both on save, and
+``jupytext --sync notebooks/<name>.py`` does it by hand). Both are stored without outputs.
+This script executes each ``.ipynb`` top to bottom with the ``python3`` kernel in this
+folder, as JupyterLab would, and writes ``reports/notebooks/<name>.html`` with the outputs::
 
     python notebooks/render.py                  # all of them
     python notebooks/render.py 01_quickstart    # one
 
-Needs the development extra (jupytext, nbclient, ipykernel) and nbconvert.
+Needs the development extra (nbclient, ipykernel, nbconvert).
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-import jupytext
 import nbclient
+import nbformat
 from nbconvert import HTMLExporter
 
 HERE = Path(__file__).resolve().parent
@@ -45,12 +48,12 @@ img {{ max-width: 100%; }}
 
 def notebooks() -> list[Path]:
     """The notebooks, in order."""
-    return sorted(HERE.glob("[0-9][0-9]_*.py"))
+    return sorted(HERE.glob("[0-9][0-9]_*.ipynb"))
 
 
 def execute(path: Path, *, timeout: int = 600):
     """The notebook of ``path``, run top to bottom in its own folder."""
-    notebook = jupytext.read(path)
+    notebook = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(notebook, kernel_name="python3", timeout=timeout,
                                      resources={"metadata": {"path": str(path.parent)}})
     client.execute()

@@ -186,7 +186,7 @@ def test_faces_and_the_coachs_report(tmp_path, norms):
     assert "client" not in result.table().columns
     assert "What the numbers can and cannot say" in result.summary()
     payload = result.to_dict()
-    assert payload["standing"]["n"] == 6 and payload["norms"]["version"] == 1
+    assert payload["standing"]["n"] == 6 and payload["norms"]["version"] == 2
     assert list(result.by_band.columns) == ["band", "n", "mean_change", "body_median",
                                             "body_q25", "body_q75", "body_n"]
     assert "your mean change" in result.summary()  # display labels only in the text

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from outcomes._errors import DataError, ModelError, UsageError
 from outcomes._results import Summary
-from outcomes.practice.coach_effects import CoachEffects, coach_effects
+from outcomes.practice.coach_effects import WITHHELD_REASON, CoachEffects, coach_effects
 from outcomes.practice.funnel import funnel_limits, position_of, shrink
 
 
@@ -115,7 +115,7 @@ def test_coach_with_fewer_than_k_clients_is_withheld_everywhere():
     fx = coach_effects(pd.concat([data, small]), outcome="change",
                        covariates=["baseline", "sponsor"], seed=2)
     row = fx.table().set_index("cluster").loc["SMALL"]
-    assert row["suppressed"] and row["reason"] == "fewer than 5 clients: not published"
+    assert row["suppressed"] and row["reason"] == WITHHELD_REASON
     numbers = ["n", "observed", "expected", "raw", "z", "estimate", "ci_low", "rank_low"]
     assert row[numbers].isna().all() and pd.isna(row["position"])
     assert "SMALL" not in fx.summary().split("within limits", 1)[-1]
@@ -187,6 +187,27 @@ def test_a_withheld_count_cannot_be_worked_out_from_the_total():
     assert table["suppressed"].sum() >= 2
     assert table.loc[table["suppressed"], "n"].isna().all()
     assert coach.size - shown.sum() >= 3 + min(s for s in sizes if s >= 5)
+
+
+def test_a_complementary_withheld_coach_reads_like_the_small_one():
+    # The case found in a published report: a coach of 3 clients is withheld, and so is the
+    # coach of 11 clients (the smallest other count), so that the total cannot give the 3
+    # away. Neither may be labelled "fewer than 5", and no column may tell which was small.
+    rng = np.random.default_rng(3)
+    sizes = {"SMALL": 3, "ELEVEN": 11, "C1": 20, "C2": 15, "C3": 30, "C4": 18}
+    coach = np.repeat(list(sizes), list(sizes.values()))
+    data = pd.DataFrame({"coach_id": coach, "change": rng.normal(size=coach.size)})
+    fx = coach_effects(data, outcome="change", seed=1)
+    table = fx.table().set_index("cluster")
+    withheld = table[table["suppressed"]]
+    assert sorted(withheld.index) == ["ELEVEN", "SMALL"]
+    assert withheld.nunique(dropna=False).le(1).all()  # the two rows read alike
+    assert set(withheld["reason"]) == {WITHHELD_REASON} and "fewer than" not in WITHHELD_REASON
+    assert table.loc[~table["suppressed"], "reason"].eq("").all()
+    for face in (str(fx.summary()), json.dumps(fx.to_dict(), allow_nan=False)):
+        assert "fewer than 5" not in face and "smaller coach" not in face
+    entries = [c for c in fx.to_dict()["coaches"] if c["suppressed"]]
+    assert entries[0] | {"cluster": None} == entries[1] | {"cluster": None}
 
 
 def test_the_old_keyword_group_warns_and_gives_the_same_numbers():

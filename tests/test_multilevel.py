@@ -169,7 +169,7 @@ def test_four_faces(clients):
     assert isinstance(fit, MultilevelFit)
     table = fit.table()
     assert list(table.columns) == ["kind", "term", "estimate", "std_error", "ci_low",
-                                   "ci_high", "p_value", "n"]
+                                   "ci_high", "p_value", "n", "df"]
     assert set(table.kind) == {"fixed", "variance", "share", "r2", "icc"}
     text = fit.summary()
     assert "Rights & Sterba" in text and "alliance_within" in text and "converged" in text

@@ -12,6 +12,7 @@ import outcomes as oc
 from outcomes._errors import DataError, UsageError
 from outcomes._results import Summary
 from outcomes.norms import FORMAT, VERSION, Norms, build_norms, check_norms, read_norms
+from outcomes.privacy import round_to_base
 from outcomes.study import Study
 from tests.conftest import small_study
 
@@ -28,7 +29,7 @@ def norms(sample):
 
 def test_format_version_and_schema(norms, tmp_path):
     doc = norms.to_dict()
-    assert doc["format"] == FORMAT == "outcomes-norms" and doc["version"] == VERSION == 1
+    assert doc["format"] == FORMAT == "outcomes-norms" and doc["version"] == VERSION == 2
     check_norms(doc)
     path = norms.write(tmp_path / "norms.json")
     again = read_norms(path)
@@ -73,8 +74,8 @@ def test_consent_is_respected(sample):
     mine = engagements["coach_id"] == first_coach
     engagements.loc[mine, "research_consent"] = "False"
     study = Study(tables=tables, source=sample.source)
-    doc = build_norms(study, n_boot=0, seed=1).document
-    base = build_norms(sample, n_boot=0, seed=1).document
+    doc = build_norms(study, n_boot=0, seed=1, base=None).document
+    base = build_norms(sample, n_boot=0, seed=1, base=None).document
     assert doc["sample"]["engagements"] == base["sample"]["engagements"] - int(
         (mine & consenting).sum())
     assert doc["sample"]["coaches"] == base["sample"]["coaches"] - 1
@@ -88,16 +89,18 @@ def test_case_mix_and_bands_by_hand(sample, norms):
                               (both.sponsor == "self").astype(float)])
     beta, *_ = np.linalg.lstsq(design, both.change.to_numpy(dtype=float), rcond=None)
     terms = norms.document["case_mix"]["terms"]
-    assert [terms["intercept"], terms["baseline"], terms["sponsor[self]"]] == pytest.approx(beta)
+    # published at three decimals
+    assert [terms["intercept"], terms["baseline"], terms["sponsor[self]"]] == \
+        pytest.approx(beta, abs=5e-4)
     assert norms.expected_change([10.0, 10.0], sponsor=["self", "organisation"]) == \
-        pytest.approx([beta[0] + 10 * beta[1] + beta[2], beta[0] + 10 * beta[1]])
+        pytest.approx([beta[0] + 10 * beta[1] + beta[2], beta[0] + 10 * beta[1]], abs=0.01)
     edges = norms.document["bands"]["edges"]
     assert edges == sorted(edges) and len(norms.document["bands"]["labels"]) == len(edges) + 1
     assert norms.band_of([edges[0] - 0.1, edges[0]]).tolist() == \
         norms.document["bands"]["labels"][:2]
     intake = norms.table().query("band == 'all' and measure == 'intake'").iloc[0]
-    assert intake["n"] == table["baseline"].notna().sum()
-    assert intake["q50"] == pytest.approx(table["baseline"].median())
+    assert intake["n"] == round_to_base(table["baseline"].notna().sum())  # rounded to 5
+    assert intake["q50"] == pytest.approx(table["baseline"].median(), abs=0.05)
 
 
 def test_a_small_study_withholds_what_rests_on_too_few(tmp_path):
@@ -106,19 +109,18 @@ def test_a_small_study_withholds_what_rests_on_too_few(tmp_path):
     check_norms(doc)
     assert "withheld" in doc["coach_effects"]
     assert "withheld" in doc["factor_shares"] or doc["factor_shares"]["n"] >= 5
-    band_rows = [d for d in doc["distributions"] if d["band"] != "all"]
-    assert all(d["n"] is None for d in band_rows)
+    assert doc["bands"]["edges"] == [] and doc["bands"]["labels"] == ["all intakes"]
     with pytest.raises(UsageError):
         build_norms(study, k=2)
 
 
 def test_other_versions_and_broken_files_are_refused(norms, tmp_path):
     doc = norms.to_dict()
-    doc["version"] = 2
+    doc["version"] = 3
     path = tmp_path / "future.json"
     path.write_text(json.dumps(doc))
-    with pytest.raises(DataError, match="format version 2; this version of outcomes reads "
-                                        "version 1"):
+    with pytest.raises(DataError, match="format version 3; this version of outcomes reads "
+                                        "version 2"):
         read_norms(path)
     (tmp_path / "other.json").write_text(json.dumps({"hello": 1}))
     with pytest.raises(DataError, match="not an outcomes norms file"):
@@ -138,10 +140,10 @@ def test_other_versions_and_broken_files_are_refused(norms, tmp_path):
 def test_faces(norms):
     table = norms.table()
     assert {"band", "measure", "n", "mean", "sd", "q50"} <= set(table.columns)
-    assert "format outcomes-norms version 1" in norms.summary()
+    assert "format outcomes-norms version 2" in norms.summary()
     assert isinstance(norms.summary(), Summary)
     assert re.fullmatch(r"<Norms: \S+: [\d,]+ engagements of \d+ coaches, k = 5, made "
-                        r"\d{4}-\d\d-\d\d \(format version 1\)>", repr(norms)), repr(norms)
+                        r"\d{4}-\d\d-\d\d \(format version 2\)>", repr(norms)), repr(norms)
     ax = norms.plot()
     assert len(ax.patches) >= 3
     assert isinstance(norms, Norms) and isinstance(norms.to_dict(), dict)

@@ -95,18 +95,20 @@ def test_no_client_engagement_or_coach_id_anywhere(built):
             assert identifier not in text, (column, identifier)
 
 
-def test_the_coach_of_three_is_suppressed_with_the_reason(built):
+def test_the_coach_of_three_and_its_complement_read_the_same(built):
     _, small, report = built
     html = report.html.read_text(encoding="utf-8")
     name = pseudonym(small, SALT)
-    coach_table = next(t for t in tables_of(html) if t[0][:2] == ["coach", "clients"])
-    row = next(r for r in coach_table if r[0] == name)
-    assert row[1] == "fewer than 5" and row[-1] == "fewer than 5 clients: not published"
-    assert all(cell in ("–", "fewer than 5", "fewer than 5 clients: not published")
-               for cell in row[1:])
-    assert "2 coach(es) not published: fewer than 5" in html
+    coach_table = next(t for t in tables_of(html) if t[0][:2] == ["coach", "clients"]
+                       and "rank interval" in t[0])
+    withheld = [r for r in coach_table[1:] if r[1] == "withheld"]
+    assert name in [r[0] for r in withheld]
+    assert len(withheld) == 2  # the small one and one that would reveal it
+    assert all(cell == "withheld" for row in withheld for cell in row[1:])  # no reason column
+    assert "fewer than 5 clients: not published" not in html and "smaller coach" not in html
+    assert html.count("Some coaches are withheld") == 1
     assert name in pdf_text(report.pdf)
-    assert report.facts["coaches_withheld"] == 2  # the small one and one that would reveal it
+    assert report.facts["coaches_withheld"] == 2
 
 
 def test_no_count_between_one_and_k_is_shown(built):
@@ -116,8 +118,8 @@ def test_no_count_between_one_and_k_is_shown(built):
     for table in tables_of(html):
         header = table[0]
         for i, column in enumerate(header):
-            if column in ("clients", "engagements ever flagged", "organisation", "self",
-                          "total"):
+            if column in ("clients", "engagements flagged at least once",
+                          "paid by an organisation", "paid by the client", "total"):
                 for row in table[1:]:
                     cell = row[i].replace(",", "")
                     if cell.isdigit():
@@ -149,9 +151,9 @@ def test_self_contained_and_printable(built):
 def test_sections_figures_and_alt_text(built):
     _, _, report = built
     html = report.html.read_text(encoding="utf-8")
-    titles = ["Who is in the data", "Measurement quality", "Did clients improve?",
-              "What drives outcome", "Alliance over sessions", "Monitoring summary",
-              "Methods and caveats"]
+    titles = ["Summary", "Who is in the data", "Measurement quality", "Did clients improve?",
+              "What drives outcome", "Coaches", "Alliance over sessions", "Monitoring",
+              "Methods and caveats", "Technical appendix"]
     assert list(report.sections) == titles
     for title in titles:
         assert f"{title}</h2>" in html
@@ -161,15 +163,17 @@ def test_sections_figures_and_alt_text(built):
         alt = re.search(r'alt="([^"]*)"', image).group(1)
         assert len(alt) > 30
     assert "Asay &amp; Lambert" in html and "Norcross" in html  # the other presets
-    assert "Dominance:" in html and "intra-class correlation" in html
+    assert "Dominance:" in html and "of the variance of the end score lies between coaches" \
+        in html
 
 
 def test_methods_and_footer_say_what_was_run(built):
     study, _, report = built
     html = report.html.read_text(encoding="utf-8")
     methods = html[html.index('id="methods"'):]
-    for phrase in ("LMG shares", "bootstrap replicates", "Jacobson-Truax", "REML",
-                   "Spiegelhalter", "observational", "nothing was imputed"):
+    for phrase in ("Shapley shares", "bootstrap replicates", "Jacobson-Truax",
+                   "restricted maximum likelihood", "Spiegelhalter", "observational",
+                   "nothing was imputed"):
         assert phrase in methods, phrase
     assert input_digest(study.source) in html
     assert "<dt>Seed</dt><dd>7</dd>" in html
@@ -177,10 +181,10 @@ def test_methods_and_footer_say_what_was_run(built):
         assert package in methods
     # the estimation's own messages count missing values per column; they are not shown
     assert "missing values and were left out" not in methods
-    missing = re.search(r"missing: (.*?); ", methods).group(1)
+    missing = re.search(r"clients missing each value: (.*?); ", methods).group(1)
     for entry in missing.split(", "):
-        count = entry.split(" ", 1)[1]
-        assert count == "fewer than 5" or int(count.replace(",", "")) >= 5, entry
+        count = entry.rsplit(" ", 1)[1]
+        assert count == "withheld" or int(count.replace(",", "")) >= 5, entry
 
 
 def test_options_are_checked(tmp_path):
@@ -218,7 +222,7 @@ def test_the_report_result_shows_its_four_faces(built):
 
     matplotlib.use("Agg")
     report = built[2]
-    assert re.fullmatch(r"<Report: .+: 7 sections in report\.html( and report\.pdf)?, k = 5>",
+    assert re.fullmatch(r"<Report: .+: 10 sections in report\.html( and report\.pdf)?, k = 5>",
                         repr(report)), repr(report)
     assert {"quantity", "value"} == set(report.table().columns)
     assert json.loads(json.dumps(report.to_dict()))["k"] == 5

@@ -148,8 +148,11 @@ from outcomes.shares.decomposition import Decomposition as Decomposition
 from outcomes.shares.decomposition import decompose as decompose
 from outcomes.shares.dominance import Dominance as Dominance
 from outcomes.shares.dominance import dominance as dominance
+from outcomes.shares.missingness import MissingnessReport as MissingnessReport
 from outcomes.shares.power import Power as Power
 from outcomes.shares.power import power as power
+from outcomes.shares.sensitivity import Sensitivity as Sensitivity
+from outcomes.shares.sensitivity import sensitivity as sensitivity
 from outcomes.simulate.synthetic import (
     SimulatedStudy as SimulatedStudy,
 )

@@ -37,9 +37,16 @@ from outcomes._errors import UsageError
 __all__ = [
     "PARAMETERS", "shared_parameters", "renamed", "old_attribute", "check_ci_level", "check_n_boot",
     "check_seed", "check_choice", "check_covariates", "check_factors", "check_positive_int",
+    "DEFAULT_SEED",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: The seed every command of ``outcomes`` uses when ``--seed`` is not given, so that two runs
+#: of the same command on the same data give the same numbers (and the same files). Each
+#: command records the seed it used in its output. The Python functions keep ``seed=None``
+#: (fresh random draws) as their default: a script states its seed.
+DEFAULT_SEED = 2024
 
 #: The wording of each shared parameter, written once (numpydoc, without indentation).
 PARAMETERS: dict[str, str] = {
@@ -63,7 +70,19 @@ ci_level : float, default 0.95
     The coverage of every interval, between 0 and 1 (0.95 gives 95 % intervals).""",
     "seed": """\
 seed : int, numpy.random.Generator or None
-    Seed of the random draws; the same seed gives the same numbers on every run.""",
+    Seed of the random draws; the same seed gives the same numbers on every run. None draws
+    fresh numbers each time (the ``outcomes`` command uses a fixed seed instead,
+    ``DEFAULT_SEED``, when ``--seed`` is not given).""",
+    "missing": """\
+missing : {"listwise", "mi", "em"}, default "listwise"
+    How rows with missing values are handled: left out (complete cases), multiply imputed
+    by chained equations and pooled, or kept in the maximum-likelihood (EM) covariance
+    under missing at random; ``mi`` and ``em`` keep every client (intention to treat). The
+    result's ``.missingness`` reports what was missing; see :mod:`outcomes.shares.missing`.""",
+    "n_imputations": """\
+n_imputations : int, optional
+    Imputations for ``missing="mi"``; the default is 100 times the fraction of incomplete
+    rows, at least 5 (White, Royston & Wood 2011).""",
     "engine": """\
 engine : {"pandas", "dask"} or None
     Which engine holds the data: a pandas frame in memory or a Dask frame read part by part.

@@ -188,17 +188,18 @@ def alliance_figure(by_session: pd.DataFrame, effects: pd.DataFrame | None = Non
     panels = 2 if effects is not None else 1
     figure, axes = pyplot().subplots(1, panels, figsize=(4.4 * panels, 3.4), squeeze=False)
     ax = axes[0][0]
+    # One axis for both (the PCOMS scales share their range, 0-40): a second axis would
+    # stretch a small change until it looks large.
     ax.plot(by_session["session"], by_session["outcome"], "o-", color=PALETTE[0],
             label=f"{outcome} (start of session)")
-    ax2 = ax.twinx()
-    ax2.plot(by_session["session"], by_session["alliance"], "s--", color=PALETTE[1],
-             label=f"{alliance} (end of session)")
+    ax.plot(by_session["session"], by_session["alliance"], "s--", color=PALETTE[1],
+            label=f"{alliance} (end of session)")
+    both = pd.concat([by_session["outcome"], by_session["alliance"]])
+    if both.between(0, 40).all():
+        ax.set_ylim(0, 40)
     ax.set_xlabel("session")
-    ax.set_ylabel(f"mean {outcome}", color=PALETTE[0])
-    ax2.set_ylabel(f"mean {alliance}", color=PALETTE[1])
-    lines = ax.get_lines() + ax2.get_lines()
-    ax.legend(lines, [line.get_label() for line in lines], frameon=False, fontsize=8,
-              loc="lower right")
+    ax.set_ylabel("mean rating")
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
     if effects is not None:
         right = axes[0][1]
         y = np.arange(len(effects))

@@ -28,7 +28,7 @@ def norms_file(tmp_path_factory) -> Path:
                  "--json")
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
-    assert payload["format"] == "outcomes-norms" and payload["version"] == 1
+    assert payload["format"] == "outcomes-norms" and payload["version"] == 2
     assert payload["file"] == str(path) and payload["k"] == 5 and payload["withheld"] == []
     return path
 
@@ -59,11 +59,13 @@ def test_report_of_a_study_with_a_coach_of_three(tmp_path):
     payload = json.loads(result.stdout)
     assert payload["html"] == str(out / "report.html") and payload["pdf_engine"]
     assert payload["facts"]["coaches_withheld"] == 2 and payload["k"] == 5  # small + one more
-    assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.pdf"]
+    assert sorted(p.name for p in out.iterdir()) == ["coach-effects.csv", "report.html",
+                                                     "report.pdf"]
     assert salt_file.exists()
     name = pseudonym(small, bytes.fromhex(salt_file.read_text().strip()))
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert f"<td>{name}</td><td class=\"number suppressed\">fewer than 5</td>" in html
+    assert f"<td>{name}</td><td class=\"number suppressed\">withheld</td>" in html
+    assert f"{name},withheld,withheld" in (out / "coach-effects.csv").read_text(encoding="utf-8")
     assert "Body &lt;Report&gt;" in html
 
 
@@ -126,14 +128,14 @@ def test_benchmark_of_a_study_coach(tmp_path, norms_file):
 
 def test_benchmark_rejects_another_norms_version(tmp_path, norms_file):
     document = json.loads(norms_file.read_text())
-    document["version"] = 2
-    future = tmp_path / "norms-v2.json"
+    document["version"] = 3
+    future = tmp_path / "norms-v3.json"
     future.write_text(json.dumps(document))
     workbook = tmp_path / "p.xlsx"
     run("template", "--out", str(workbook))
     result = run("benchmark", str(workbook), "--norms", str(future), "--out", str(tmp_path))
     assert result.returncode == 1
-    assert "format version 2; this version of outcomes reads version 1" in result.stderr
+    assert "format version 3; this version of outcomes reads version 2" in result.stderr
     assert str(future) in result.stderr
 
 

@@ -43,7 +43,8 @@ window.addEventListener("load", function () {
     return {alt: img.getAttribute("alt") || "", loaded: img.complete && img.naturalWidth > 0,
             width: img.getBoundingClientRect().width};
   });
-  document.getElementById("probe").textContent = JSON.stringify({
+  var target = (window.parent !== window ? window.parent : window).document;
+  target.getElementById("probe").textContent = JSON.stringify({
     width: width, page: document.documentElement.scrollWidth, wide: wide,
     scrolled: scrolled, images: images});
 });
@@ -64,13 +65,20 @@ def _probe(html: Path, tmp_path: Path, width: int) -> dict:
     page = tmp_path / f"probe-{width}.html"
     page.write_text(html.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"),
                     encoding="utf-8")
+    if width < 500:  # headless chromium's window is at least 500 px wide: a phone-wide frame
+        frame = tmp_path / f"frame-{width}.html"
+        frame.write_text(f'<!DOCTYPE html><html><body style="margin:0"><pre id="probe"></pre>'
+                         f'<iframe src="{page.name}" style="width:{width}px;height:900px;'
+                         f'border:0"></iframe></body></html>', encoding="utf-8")
+        page = frame
     command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
                "--disable-background-networking", "--disable-component-update",
                "--disable-sync", "--no-first-run", "--disable-extensions",
+               "--allow-file-access-from-files",
                f"--user-data-dir={tmp_path / 'profile'}", f"--window-size={width},900",
                "--virtual-time-budget=5000", "--dump-dom", page.as_uri()]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    found = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.S)
+    found = re.search(r'<pre id="probe">([^<]+?)</pre>', done.stdout, re.S)
     assert found and found.group(1), f"the probe did not run: {done.stderr[-500:]}"
     return json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
 
@@ -89,10 +97,19 @@ def test_every_figure_shows_and_nothing_spills_over(report, tmp_path, width):
 
 
 @needs_browser
-def test_a_narrow_window_scrolls_tables_inside_their_box(report, tmp_path):
-    seen = _probe(report.html, tmp_path, 480)
+@pytest.mark.parametrize("width", [480, 390])
+def test_a_narrow_window_scrolls_tables_inside_their_box(report, tmp_path, width):
+    seen = _probe(report.html, tmp_path, width)
     assert seen["page"] <= seen["width"], seen["wide"]  # only the table boxes scroll
-    assert all(img["width"] <= 480 for img in seen["images"])
+    assert all(img["width"] <= width for img in seen["images"])
+
+
+def test_the_pdf_has_the_summary_on_its_first_page(report):
+    pdfium = pytest.importorskip("pypdfium2", reason="pypdfium2 reads the PDF's text")
+    document = pdfium.PdfDocument(str(report.pdf))
+    first = document[0].get_textpage().get_text_range()
+    assert "1. Summary" in first and "Three things worth acting on" in " ".join(
+        document[i].get_textpage().get_text_range() for i in range(min(2, len(document))))
 
 
 def test_pdf_pages_render(report, tmp_path):

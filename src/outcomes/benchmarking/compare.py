@@ -14,6 +14,16 @@ from scipy.special import ndtr, ndtri
 from outcomes._checks import check_ci_level, shared_parameters
 from outcomes._errors import OutcomesError, UsageError
 from outcomes._results import Result, Summary, jsonable, text_table
+from outcomes.benchmarking._words import (
+    PLAIN,
+    VERDICTS,
+    missing_parts,
+    ordinal,
+    place_in_words,
+    statements,
+    verdict_of,
+    verdict_rule,
+)
 from outcomes.benchmarking.practice import Practice
 from outcomes.norms import Norms
 from outcomes.practice.funnel import draw_funnel, position_of, shrink
@@ -22,13 +32,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from outcomes.practice.change import Change
 
 __all__ = ["benchmark", "Benchmark", "ordinal"]
-
-_PLAIN = {"above 99.8 % limit": "well above what chance gives a coach with this many clients",
-          "above 95 % limit": "above what chance usually gives a coach with this many clients",
-          "within limits": "within what chance alone gives a coach with this many clients",
-          "below 95 % limit": "below what chance usually gives a coach with this many clients",
-          "below 99.8 % limit": "well below what chance gives a coach with this many clients"}
-
 #: Display labels of the columns of ``Benchmark.by_band``, for the summary.
 _BAND_LABELS = {"band": "intake band", "n": "your clients", "mean_change": "your mean change",
                 "body_median": "body median", "body_q25": "body q25", "body_q75": "body q75",
@@ -46,7 +49,10 @@ class Benchmark(Result):
     the ``weight`` given to the coach's own clients, the funnel ``position`` and the
     percentile interval among coaches. ``by_band`` sets the coach's clients (``n``,
     ``mean_change``) beside the body's (``body_median``, ``body_q25``, ``body_q75``,
-    ``body_n``) in each intake ``band``. ``flags`` lists flagged clients with the reason.
+    ``body_n``) in each intake ``band``. ``flags`` lists flagged clients with the reason
+    (flags from session ratings add the ``session``, its ORS ``score``, the ``start``, the
+    expected range ``low``-``high`` and the ``alliance`` rating). ``verdict`` is the one-word
+    answer of the headline (``above``, ``about``, ``below``).
     """
 
     norms: dict[str, Any]
@@ -70,6 +76,19 @@ class Benchmark(Result):
         """One row per client, referred to by workbook row."""
         return self.clients.copy()
 
+    @property
+    def verdict(self) -> str | None:
+        """``above``, ``about`` or ``below`` the body's coaches, by one rule: the whole
+        interval of the severity-adjusted difference above zero, below zero, or neither
+        (:func:`~outcomes.benchmarking._words.verdict_of`); None without a standing."""
+        return verdict_of(self.standing)
+
+    def verdict_text(self) -> str | None:
+        """The headline sentence of the verdict, e.g. "Your clients improved about as much as
+        clients like them do with other coaches of <body>."."""
+        verdict = self.verdict
+        return None if verdict is None else VERDICTS[verdict].format(body=self.norms["title"])
+
     def headline(self) -> str:
         """How many clients, against whose norms, and the coach's standing."""
         head = (f"{self.n_clients} clients ({self.n_complete} with intake and end) against "
@@ -77,8 +96,10 @@ class Benchmark(Result):
         if self.standing is None:
             return head + "; no standing among coaches"
         s = self.standing
-        return (f"{head}: {s['estimate']:+.2f} [{s['ci_low']:+.2f}, {s['ci_high']:+.2f}] "
-                f"points from expected, {s['position']}")
+        words = {"above": "more than", "about": "about as much as", "below": "less than"}
+        return (f"{head}: improved {words[str(self.verdict)]} clients like them "
+                f"({s['estimate']:+.2f} [{s['ci_low']:+.2f}, {s['ci_high']:+.2f}] points from "
+                "expected)")
 
     def summary(self) -> Summary:
         """The benchmark in words and small tables."""
@@ -87,12 +108,14 @@ class Benchmark(Result):
                  f"({self.norms['created']})."]
         if self.standing is not None:
             s = self.standing
+            lines += [str(self.verdict_text()),
+                      verdict_rule(f"{round(100 * self.ci_level):g} %"), ""]
             lines.append(f"Mean difference from expected change: {s['raw']:+.2f} points; "
                          f"shrunken estimate {s['estimate']:+.2f} "
-                         f"[{s['ci_low']:+.2f}, {s['ci_high']:+.2f}]; {_PLAIN[s['position']]}.")
+                         f"[{s['ci_low']:+.2f}, {s['ci_high']:+.2f}]; {PLAIN[s['position']]}.")
             if s["percentile_low"] is not None:
-                lines.append(f"Among coaches: between the {ordinal(s['percentile_low'])} and "
-                             f"{ordinal(s['percentile_high'])} percentile.")
+                lines.append("Among coaches: " + place_in_words(s["percentile_low"],
+                                                                s["percentile_high"]) + ".")
         if len(self.by_band):
             lines += ["", text_table(self.by_band.rename(columns=_BAND_LABELS), digits=1)]
         lines += ["", f"Flagged clients ({self.flag_source}): {len(self.flags)}"]
@@ -106,7 +129,8 @@ class Benchmark(Result):
         """JSON-safe: the norms used, the standing, clients by row, alliance, flags, caveats."""
         return jsonable({
             "norms": self.norms, "n_clients": self.n_clients, "n_complete": self.n_complete,
-            "standing": self.standing, "alliance": self.alliance, "by_band": self.by_band,
+            "standing": self.standing, "verdict": self.verdict, "alliance": self.alliance,
+            "by_band": self.by_band,
             "clients": self.clients, "flags": self.flags, "flag_source": self.flag_source,
             "change": None if self.change is None else {
                 "counts": self.change.counts, "effect_sizes": self.change.effect_sizes},
@@ -125,19 +149,6 @@ class Benchmark(Result):
         return draw_funnel(ax, sigma=funnel["sigma"], tau2=funnel["tau2"],
                            n_max=max(funnel["n_max"], self.standing["n"]), highlight=point,
                            ylabel="change: difference from expected (points)")
-
-
-def ordinal(value: float) -> str:
-    """A percentile in words: 1st, 2nd, 3rd, 11th, 23rd ...
-
-    Examples
-    --------
-    >>> [ordinal(v) for v in (1, 2, 3, 11, 12.4, 23, 96.6)]
-    ['1st', '2nd', '3rd', '11th', '12th', '23rd', '97th']
-    """
-    n = int(round(value))
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
 
 
 def _expected(clients: pd.DataFrame, norms: Norms, coverage: float) -> tuple[pd.DataFrame,
@@ -287,80 +298,9 @@ def _flags_from_sessions(practice: Practice, clients: pd.DataFrame, norms: Norms
     worst = flagged.sort_values(["engagement_id", "rank", "session"],
                                 ascending=[True, True, False]).groupby("engagement_id").head(1)
     return pd.DataFrame({"row": worst["engagement_id"].astype(int), "flag": worst["flag"],
-                         "reason": worst["reason"], "session": worst["session"]}
+                         "reason": worst["reason"], "session": worst["session"],
+                         **{c: worst[c] for c in ("score", "start", "low", "high", "alliance")}}
                         ).reset_index(drop=True)
-
-
-_AGAIN = "and run `outcomes benchmark` again"
-
-
-def _missing(practice: Practice, clients: pd.DataFrame, norms: Norms) -> dict[str, str]:
-    """What the practice or the norms lack for each part of the benchmark, in plain words."""
-    out: dict[str, str] = {}
-    if not clients["change"].notna().any():
-        out["end_scores"] = (
-            "No end scores yet: your change, your standing among coaches and the reliable "
-            "change need each finished client's intake and end ORS. Fill in intake_ors and "
-            "end_ors on the clients sheet (in a study: the `intake` and `end` occasions of the "
-            f"ORS) {_AGAIN}.")
-    if not clients["early_srs"].notna().any():
-        out["session_ratings"] = (
-            "No session ratings yet: your alliance profile needs the mean SRS of each "
-            "client's early sessions, and the session-by-session flags need each session's "
-            "ORS and SRS. Fill in early_srs on the clients sheet, and the sessions sheet if "
-            f"you have every session's ratings (in a study: the `session` occasion) {_AGAIN}.")
-    withheld = norms.withheld()
-    lacking = [label for name, label in (("case_mix", "the change expected for clients like "
-                                          "yours"),
-                                         ("coach_effects", "the spread of coach effects"),
-                                         ("trajectories", "the expected course session by "
-                                          "session")) if name in withheld]
-    if lacking:
-        reasons = list(dict.fromkeys(withheld[n] for n in ("case_mix", "coach_effects",
-                                                            "trajectories") if n in withheld))
-        listed = ", ".join(lacking[:-1]) + " and " + lacking[-1] if len(lacking) > 1 \
-            else lacking[0]
-        out["norms"] = (f"The body's norms do not hold {listed}; the norms say why: \""
-                        + " ".join(reasons) + "\" Ask the body for norms made once its data "
-                        "hold this part.")
-    return out
-
-
-def _statements(n: int, n_all: int, standing: dict[str, Any] | None, norms: Norms,
-                ci_level: float) -> list[str]:
-    doc = norms.document
-    rc = doc["instrument"]["reliable_change"]
-    out = [f"{n} of your {n_all} clients have an intake and an end score; only they count in "
-           "the change figures" + (" (the others are ongoing or ended without an end score)."
-                                   if n < n_all else ".")]
-    if standing is None:
-        out.append("Without a finished client (or without the body's spread of coach effects) "
-                   "there is no standing to estimate.")
-    else:
-        level = f"{round(100 * ci_level):g} %"
-        out.append(f"Your own clients carry {100 * standing['weight']:.0f} % of the weight of "
-                   "your estimate; the rest is the body's average. The more clients, the more "
-                   "the estimate is yours.")
-        if standing["percentile_low"] is not None:
-            out.append(f"The {level} interval places you between the "
-                       f"{ordinal(standing['percentile_low'])} and "
-                       f"{ordinal(standing['percentile_high'])} percentile of coaches: the data "
-                       "cannot place you more precisely.")
-        else:
-            out.append("In these norms coaches do not differ beyond chance, so no coach can be "
-                       "told apart from the body's average.")
-        if n < 10:
-            out.append("With fewer than 10 finished clients, one client more or less can move "
-                       "your figures a long way; read them as a first impression.")
-    out.append(f"One client's change is noisy: a change of {rc:g} points or less is within "
-               "the measure's ordinary ups and downs.")
-    out.append("Expected change allows for the intake score and the sponsor only; clients "
-               "differ in ways the norms cannot see, such as their circumstances.")
-    sample = doc["sample"]
-    out.append(f"The norms describe {sample['engagements']} engagements with "
-               f"{sample['coaches']} coaches of {doc['source']['title']} ({doc['created']}); "
-               "they say how you compare with that body's coaches, not with all coaches.")
-    return out
 
 
 @shared_parameters
@@ -412,13 +352,17 @@ def benchmark(practice: Practice, norms: Norms, *, ci_level: float = 0.95,
             "version": doc["version"], "engagements": doc["sample"]["engagements"],
             "coaches": doc["sample"]["coaches"], "funnel": None if effects is None else {
                 "sigma": effects["sigma"], "tau2": effects["tau2"],
-                "n_max": 1.5 * effects.get("clients_per_coach", {}).get("0.75", 20.0)}}
+                "n_max": 1.5 * (effects.get("clients_per_coach", {}).get("0.75") or 20.0)},
+            "bands": {key: doc["bands"].get(key) for key in ("edges", "labels")},
+            "instrument": {key: doc["instrument"].get(key) for key in (
+                "reliable_change", "clinical_cutoff", "alliance_cutoff")},
+            "effect_sizes": (norms.section("change") or {}).get("effect_sizes") or {}}
     n_complete = int(clients["change"].notna().sum())
     return Benchmark(norms=meta, n_clients=len(clients), n_complete=n_complete,
                      clients=clients, standing=standing, alliance=_alliance(clients, norms),
                      by_band=_by_band(clients, norms), flags=flags, flag_source=source,
-                     change=change, statements=tuple(_statements(
+                     change=change, statements=tuple(statements(
                          n_complete, len(clients), standing, norms, ci_level)),
                      ci_level=ci_level, coverage=coverage, source=practice.source,
                      notes=tuple(notes + list(practice.notes)),
-                     missing=_missing(practice, clients, norms))
+                     missing=missing_parts(practice, clients, norms))

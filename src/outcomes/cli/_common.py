@@ -16,11 +16,13 @@ from typing import Any
 
 import click
 
+from outcomes._checks import DEFAULT_SEED
 from outcomes._errors import DataError, OutcomesError, UsageError
 
 __all__ = ["main", "Commands", "emit_json", "print_table", "load_study", "parse_mapping",
            "is_study", "factor_map", "flat_table", "json_option", "n_boot_option",
-           "seed_option", "cluster_option", "ci_level_option", "ci_method_option",
+           "seed_option", "seed_line", "cluster_option", "ci_level_option", "ci_method_option",
+           "missing_option",
            "check_reference", "collect_notes", "echo_notes", "save_plot", "note_rejected"]
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -104,9 +106,20 @@ def n_boot_option(default: int | None, help: str) -> Decorator:
 
 
 def seed_option(help: str = "Random seed of the bootstrap; the same seed gives the same "
-                            "numbers.") -> Decorator:
-    """``--seed S``: the seed of the random draws."""
-    return click.option("--seed", type=int, default=None, metavar="S", help=help)
+                            "numbers.", *, default: int | None = DEFAULT_SEED) -> Decorator:
+    """``--seed S``: the seed of the random draws, fixed by default (``DEFAULT_SEED``) so that
+    two runs give the same output; the command records the seed it used."""
+    fixed = (f" [default: {default}, a fixed seed, so two runs give the same numbers; the "
+             "seed used is recorded in the output]" if default is not None else "")
+    return click.option("--seed", type=int, default=default, metavar="S",
+                        help=help + fixed)
+
+
+
+def seed_line(seed: int | None) -> str:
+    """The line a command prints to record the seed of its random draws."""
+    return (f"Seed: {seed} (the random draws repeat exactly with the same seed; --seed S "
+            "gives others).")
 
 
 def cluster_option(default: str | None, help: str) -> Decorator:
@@ -120,6 +133,21 @@ def ci_level_option() -> Decorator:
     """``--ci-level``: the coverage of every interval."""
     return click.option("--ci-level", type=float, default=0.95, show_default=True,
                         help="Coverage of the intervals, between 0 and 1.")
+
+
+def missing_option() -> Decorator:
+    """``--missing`` and ``--n-imputations``: how rows with missing values are handled."""
+    def decorate(func: Any) -> Any:
+        func = click.option("--n-imputations", type=int, default=None, metavar="M",
+                            help="Imputations for --missing mi [default: 100 x the fraction "
+                                 "of incomplete rows, at least 5].")(func)
+        return click.option("--missing", type=click.Choice(["listwise", "mi", "em"]),
+                            default="listwise", show_default=True,
+                            help="Rows with missing values: left out (listwise), multiply "
+                                 "imputed (mi) or kept in the maximum-likelihood covariance "
+                                 "(em); mi and em keep every client (intention to treat)."
+                            )(func)
+    return decorate
 
 
 def ci_method_option() -> Decorator:

@@ -16,6 +16,7 @@ from outcomes.cli._common import (
     load_study,
     main,
     n_boot_option,
+    seed_line,
     seed_option,
 )
 
@@ -213,3 +214,4 @@ def improvement_command(data: str, arm: str, pre: str | None, post: str | None,
         click.echo(result.summary())
         click.echo("")
         click.echo(comparison.summary())
+        click.echo(seed_line(seed))

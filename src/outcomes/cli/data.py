@@ -17,6 +17,7 @@ from outcomes.cli._common import (
     n_boot_option,
     parse_mapping,
     print_table,
+    seed_line,
     seed_option,
 )
 
@@ -185,9 +186,10 @@ def reliability(path: str, instrument: str, occasion: str | None, rater: str, n_
     result = estimate(study.valid("responses"), instrument, occasion=occasion, rater=rater,
                       n_boot=n_boot, seed=seed, ci_level=ci_level)
     if as_json:
-        emit_json(result.to_dict())
+        emit_json({**result.to_dict(), "seed": seed})
     else:
         click.echo(result.summary())
+        click.echo(seed_line(seed))
 
 
 @main.command()

@@ -22,9 +22,11 @@ from outcomes.cli._common import (
     json_option,
     load_study,
     main,
+    missing_option,
     n_boot_option,
     note_rejected,
     save_plot,
+    seed_line,
     seed_option,
 )
 
@@ -73,8 +75,10 @@ def _inputs(data: str, outcome: str | None, factor: tuple[str, ...], covariate: 
     if target.is_dir() or target.suffix.lower() == ".toml":
         from outcomes.analysis import FACTORS
 
-        table = load_study(data).analysis_table()
+        study = load_study(data)
+        table = study.analysis_table()
         return {
+            "_study": study,
             "data": table,
             "outcome": outcome or "end_score",
             "factors": factors or FACTORS,
@@ -100,6 +104,11 @@ def _inputs(data: str, outcome: str | None, factor: tuple[str, ...], covariate: 
         "covariates": list(covariate),
         "cluster": cluster,
     }
+
+
+def _keep(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """Keep an output path of the APA table for :func:`_apa_tables`."""
+    ctx.meta[str(param.name)] = value
 
 
 def _existing(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -128,13 +137,22 @@ def _existing(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @ci_method_option()
 @ci_level_option()
 @seed_option()
+@missing_option()
 @click.option("--reference", default="asay-lambert-1999", show_default=True,
               help="Reference split to compare with (see `outcomes references`).")
 @click.option("--plot", "plot_file", type=click.Path(), help="Write the share plot to this file "
                                                             "(.png, .svg or .pdf).")
+@click.option("--docx", "docx_file", type=click.Path(), expose_value=False, callback=_keep,
+              help="Write the shares as an APA table to this Word file.")
+@click.option("--latex", "latex_file", type=click.Path(), expose_value=False, callback=_keep,
+              help="Write the shares as an APA table to this LaTeX file (booktabs).")
 @click.option("--engine", type=click.Choice(["pandas", "dask"]), default="pandas",
               show_default=True,
               help="Read the data in memory (pandas) or partition by partition (dask).")
+@click.option("--reliability", "reliability", multiple=True, metavar="COL=VALUE|estimate",
+              help="Correct for unreliability (shares of true scores): COL=0.8 for a known "
+                   "reliability, COL=estimate, or 'estimate' for every factor column whose "
+                   "items the study folder holds (omega; re-estimated in each replicate).")
 @click.option("--scheduler", metavar="ADDRESS",
               help="With --engine dask: a running dask.distributed scheduler "
                    "(tcp://host:8786) [default: a local cluster of 2 workers].")
@@ -143,6 +161,7 @@ def decompose(data: str, outcome: str | None, factor: tuple[str, ...],
               covariate: tuple[str, ...], method: str, n_boot: int, cluster: str | None,
               ci_method: str, ci_level: float, seed: int | None, reference: str,
               plot_file: str | None, engine: str, scheduler: str | None,
+              reliability: tuple[str, ...], missing: str, n_imputations: int | None,
               as_json: bool) -> None:
     """Estimate each factor's share of the outcome's explained variance.
 
@@ -154,9 +173,13 @@ def decompose(data: str, outcome: str | None, factor: tuple[str, ...],
     """
     if scheduler and engine != "dask":
         raise UsageError("--scheduler needs --engine dask.")
+    if reliability and engine == "dask":
+        raise UsageError("--reliability needs --engine pandas.")
     check_reference(reference)
+    _check_table_paths(data)
     options = {"method": method, "n_boot": n_boot, "ci_method": ci_method,
-               "ci_level": ci_level, "seed": seed}
+               "ci_level": ci_level, "seed": seed, "missing": missing,
+               "n_imputations": n_imputations}
     if engine == "dask":
         import tempfile
 
@@ -168,7 +191,33 @@ def decompose(data: str, outcome: str | None, factor: tuple[str, ...],
             _decompose(args, options, reference, plot_file, as_json)
         return
     args = _inputs(data, outcome, factor, covariate, cluster, n_boot, engine)
+    study = args.pop("_study", None)
+    if reliability:
+        args.update(_reliability(reliability, study))
     _decompose(args, options, reference, plot_file, as_json)
+
+
+def _reliability(specs: tuple[str, ...], study: Any) -> dict[str, Any]:
+    """``reliability=`` and ``items=`` of decompose from repeated --reliability options."""
+    if specs == ("estimate",):
+        given: Any = "estimate"
+    else:
+        given = {}
+        for spec in specs:
+            column, sep, value = (part.strip() for part in spec.partition("="))
+            if not sep or not column or not value:
+                raise UsageError(f"--reliability {spec!r} is not COL=VALUE. Write e.g. "
+                                 "--reliability alliance=0.85, or --reliability estimate.")
+            try:
+                given[column] = float(value)
+            except ValueError:
+                given[column] = value
+    estimated = given == "estimate" or any(isinstance(v, str) for v in given.values())
+    if estimated and study is None:
+        raise UsageError("--reliability estimate needs the items, which a study folder "
+                         "holds; for a single table give numbers (--reliability COL=0.8).")
+    return {"reliability": given,
+            "items": study.valid("responses") if estimated else None}
 
 
 def _decompose(args: dict[str, Any], options: dict[str, Any], reference: str,
@@ -179,15 +228,42 @@ def _decompose(args: dict[str, Any], options: dict[str, Any], reference: str,
         result = estimate(**args, **options)
     if plot_file:
         save_plot(result, plot_file, reference=reference)
+    _apa_tables(result, reference)
     if as_json:
         payload = result.to_dict(reference=reference)
         payload["notes"] = notes
+        payload["seed"] = options["seed"]
         emit_json(payload)
         return
     echo_notes(notes)
     click.echo(result.summary())
     click.echo("")
     click.echo(result.compare(reference).summary())
+    click.echo(seed_line(options["seed"]))
+
+
+def _apa_tables(result: Any, reference: str) -> None:
+    """--docx and --latex: the shares, beside the reference, as an APA table."""
+    context = click.get_current_context()
+    targets = {name: context.meta.get(name) for name in ("docx_file", "latex_file")}
+    if not any(targets.values()):
+        return
+    table = result.to_apa(reference=reference)
+    for name, path in targets.items():
+        if path:
+            table.to_docx(path) if name == "docx_file" else table.to_latex(path)
+
+
+def _check_table_paths(data: str) -> None:
+    """Refuse --docx or --latex on a file read, before any work."""
+    from outcomes.io.writing import check_output
+
+    meta = click.get_current_context().meta
+    read = Path(data)
+    inputs = [read, *(read.iterdir() if read.is_dir() else ())]
+    for name in ("docx_file", "latex_file"):
+        if meta.get(name):
+            check_output(meta[name], inputs, option=f"--{name[:-5]}", folder=False)
 
 
 def _status(n_boot: int):  # noqa: ANN202

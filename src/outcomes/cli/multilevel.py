@@ -25,10 +25,12 @@ from outcomes.cli._common import (
     main,
     n_boot_option,
     save_plot,
+    seed_line,
     seed_option,
 )
 
 if TYPE_CHECKING:
+    from outcomes.mixed.small_sample import DfMethod
     from outcomes.shares.bootstrap import CiMethod
 
 
@@ -68,6 +70,10 @@ def multilevel_inputs(data: str, outcome: str | None, factor: tuple[str, ...],
               show_default=True, help="Split predictors into within- and between-coach parts.")
 @click.option("--reml/--ml", default=True, show_default=True,
               help="Restricted (REML) or full maximum likelihood.")
+@click.option("--df-method", type=click.Choice(["satterthwaite", "wald"]),
+              default="satterthwaite", show_default=True,
+              help="Degrees of freedom of the fixed effects' t intervals and p-values (wald: "
+                   "normal ones).")
 @n_boot_option(0, "Cluster-bootstrap replicates (coaches resampled whole; 0: none).")
 @ci_method_option()
 @ci_level_option()
@@ -79,8 +85,8 @@ def multilevel_inputs(data: str, outcome: str | None, factor: tuple[str, ...],
 @json_option()
 def multilevel(data: str, outcome: str | None, factor: tuple[str, ...],
                covariate: tuple[str, ...], cluster: str, random_slopes: tuple[str, ...],
-               centring: str, reml: bool, n_boot: int, ci_method: CiMethod, ci_level: float,
-               seed: int | None, reference: str, plot_file: str | None,
+               centring: str, reml: bool, df_method: DfMethod, n_boot: int, ci_method: CiMethod,
+               ci_level: float, seed: int | None, reference: str, plot_file: str | None,
                as_json: bool) -> None:
     """Fit a mixed model of clients nested in coaches and share out the outcome.
 
@@ -98,7 +104,7 @@ def multilevel(data: str, outcome: str | None, factor: tuple[str, ...],
     options: dict[str, Any] = {"reml": reml, "n_boot": n_boot, "seed": seed,
                                "ci_level": ci_level, "centring": centring}
     with collect_notes() as notes:
-        fit = fit_model(**args, random_slopes=random_slopes, **options)
+        fit = fit_model(**args, random_slopes=random_slopes, df_method=df_method, **options)
         shares = (multilevel_shares(**args, ci_method=ci_method, **options)
                   if args["factors"] else None)
     if plot_file:
@@ -106,7 +112,7 @@ def multilevel(data: str, outcome: str | None, factor: tuple[str, ...],
     if as_json:
         emit_json({"fit": fit.to_dict(),
                    "shares": shares.to_dict(reference=reference) if shares else None,
-                   "notes": notes})
+                   "notes": notes, "seed": seed})
         return
     echo_notes(notes)
     click.echo(fit.summary())
@@ -115,6 +121,7 @@ def multilevel(data: str, outcome: str | None, factor: tuple[str, ...],
         click.echo(shares.summary())
         click.echo("")
         click.echo(shares.compare(reference).summary())
+    click.echo(seed_line(seed))
 
 
 def _score_key(text: str, option: str) -> tuple[str, str]:

@@ -14,6 +14,7 @@ from outcomes.cli._common import (
     n_boot_option,
     parse_mapping,
     save_plot,
+    seed_line,
     seed_option,
 )
 
@@ -111,5 +112,6 @@ def power_command(shares: str, r2: float, icc: float, n_coaches: str, clients_pe
         emit_json(payload)
         return
     click.echo(result.summary())
+    click.echo(seed_line(seed))
     if plot_file:
         click.echo(f"\nPlot written to {plot_file}")

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from outcomes._checks import DEFAULT_SEED
 from outcomes._errors import DataError, UsageError
 from outcomes.cli._common import (
     emit_json,
@@ -17,6 +18,7 @@ from outcomes.cli._common import (
     load_study,
     main,
     n_boot_option,
+    seed_line,
     seed_option,
 )
 
@@ -52,7 +54,8 @@ def _study_to_write_beside(path: str, out: str, *, example: str | None = None) -
                                   "[asay-lambert-1999]; see `outcomes references`.")
 @click.option("--k", "k", type=int, help="Suppression threshold: no number rests on fewer "
                                          "clients [5; at least 3].")
-@seed_option("Seed of the bootstrap and random draws.")
+@seed_option("Seed of the bootstrap and random draws [fixed; recorded in the report].",
+             default=None)
 @n_boot_option(None, "Bootstrap replicates for intervals [200].")
 @click.option("--salt-file", type=click.Path(dir_okay=False),
               help="Secret key of the coach pseudonyms, created if missing; keep it outside "
@@ -60,7 +63,8 @@ def _study_to_write_beside(path: str, out: str, *, example: str | None = None) -
 @click.option("--coach-names", is_flag=True, default=None,
               help="Show coach ids instead of pseudonyms.")
 @click.option("--round-counts", is_flag=True, default=None,
-              help="Round published counts to the nearest 5.")
+              help="Round every published count and total to the nearest 5 (percentages "
+                   "from the rounded counts).")
 @click.option("--pdf/--no-pdf", default=None,
               help="Write the PDF beside the HTML, or the HTML only [--pdf].")
 @json_option("Print files and key numbers as JSON.")
@@ -71,12 +75,13 @@ def report_command(path: str, out: str, config_file: str | None, title: str | No
                    as_json: bool) -> None:
     """A coaching body's report on a study: self-contained HTML and PDF.
 
-    PATH is a study folder or study.toml. The report covers who is in the data,
-    measurement quality, improvement, what drives outcome (factor shares beside reference
-    splits, dominance, the coach component and coach effects), alliance over sessions,
-    monitoring, methods and caveats, and a reproducibility footer. No number rests on fewer
-    than k clients; coaches appear under keyed-hash pseudonyms unless --coach-names is given;
-    no client or engagement identifier is written.
+    PATH is a study folder or study.toml. The report opens with a one-page summary, then
+    covers who is in the data, measurement quality, improvement, what drives outcome (factor
+    shares beside reference splits, dominance, the coach component), coaches (a funnel plot
+    and the coaches who stand out), alliance over sessions, monitoring, methods and caveats,
+    a technical appendix, and a reproducibility footer; coach-effects.csv is written beside
+    it. No number rests on fewer than k clients; coaches appear under keyed-hash pseudonyms
+    unless --coach-names is given; no client or engagement identifier is written.
     """
     from outcomes.cli._config import read_report_config
     from outcomes.report import ReportOptions, build_report
@@ -87,7 +92,7 @@ def report_command(path: str, out: str, config_file: str | None, title: str | No
         title=_pick(title, config, "title", "Coaching outcomes report"),
         subtitle=_pick(subtitle, config, "subtitle", ""),
         reference=_pick(reference, config, "reference", "asay-lambert-1999"),
-        k=_pick(k, config, "k", 5), seed=_pick(seed, config, "seed", None),
+        k=_pick(k, config, "k", 5), seed=_pick(seed, config, "seed", DEFAULT_SEED),
         n_boot=_pick(n_boot, config, "n_boot", 200),
         coach_names=bool(_pick(coach_names, config, "coach_names", False)),
         round_counts=bool(_pick(round_counts, config, "round_counts", False)),
@@ -120,9 +125,11 @@ def report_command(path: str, out: str, config_file: str | None, title: str | No
 @n_boot_option(200, "Bootstrap replicates for the factor-share intervals.")
 @seed_option()
 @click.option("--title", help="The body's name for its norms [the study folder's name].")
+@click.option("--exact-counts", is_flag=True,
+              help="Publish exact counts (by default every count is rounded to 5).")
 @json_option("Print what was written as JSON.")
 def norms_command(path: str, out: str, k: int, bands: int, n_boot: int, seed: int | None,
-                  title: str | None, as_json: bool) -> None:
+                  title: str | None, exact_counts: bool, as_json: bool) -> None:
     """A body's norms: aggregates a coach can benchmark a practice against.
 
     PATH is a study folder or study.toml. The norms hold distributions by intake band, the
@@ -136,18 +143,19 @@ def norms_command(path: str, out: str, k: int, bands: int, n_boot: int, seed: in
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         norms = build_norms(study, k=k, bands=bands, n_boot=n_boot, seed=seed,
-                            title=title)
+                            title=title, base=None if exact_counts else 5)
     written = norms.write(out)
     doc = norms.document
     if as_json:
         effects = norms.section("coach_effects") or {}
         emit_json({"file": str(written), "format": doc["format"], "version": doc["version"],
                    "k": doc["k"], "sample": doc["sample"], "bands": doc["bands"]["labels"],
-                   "tau": effects.get("tau"), "icc": effects.get("icc"),
+                   "tau": effects.get("tau"), "icc": effects.get("icc"), "seed": seed,
                    "withheld": sorted(name for name, part in doc.items()
                                       if isinstance(part, dict) and "withheld" in part)})
     else:
         click.echo(norms.summary())
+        click.echo(seed_line(seed))
         click.echo(f"\nWrote {written}.")
 
 

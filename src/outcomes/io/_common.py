@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from outcomes._errors import DataError, UsageError
+from outcomes.io import _arrow
 from outcomes.io._limits import shorten
 from outcomes.io.writing import restore_cell, restore_formulas
 
@@ -158,6 +159,9 @@ def tidy_text(frame: pd.DataFrame, missing: Iterable[str] = ("",)) -> pd.DataFra
         column = frame.iloc[:, position]
         if not _holds_text(column):
             continue
+        if _arrow.is_arrow_text(column):  # the same steps, in Arrow's kernels
+            out.isetitem(position, _arrow.tidy(column, markers).array)
+            continue
         stripped = restore_formulas(column.str.strip())
         out.isetitem(position, stripped.mask(stripped.isin(markers)).array)
     return out
@@ -181,6 +185,9 @@ def drop_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """
     if frame.shape[1] == 0:
         return frame
+    for position in range(frame.shape[1]):  # a column without a missing cell keeps every row
+        if not frame.iloc[:, position].hasnans:
+            return frame
     return frame.loc[frame.notna().any(axis=1)]
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from outcomes._errors import DataError, UsageError
+from outcomes.io import _arrow
 from outcomes.io._common import (
     MISSING,
     clean_header,
@@ -34,6 +35,7 @@ from outcomes.io._common import (
     tidy_text,
 )
 from outcomes.io._limits import LimitError, limits, shorten
+from outcomes.io.writing import restore_formulas
 
 __all__ = ["read_delimited", "SEPARATORS"]
 
@@ -116,7 +118,7 @@ def read_delimited(
     text, raw = _decode(_read_bytes(path, file=file, most=bound.file_bytes), file=file,
                         encoding=encoding)
     skip = len(text) - len(text.lstrip("\r\n"))
-    if not text[skip:].strip():
+    if len(text) == skip or text.isspace():
         raise DataError(
             "the file is empty",
             file=file,
@@ -132,21 +134,52 @@ def read_delimited(
         end = text.find("\n", skip)
         first = text[skip : len(text) if end < 0 else end]
     sep = sep or _sniff(first)
-    body = text[skip:]
-    _check_size(raw[skip:], _fields(first, sep), file=file, header_line=header_line)
-    table = _parse(raw[skip:], sep, body=body, file=file, header_line=header_line)
-    rows = _line_numbers(table, header_line, quoted='"' in body)
+    markers = list(MISSING if na_values is None else na_values)
+    table, rows, tidy = _records(raw[skip:], text[skip:], sep, first, markers, file=file,
+                                 header_line=header_line)
     header = table.iloc[0].tolist()
+    if not tidy:  # Arrow read an empty header cell as missing
+        header = ["" if pd.isna(h) else h for h in header]
     names = clean_header(header, file=file, row=header_line)
     frame = table.iloc[1:]
     frame.columns = names
-    frame = tidy_text(number_rows(frame, rows), MISSING if na_values is None else na_values)
+    frame = number_rows(frame, rows)
+    frame = tidy_text(frame, markers) if tidy else _restore_quotes(frame)
     if decimal == "," or (decimal is None and sep == ";"):
         frame = _decimal_points(frame)
     unnamed = [n for n, h in zip(names, header, strict=True) if not str(h).strip()]
     empty = [n for n in unnamed if frame[n].isna().all()]
     frame = drop_blank_rows(frame.drop(columns=empty))
     return rename(frame, columns, file=file)
+
+
+def _records(raw: bytes, body: str, sep: str, first: str, markers: list[str], *, file: str,
+             header_line: int) -> tuple[pd.DataFrame, np.ndarray, bool]:
+    """Every record (header first) as text, the line each one starts on, and whether its
+    cells still need :func:`~outcomes.io._common.tidy_text`.
+
+    Arrow reads the file when it reads it as pandas would (:mod:`outcomes.io._arrow`). When
+    no cell can hold whitespace to strip (ASCII text whose only spaces are line breaks and
+    the separator, no quotes) and the header holds no missing marker, Arrow also makes the
+    markers missing as it reads, and the cells need no further tidying.
+    """
+    width, quoted = _fields(first, sep), '"' in body
+    _check_size(raw, width, file=file, header_line=header_line)
+    plain = (not quoted and raw.isascii() and not any(m and m in first for m in markers)
+             and not any(c in raw for c in (b" ", b"\t", b"\x0b", b"\x0c") if c != sep.encode()))
+    table = _arrow.parse(raw, sep, width=width, quoted=quoted, nulls=markers if plain else None)
+    if table is None or (quoted and _runs_to_end(body, table)):
+        # a file Arrow does not read as pandas does: pandas reads it, or says why not
+        table, plain = _parse(raw, sep, body=body, file=file, header_line=header_line), False
+    return table, _line_numbers(table, header_line, quoted=quoted), not plain
+
+
+def _restore_quotes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Take one quote off a quoted formula (all the tidying a plain file's cells need)."""
+    out = frame.copy(deep=False)
+    for position in range(frame.shape[1]):
+        out.isetitem(position, restore_formulas(frame.iloc[:, position]).array)
+    return out
 
 
 def _read_bytes(path: str | PathLike[str], *, file: str, most: int) -> bytes:
@@ -278,6 +311,13 @@ def _parse(raw: bytes, sep: str, *, body: str, file: str, header_line: int) -> p
     if width > limits().columns:
         raise LimitError(f"a line has {width:,} fields", limit="columns", file=file)
     return pd.read_csv(io.BytesIO(raw), names=list(range(width)), **options)
+
+
+def _runs_to_end(body: str, table: pd.DataFrame) -> bool:
+    """Whether the last cell Arrow read may be a quote never closed, which Arrow reads to the
+    end of the file and pandas refuses: the text then ends with the cell as it is written."""
+    last = table.iat[-1, -1]
+    return isinstance(last, str) and body.endswith('"' + last.replace('"', '""'))
 
 
 def _fields(line: str, sep: str) -> int:

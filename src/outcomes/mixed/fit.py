@@ -65,6 +65,7 @@ from outcomes.mixed.design import (
 from outcomes.mixed.likelihood import profile_interval
 from outcomes.mixed.mixedlm import SINGULAR_TOLERANCE, MixedSolution
 from outcomes.mixed.resampling import bootstrap_fit
+from outcomes.mixed.small_sample import DF_METHODS, DfMethod, fixed_effect_df, t_table
 
 __all__ = ["multilevel", "MultilevelFit"]
 
@@ -107,6 +108,7 @@ def multilevel(
     seed: int | np.random.Generator | None = None,
     n_jobs: int | None = None,
     solver: Solver = "auto",
+    df_method: DfMethod = "satterthwaite",
 ) -> MultilevelFit:
     """Fit a mixed model of clients nested in coaches and decompose the outcome's variance.
 
@@ -134,8 +136,8 @@ def multilevel(
         Coaches are resampled whole; the intervals are of the R², the Rights & Sterba
         shares and the ICC.
     {ci_level}
-        Wald intervals for the fixed effects, profile likelihood for the ICC, percentile
-        intervals from the bootstrap.
+        t intervals for the fixed effects (see ``df_method``), profile likelihood for the
+        ICC, percentile intervals from the bootstrap.
     {seed}
     n_jobs : int, optional
         Worker processes for the bootstrap (default: every core).
@@ -143,6 +145,10 @@ def multilevel(
         ``auto`` uses the exact profiled likelihood for random-intercept models and
         statsmodels' MixedLM when there are random slopes; ``statsmodels`` always uses
         MixedLM.
+    df_method : {"satterthwaite", "wald"}, default "satterthwaite"
+        Degrees of freedom of the fixed effects' t intervals and p-values: Satterthwaite's
+        approximation as lmerTest computes it (the ``df`` column), or ``"wald"`` for normal
+        intervals and p-values (``df`` infinite), which are too narrow with few coaches.
 
     Returns
     -------
@@ -163,6 +169,7 @@ def multilevel(
     ci_level = check_ci_level(ci_level, caller)
     seed = check_seed(seed, caller)
     check_choice(solver, "solver", SOLVERS, caller)
+    check_choice(df_method, "df_method", DF_METHODS, caller)
     design = prepare(data, outcome, factors, covariates=covariates, cluster=cluster,
                      centring=centring)
     terms = list(range(len(design.terms)))
@@ -188,7 +195,10 @@ def multilevel(
     return MultilevelFit(
         outcome=outcome, cluster=cluster, factors=design.factors,
         covariates=design.covariates, centring=centring, reml=reml,
-        fixed_effects=solution.wald_table(["intercept", *design.terms], ci_level),
+        fixed_effects=t_table(solution.coef, solution.cov,
+                              fixed_effect_df(design, slopes, solution, reml, df_method),
+                              ["intercept", *design.terms], ci_level),
+        df_method=df_method,
         variance_components=vc,
         random_covariance=pd.DataFrame(solution.random_cov, index=rtab, columns=rtab),
         icc=float(null.random_cov[0, 0] / (null.random_cov[0, 0] + null.sigma2)),
@@ -206,14 +216,16 @@ def multilevel(
 class MultilevelFit(Result):
     """A mixed model of clients in coaches, with R² and the outcome's variance decomposed.
 
-    ``fixed_effects`` has one row per term (estimate, std_error, Wald ci_low/ci_high at
-    ``ci_level``, two-sided normal p_value); ``variance_components`` the coach-level
-    variances (``intercept`` and each random slope) and ``residual``; ``random_covariance``
-    the full coach-level covariance matrix. ``icc`` is the coach intra-class correlation
-    of the outcome in the null model, ``tau² / (tau² + sigma²)``, with a profile-likelihood
-    ``icc_interval``. ``rights_sterba`` gives f1, f2, v, m and residual as shares of the
-    model-implied outcome variance (summing to 1) and ``variances`` the same parts in the
-    outcome's units. ``ci`` holds cluster-bootstrap intervals when ``n_boot > 0``.
+    ``fixed_effects`` has one row per term (estimate, std_error, ci_low/ci_high at
+    ``ci_level`` and a two-sided p_value from the t distribution with ``df`` degrees of
+    freedom: Satterthwaite's, or infinite for ``df_method="wald"``);
+    ``variance_components`` the coach-level variances (``intercept`` and each random slope)
+    and ``residual``; ``random_covariance`` the full coach-level covariance matrix. ``icc``
+    is the coach intra-class correlation of the outcome in the null model,
+    ``tau² / (tau² + sigma²)``, with a profile-likelihood ``icc_interval``.
+    ``rights_sterba`` gives f1, f2, v, m and residual as shares of the model-implied outcome
+    variance (summing to 1) and ``variances`` the same parts in the outcome's units. ``ci``
+    holds cluster-bootstrap intervals when ``n_boot > 0``.
     ``cluster`` names the coach column and ``n_clusters`` counts the coaches.
     """
 
@@ -244,6 +256,7 @@ class MultilevelFit(Result):
     ci_level: float = 0.95
     n_boot: int = 0
     ci: pd.DataFrame | None = None
+    df_method: str = "satterthwaite"
 
     group = old_attribute("group", "cluster")
     n_groups = old_attribute("n_groups", "n_clusters")
@@ -278,7 +291,7 @@ class MultilevelFit(Result):
                                   "ci_high": [self.icc_interval[1]]}))
         out = pd.concat(rows, ignore_index=True)
         cols = ["kind", "term", "estimate", "std_error", "ci_low", "ci_high", "p_value"]
-        return out.reindex(columns=cols).assign(n=self.n)
+        return out.reindex(columns=cols).assign(n=self.n, df=out["df"])
 
     def summary(self) -> Summary:
         """Text report of the fit, the variance decomposition and how the fit went."""
@@ -297,7 +310,9 @@ class MultilevelFit(Result):
         if self.singular:
             lines.append("The fit is singular: a coach-level variance (or a combination of "
                          "them) is estimated at zero; simplify the random part.")
-        lines += ["", f"Fixed effects ({level} Wald intervals):",
+        inference = ("Satterthwaite t intervals and p-values" if self.df_method ==
+                     "satterthwaite" else "Wald (normal) intervals and p-values")
+        lines += ["", f"Fixed effects ({level} {inference}):",
                   text_table(self.fixed_effects.reset_index(), digits=4), "",
                   "Variance components:",
                   text_table(self.variance_components.rename("variance").reset_index()
@@ -342,6 +357,7 @@ class MultilevelFit(Result):
             "variances": self.variances, "loglik": self.loglik, "converged": self.converged,
             "singular": self.singular, "optimizer": self.optimizer,
             "attempts": list(self.attempts), "ci_level": self.ci_level,
+            "df_method": self.df_method,
             "optimizer_notes": list(dict.fromkeys(self.messages)),
         }
         if self.ci is not None:

@@ -1,6 +1,6 @@
 """The norms document: its format, its schema, reading it, and the :class:`Norms` around it.
 
-A norms document is JSON (``"format": "outcomes-norms"``, ``"version": 1``) holding
+A norms document is JSON (``"format": "outcomes-norms"``, ``"version": 2``) holding
 aggregates only (see :mod:`outcomes.norms.build`). It is checked against the JSON Schema
 ``norms.schema.json`` shipped beside this module when it is written and when it is read, and
 a file of another format version is refused with the way to make a current one.
@@ -9,7 +9,7 @@ bands, the expected change of the case-mix model) and the four faces of every re
 
 Examples
 --------
->>> check_norms({"format": "outcomes-norms", "version": 1, "k": 5})
+>>> check_norms({"format": "outcomes-norms", "version": 2, "k": 5})
 Traceback (most recent call last):
 ...
 outcomes._errors.DataError: the norms file breaks its schema at (top level): ...
@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,10 @@ from outcomes.io import parse_json
 __all__ = ["FORMAT", "VERSION", "Norms", "read_norms", "check_norms", "input_digest", "schema"]
 
 FORMAT = "outcomes-norms"
-VERSION = 1
+#: Version 2: every number passes the disclosure gate (counts rounded, means on a grid), the
+#: clients without an intake score are a band of their own, a ``privacy`` section says what
+#: protects the numbers (and, for differentially private norms, the budget spent).
+VERSION = 2
 SCHEMA_FILE = "norms.schema.json"
 
 
@@ -50,10 +53,10 @@ def check_norms(document: Any, *, source: str | None = None) -> None:
 
     Examples
     --------
-    >>> check_norms({"format": "outcomes-norms", "version": 2})
+    >>> check_norms({"format": "outcomes-norms", "version": 1})
     Traceback (most recent call last):
     ...
-    outcomes._errors.DataError: the norms file is format version 2; ... reads version 1...
+    outcomes._errors.DataError: the norms file is format version 1; ... reads version 2...
     """
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise DataError("is not an outcomes norms file (no \"format\": \"outcomes-norms\")",
@@ -111,9 +114,12 @@ class Norms(Result):
 
     ``table()`` gives the published distributions (``band``, ``measure``, ``n``, ``mean``,
     ``sd`` and one column per quantile, ``q5`` to ``q95``); ``to_dict()`` the document.
+    ``log`` is the disclosure gate's log of every number released or withheld (when the
+    norms were built here, not read from a file).
     """
 
     document: dict[str, Any]
+    log: pd.DataFrame | None = field(default=None, compare=False)
 
     @property
     def k(self) -> int:

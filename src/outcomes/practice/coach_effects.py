@@ -30,7 +30,10 @@ estimate of a coach's effect is ``lambda_j y_j`` with ``lambda_j = tau² / (tau�
 ranks come as intervals from draws of these posterior distributions.
 
 Privacy: coaches with fewer than ``k`` clients are estimated (they inform ``tau²``) but their
-numbers are withheld, with the reason, in every face of the result.
+numbers are withheld in every face of the result, and so are those of further coaches whose
+counts, with the published total, would give a small coach's count away (complementary
+suppression). Every withheld coach reads the same, whatever the reason, so that nobody can
+tell which coach was the small one.
 
 Examples
 --------
@@ -71,7 +74,12 @@ from outcomes._results import Result, Summary, jsonable, text_table
 from outcomes.practice.funnel import POSITIONS, draw_funnel, funnel_limits, position_of, shrink
 from outcomes.privacy import DEFAULT_K, check_k, suppress_counts
 
-__all__ = ["coach_effects", "CoachEffects"]
+__all__ = ["coach_effects", "CoachEffects", "WITHHELD_REASON"]
+
+#: The one reason every withheld coach carries: a coach with fewer than ``k`` clients and a
+#: coach withheld so that the total cannot give that coach away read the same.
+WITHHELD_REASON = ("too few clients to publish, or held back so that a small coach's count "
+                   "cannot be worked out from the total")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -82,9 +90,10 @@ class CoachEffects(Result):
     outcome), ``expected`` (mean case-mix prediction), ``raw`` (their difference), ``z``, the
     shrunken ``estimate`` with ``std_error``, ``ci_low``, ``ci_high``, a rank interval
     (``rank_low``, ``rank_high``; 1 is best), ``position`` against the funnel limits, and
-    ``suppressed`` with its ``reason`` (coaches with fewer than ``k`` clients have every
-    number withheld). ``cluster`` names the coach column of the data, ``n_clusters`` counts
-    the coaches.
+    ``suppressed`` with its ``reason`` (coaches with fewer than ``k`` clients, and those
+    withheld so that the total cannot give one away, have every number withheld; ``reason``
+    is the same words for each, so it never says which was the small one). ``cluster``
+    names the coach column of the data, ``n_clusters`` counts the coaches.
     """
 
     outcome: str
@@ -120,7 +129,7 @@ class CoachEffects(Result):
 
     @property
     def n_suppressed(self) -> int:
-        """Coaches whose numbers are withheld (fewer than ``k`` clients)."""
+        """Coaches whose numbers are withheld (too few clients, or complementary)."""
         return int(self.coaches["suppressed"].sum())
 
     def limits(self, n: Any) -> pd.DataFrame:
@@ -161,8 +170,8 @@ class CoachEffects(Result):
             + f" (R² of the case-mix model {self.r2:.3f}).",
             f"Within-coach SD sigma = {self.sigma:.3f}; between-coach SD tau = {self.tau:.3f}"
             f" (additive over-dispersion, phi = {self.phi:.2f}); ICC = {self.icc:.3f}.",
-            f"{len(shown)} coaches shown; {self.n_suppressed} with fewer than {self.k} "
-            "clients withheld.", "",
+            f"{len(shown)} coaches shown; {self.n_suppressed} withheld ({WITHHELD_REASON}).",
+            "",
             "Coaches by position against the funnel limits:",
         ]
         counts = shown["position"].value_counts().reindex(POSITIONS, fill_value=0)
@@ -251,12 +260,7 @@ def _withhold(coaches: pd.DataFrame, n_j: np.ndarray, k: int) -> None:
     coaches.loc[hidden, numeric] = np.nan
     coaches["position"] = coaches["position"].where(~hidden, None)
     coaches["suppressed"] = hidden
-    coaches["reason"] = np.select(
-        [small, hidden],
-        [f"fewer than {k} clients: not published",
-         "withheld so that a smaller coach's count cannot be worked out from the total"],
-        "",
-    )
+    coaches["reason"] = np.where(hidden, WITHHELD_REASON, "")
 
 
 @renamed(group="cluster")

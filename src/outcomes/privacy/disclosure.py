@@ -20,7 +20,12 @@ The rules (``docs/privacy.md`` gives their sources):
 - **quantiles** -- published only with at least ``k`` clients on each side, at the
   instrument's precision;
 - **model results, effect sizes and intervals** -- published only from at least ``k``
-  clients, at two decimals (or the given precision).
+  clients, at two decimals (or the given precision);
+- **linked counts** -- counts tied by totals, bands and margins are suppressed together
+  (:meth:`Disclosure.linked_counts`, :func:`~outcomes.privacy.linked.suppress_linked`);
+- **band edges** -- cut points of bands are rounded quantiles with at least ``k`` clients on
+  each side, and every band they make holds at least ``k`` clients
+  (:meth:`Disclosure.band_edges`).
 
 Withheld numbers read the same whatever the reason, so that a reader cannot tell a primary
 small cell from a complementary one.
@@ -39,13 +44,14 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from outcomes.privacy.linked import suppress_linked
 from outcomes.privacy.suppression import (
     DEFAULT_K,
     SuppressedTable,
@@ -161,6 +167,10 @@ class Disclosure:
     def _withhold(self, what: str, n: int | None, rule: str) -> Released:
         return self._keep(Released(what, None, WITHHELD, n, rule))
 
+    def withhold(self, what: str, n: int | None = None) -> Released:
+        """Record a number that is not published (e.g. the share of a withheld count)."""
+        return self._withhold(what, n, "withheld with a number it would reveal")
+
     @property
     def log(self) -> pd.DataFrame:
         """Every number released or withheld: what, value, text, clients, rule."""
@@ -207,6 +217,38 @@ class Disclosure:
                     self._keep(Released(label, float(value), f"{value:,.0f}", int(value),
                                         "rounded count" if self.base else "count"))
         return shown
+
+    def linked_counts(self, values: Mapping[str, float],
+                      constraints: Sequence[tuple[Sequence[str], str]], what: Mapping[str, str],
+                      *, never: Collection[str] = (),
+                      sensitive: Collection[str] | None = None) -> dict[str, Released]:
+        """Counts tied by constraints, suppressed together (then rounded when ``base`` is set).
+
+        ``values`` holds every cell a reader could work out; only the cells named in ``what``
+        are published (and logged, under those labels). The cells a reader could only work
+        out from rounded counts are not ``sensitive`` when the gate rounds (default: all
+        cells without rounding, the published ones with it). Returns the released cells.
+
+        Examples
+        --------
+        >>> gate = Disclosure(k=5)
+        >>> out = gate.linked_counts({"a": 40, "b": 31, "c": 2, "all": 73},
+        ...                          [(["a", "b", "c"], "all")], {"a": "band a", "b": "band b",
+        ...                           "all": "all bands"})
+        >>> [out[c].text for c in ("a", "b", "all")]
+        ['40', 'withheld', '73']
+        """
+        if sensitive is None:
+            sensitive = set(what) if self.base else set(values)
+        reasons = suppress_linked(values, constraints, k=self.k, published=set(what),
+                                  sensitive=sensitive, never=never)
+        out = {}
+        for cell, label in what.items():
+            if reasons[cell]:
+                out[cell] = self._withhold(label, None, "small or complementary cell")
+            else:
+                out[cell] = self.count(values[cell], label)
+        return out
 
     def percent(self, numerator: Any, denominator: Any, what: str, *,
                 digits: int = 0) -> Released:
@@ -265,6 +307,36 @@ class Disclosure:
         value = _on_grid(float(np.quantile(x, q)), precision)
         return self._keep(Released(what, value, _write(value, precision), int(x.size),
                                    "quantile", precision))
+
+    def band_edges(self, values: Iterable[Any], bands: int, what: str, *,
+                   step: float = 1.0) -> list[Released]:
+        """Cut points of ``bands`` bands of equal size: rounded quantiles, ``k`` per band.
+
+        Each cut is the ``i / bands`` quantile rounded to ``step``, kept only when at least
+        ``k`` clients lie on each side of the quantile and every band between kept cuts holds
+        at least ``k`` clients; a cut that would leave a band smaller is dropped.
+
+        Examples
+        --------
+        >>> gate = Disclosure(k=5)
+        >>> [e.text for e in gate.band_edges(range(9), 4, "intake")]
+        []
+        >>> [e.text for e in gate.band_edges(range(40), 4, "intake")]
+        ['10', '20', '29']
+        """
+        x = np.sort(self._values(values))
+        cuts: list[float] = []
+        for i in range(1, bands):
+            q = i / bands
+            if not quantile_allowed(int(x.size), q, k=self.k):
+                continue
+            edge = _on_grid(float(np.quantile(x, q)), step)
+            below = int(np.searchsorted(x, edge, side="left"))
+            last = int(np.searchsorted(x, cuts[-1], side="left")) if cuts else 0
+            if below - last >= self.k and x.size - below >= self.k and edge not in cuts:
+                cuts.append(edge)
+        return [self._keep(Released(f"{what}: band edge", edge, _write(edge, step),
+                                    int(x.size), "band edge", step)) for edge in cuts]
 
     # -- model results -----------------------------------------------------------------
     def statistic(self, value: Any, n: Any, what: str, *, digits: int = 2) -> Released:

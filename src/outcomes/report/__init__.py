@@ -1,18 +1,26 @@
 """Reports: a coaching body's report on its study, and a coach's benchmark, as HTML and PDF.
 
 :func:`build_report` writes ``report.html`` (self-contained: style and figures inline,
-nothing fetched when it is viewed, print CSS for paper) and ``report.pdf`` for a body. Its
-sections: who is in the data; measurement quality; did clients improve; what drives outcome
-(factor shares beside the reference splits, dominance, the coach component and coach
-effects in a funnel plot); alliance over sessions; monitoring; a methods and caveats section
-written from what was actually run; and a reproducibility footer (package versions, seed,
-SHA-256 of the input files).
+nothing fetched when it is viewed, print CSS for paper), ``report.pdf`` and
+``coach-effects.csv`` for a body. Its sections: a one-page summary; who is in the data;
+measurement quality; did clients improve; what drives outcome (factor shares beside the
+reference splits, dominance, the coach component); coaches (a funnel plot and the coaches
+who stand out by one stated rule); alliance over sessions; monitoring; methods and caveats
+for a board; a technical appendix for analysts; and a reproducibility footer (package
+versions, seed, SHA-256 of the input files). Each section opens with what it found.
 
-Privacy (:mod:`outcomes.privacy`): nothing shown rests on fewer than ``k`` clients (counts
-are suppressed with complementary cells, statistics withheld, quantiles published only with
-``k`` clients beyond them); coaches appear under keyed-hash pseudonyms unless the body asks
-for names; no client or engagement identifier is written, and the finished page is searched
-for every one of them before anything is saved.
+Privacy (:mod:`outcomes.privacy`): every number printed is released by one
+:class:`~outcomes.privacy.disclosure.Disclosure` (``Report.disclosure`` keeps its log):
+nothing rests on fewer than ``k`` clients, counts are suppressed with complementary cells
+(and rounded with their totals under ``round_counts``), percentages come from published
+counts, means sit on a grid coarse enough that two releases cannot be differenced, and
+withheld numbers read "withheld" whatever the reason. Coaches appear under keyed-hash
+pseudonyms unless the body asks for names; no client or engagement identifier is written,
+and the finished page is searched for every one of them before anything is saved.
+
+Reproducible: the seed is fixed by default (:data:`~outcomes._checks.DEFAULT_SEED`) and
+recorded in the footer; the date in the footer (``SOURCE_DATE_EPOCH`` when set) is the only
+part of two runs' HTML that can differ.
 
 :func:`build_benchmark_report` writes a coach's benchmark (:mod:`outcomes.benchmarking`) the
 same way. Templates are Jinja2 with autoescaping: every title, column, instrument and coach
@@ -34,7 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from outcomes._checks import check_n_boot, check_seed
+from outcomes._checks import DEFAULT_SEED, check_n_boot, check_seed
 from outcomes._errors import UsageError
 from outcomes._plotting import PALETTE, axes_or_new
 from outcomes._results import Result, Summary, jsonable, text_table
@@ -48,7 +56,6 @@ from outcomes.privacy import (
     read_salt,
 )
 from outcomes.reference import REFERENCES
-from outcomes.report import _blocks as b
 from outcomes.report._render import render, visible_text, write_pdf
 from outcomes.study import Study
 
@@ -70,8 +77,9 @@ class ReportOptions:
         The reference split the factor shares are set beside (a key of ``REFERENCES``).
     k : int, default 5
         Suppression threshold (at least 3).
-    seed : int, optional
-        Seed of every bootstrap and random draw.
+    seed : int, default DEFAULT_SEED
+        Seed of every bootstrap and random draw (fixed, so that two runs give the same
+        report; recorded in its footer). ``None`` draws fresh numbers each time.
     n_boot : int, default 200
         Bootstrap replicates for the intervals of the factor shares and omega (at most
         :data:`~outcomes.norms.build.MAX_N_BOOT`, 100,000).
@@ -91,7 +99,7 @@ class ReportOptions:
     subtitle: str = ""
     reference: str = "asay-lambert-1999"
     k: int = DEFAULT_K
-    seed: int | None = None
+    seed: int | None = DEFAULT_SEED
     n_boot: int = 200
     coach_names: bool = False
     round_counts: bool = False
@@ -131,6 +139,7 @@ class Report(Result):
     sections: tuple[str, ...] = ()
     methods: tuple[str, ...] = ()
     missing: dict[str, str] = field(default_factory=dict)
+    disclosure: Any = None
 
     def table(self) -> pd.DataFrame:
         """The key numbers, one row each (``quantity``, ``value``)."""
@@ -192,43 +201,29 @@ def package_versions() -> list[tuple[str, str]]:
     return out
 
 
-def _methods(run: Any, options: ReportOptions) -> dict[str, Any]:
-    entries = [f"{name}: {text}" for name, text in run.log if name != "Warning"]
-    warnings_seen = [text for name, text in run.log if name == "Warning"]
-    blocks = [b.text("What was estimated, from how many clients, and what to keep in mind."),
-              b.items(entries), b.heading("Caveats"), b.items([
-                  "These are observational data: the factor shares and coach effects describe "
-                  "associations among this body's clients, not what causes change.",
-                  "Asay & Lambert's 40/30/15/15 is an expert judgement of what improvement is "
-                  "due to, not a split of variance; the comparison puts the estimate on the "
-                  "reference's own denominator, and close agreement is not a confirmation.",
-                  "Missing data: each analysis uses the clients who have every value it needs "
-                  "(the numbers left out are given above); nothing was imputed.",
-                  f"Privacy: no number rests on fewer than {options.k} clients; small counts "
-                  "are hidden with further cells so that totals cannot reveal them; "
-                  + ("coaches are named as the body asked." if options.coach_names else
-                     "coaches appear under pseudonyms made with a keyed hash (HMAC-SHA256) "
-                     "whose key is kept apart from this report.")
-                  + " No client or engagement identifier appears."])]
-    if warnings_seen:
-        blocks += [b.heading("Messages from the estimation"), b.items(warnings_seen[:10])]
-    return b.section("methods", "Methods and caveats", blocks)
-
-
 def _footer(study: Study, options: ReportOptions, engine: str, command: str | None
             ) -> list[tuple[str, str]]:
     from outcomes.norms import input_digest
 
     source = Path(study.source or "")
-    return [("Made", f"{_dt.date.today().isoformat()} by outcomes"),
+    return [("Made", f"{made()} by outcomes"),
             ("Input", f"{source.name or 'in memory'} (SHA-256 of its files: "
                       f"{input_digest(study.source) or 'n/a'})"),
             ("Seed", str(options.seed)), ("Bootstrap replicates", str(options.n_boot)),
             ("Suppression threshold k", str(options.k)),
-            ("Reference split", options.reference),
+            ("Reference split", REFERENCES[options.reference].label),
             ("Coaches", "named" if options.coach_names else "pseudonymised (keyed hash)"),
             ("PDF", engine), ("Command", command or "build_report()"),
             ("Packages", ", ".join(f"{n} {v}" for n, v in package_versions()))]
+
+
+def made() -> str:
+    """The report's date: ``SOURCE_DATE_EPOCH`` (seconds since 1970, UTC) when set, as for
+    reproducible builds, else today."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return _dt.datetime.fromtimestamp(int(epoch), tz=_dt.UTC).date().isoformat()
+    return _dt.date.today().isoformat()
 
 
 def _salted_names(study: Study, options: ReportOptions, salt: bytes | None,
@@ -284,8 +279,7 @@ def build_report(study: Study | str | Path, *, out: str | Path,
     -------
     Report
     """
-    from outcomes.report._body import Run, improvement, measurement, who
-    from outcomes.report._drivers import alliance, drivers, monitoring
+    from outcomes.report._body import Run
 
     started = time.perf_counter()
     options = options or ReportOptions()
@@ -300,14 +294,13 @@ def build_report(study: Study | str | Path, *, out: str | Path,
         raise UsageError(f"the study has {len(run.table)} consenting engagements, fewer than "
                          f"k = {options.k}: there is nothing a report could show.")
     run.gaps.update(study_gaps(study, run.table, k=options.k))
-    sections = [who(run), measurement(run), improvement(run)[0], drivers(run), alliance(run),
-                monitoring(run)]
-    sections.append(_methods(run, options))
+    sections = _sections(run)
+    who = run.findings["who"]
     context = {"title": options.title, "generator": "outcomes",
                "subtitle": options.subtitle or f"{Path(study.source or 'study').name}: "
-                           f"{b.count(run.facts.get('engagements'), options.k)} engagements, "
-                           f"{run.facts.get('coaches')} coaches",
-               "privacy": f"Every number in this report rests on at least {options.k} clients. "
+                           f"{who['engagements']} engagements, {who['coaches']} coaches",
+               "privacy": f"Every number in this report rests on at least {options.k} clients; "
+                          "a number that would rest on fewer reads \u201cwithheld\u201d. "
                           + ("Coaches are named." if options.coach_names else
                              "Coaches appear under pseudonyms."),
                "sections": sections}
@@ -317,11 +310,31 @@ def build_report(study: Study | str | Path, *, out: str | Path,
     if not options.coach_names:
         identifiers["coach_id"] = engagements["coach_id"]
     return _write(out, "report", context, identifiers, pdf, started,
-                  lambda engine: _footer(study, options, engine, command), options.k, run)
+                  lambda engine: _footer(study, options, engine, command), options.k, run,
+                  files=run.files)
+
+
+def _sections(run: Any) -> list[dict[str, Any]]:
+    """Every section in reading order, the summary (built last, from what the others
+    found) first."""
+    from outcomes.report._appendix import appendix
+    from outcomes.report._body import who
+    from outcomes.report._coaches import coaches
+    from outcomes.report._drivers import drivers
+    from outcomes.report._measures import improvement, measurement
+    from outcomes.report._sessions import alliance, monitoring
+    from outcomes.report._summary import methods, summary
+
+    body = [who(run), measurement(run), improvement(run), drivers(run), coaches(run),
+            alliance(run), monitoring(run), methods(run)]
+    body.append(appendix(run))
+    order = [("summary", "Summary")] + [(s["id"], s["title"]) for s in body]
+    return [summary(run, order), *body]
 
 
 def _write(out: Path, stem: str, context: dict[str, Any], identifiers: dict[str, Any],
-           pdf: bool, started: float, footer: Any, k: int, run: Any) -> Report:
+           pdf: bool, started: float, footer: Any, k: int, run: Any,
+           files: dict[str, pd.DataFrame] | None = None) -> Report:
     from outcomes.report._render import pdf_engine
 
     engine = pdf_engine() if pdf else "none"
@@ -330,6 +343,12 @@ def _write(out: Path, stem: str, context: dict[str, Any], identifiers: dict[str,
     out.mkdir(parents=True, exist_ok=True)
     html_path = out / f"{stem}.html"
     html_path.write_text(html, encoding="utf-8")
+    if files:
+        from outcomes.io.writing import write_table
+
+        for name, frame in files.items():
+            check_no_identifiers(frame.to_csv(index=False), identifiers, where=name)
+            write_table(frame, out / name)
     pdf_path = None
     if pdf:
         pdf_path = out / f"{stem}.pdf"
@@ -342,34 +361,60 @@ def _write(out: Path, stem: str, context: dict[str, Any], identifiers: dict[str,
                   pdf_engine=engine if pdf else None, seconds=time.perf_counter() - started,
                   facts=dict(run.facts), sections=tuple(s["title"] for s in context["sections"]),
                   methods=tuple(f"{n}: {t}" for n, t in run.log),
-                  missing=dict(getattr(run, "gaps", {})))
+                  missing=dict(getattr(run, "gaps", {})),
+                  disclosure=getattr(run, "gate", None))
 
 
 def build_benchmark_report(result: Any, *, out: str | Path, title: str | None = None,
                            pdf: bool = True, identifiers: Any = (),
                            command: str | None = None) -> Report:
     """Write a coach's benchmark (:func:`outcomes.benchmarking.benchmark`) as ``benchmark.html``
-    and ``benchmark.pdf``; ``identifiers`` (the coach's client codes) must not appear."""
-    from outcomes.report._coach import benchmark_sections
+    and ``benchmark.pdf``; ``identifiers`` (the coach's client codes) must not appear.
+
+    The page opens with one headline decided by one stated rule, then the detail; every
+    number on it is released through a :class:`~outcomes.benchmarking.gate.BenchmarkGate`,
+    whose log is the returned report's ``disclosure``.
+    """
+    from outcomes.report._coach import benchmark_page
+    from outcomes.report._render import pdf_engine
 
     started = time.perf_counter()
-    run, sections = benchmark_sections(result)
+    run, headline, sections = benchmark_page(result)
+    norms = result.norms
     context = {"title": title or "Your practice beside your body's norms",
-               "generator": "outcomes",
-               "subtitle": f"{result.n_clients} clients, against the norms of "
-                           f"{result.norms['title']} ({result.norms['created']})",
+               "generator": "outcomes", "headline": headline, "sections": sections,
+               "subtitle": f"{run.gate.count(result.n_clients, 'clients')} clients, against "
+                           f"the norms of {norms['title']} ({norms['created']})",
                "privacy": "This report holds your own clients' figures, referred to by the "
-                          "rows of your workbook, beside aggregates of the body's clients; "
-                          "nobody else's data are in it.",
-               "sections": sections}
-
-    def footer(engine: str) -> list[tuple[str, str]]:
-        return [("Made", f"{_dt.date.today().isoformat()} by outcomes"),
-                ("Practice", Path(str(result.source or "")).name or "in memory"),
-                ("Norms", f"{result.norms['title']}, format version {result.norms['version']}"
-                          f", k = {result.norms['k']}"),
-                ("PDF", engine), ("Command", command or "build_benchmark_report()"),
-                ("Packages", ", ".join(f"{n} {v}" for n, v in package_versions()))]
-
-    return _write(Path(out), "benchmark", context, {"client code": list(identifiers)}, pdf,
-                  started, footer, int(result.norms["k"]), run)
+                          "rows of your workbook, beside figures of the body's clients. "
+                          f"Nothing in it about a group of your clients rests on fewer than "
+                          f"{run.gate.setting(norms['k'], 'k')} of them, so that you can share "
+                          "it with a supervisor; nobody else's data are in it."}
+    engine = pdf_engine() if pdf else "none"
+    footer = [("Made", f"{_dt.date.today().isoformat()} by outcomes"),
+              ("Practice", Path(str(result.source or "")).name or "in memory"),
+              ("Norms", f"{norms['title']}, format version {norms['version']}, "
+                        f"k = {norms['k']}"),
+              ("PDF", engine), ("Command", command or "build_benchmark_report()"),
+              ("Packages", ", ".join(f"{n} {v}" for n, v in package_versions()))]
+    html = render("benchmark.html.j2", {**context, "footer": footer})
+    check_no_identifiers(visible_text(html), {"client code": list(identifiers)},
+                         where="the benchmark")
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    html_path = folder / "benchmark.html"
+    html_path.write_text(html, encoding="utf-8")
+    pdf_path = None
+    if pdf:
+        pdf_path = folder / "benchmark.pdf"
+        paragraphs = [headline["headline"], *headline["detail"]] + [
+            text for s in sections for text in [s["title"].upper()] + [
+                blk["text"] for blk in s["blocks"] if blk["kind"] in ("text", "warning",
+                                                                       "note")]]
+        engine = write_pdf(html, pdf_path, fallback={"title": context["title"],
+                                                     "paragraphs": paragraphs,
+                                                     "figures": run.figures})
+    return Report(html=html_path, pdf=pdf_path, title=context["title"], k=int(norms["k"]),
+                  pdf_engine=engine if pdf else None, seconds=time.perf_counter() - started,
+                  facts=dict(run.facts), sections=tuple(s["title"] for s in sections),
+                  methods=tuple(f"{n}: {t}" for n, t in run.log), disclosure=run.gate)

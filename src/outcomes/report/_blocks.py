@@ -1,8 +1,11 @@
 """The pieces a report section is made of, and how numbers are written in them.
 
-A section is a title and a list of blocks (plain dicts the template knows): ``text``,
-``note``, ``warning``, ``heading``, ``list``, ``table`` and ``figure``. Every cell of a table
-is a string formatted here, so the template only places and escapes.
+A section is a title and a list of blocks (plain dicts the template knows): ``lead`` (the
+sentence that says what the section found), ``text``, ``note``, ``warning``, ``heading``,
+``list``, ``table`` and ``figure``. Every cell of a table is a string formatted here, so the
+template only places and escapes. A number released by the disclosure gate
+(:class:`~outcomes.privacy.disclosure.Released`) is written as the gate wrote it: the helpers
+below take one wherever they take a number.
 """
 
 from __future__ import annotations
@@ -14,14 +17,20 @@ import numpy as np
 import pandas as pd
 
 from outcomes.privacy import SUPPRESSED
+from outcomes.privacy.disclosure import Released
 
-__all__ = ["text", "note", "warning", "heading", "items", "table", "figure", "number",
+__all__ = ["lead", "text", "note", "warning", "heading", "items", "table", "figure", "number",
            "percent", "interval", "count", "section"]
 
 
 def section(identifier: str, title: str, blocks: list[dict[str, Any]]) -> dict[str, Any]:
     """A section of a report."""
     return {"id": identifier, "title": title, "blocks": blocks}
+
+
+def lead(value: str) -> dict[str, Any]:
+    """The sentence that opens a section with what it found."""
+    return {"kind": "lead", "text": value}
 
 
 def text(value: str) -> dict[str, Any]:
@@ -64,6 +73,8 @@ def figure(src: str, *, alt: str, caption: str) -> dict[str, Any]:
 
 
 def _cell(value: Any) -> str:
+    if isinstance(value, Released):
+        return value.text
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "–"
     if value is pd.NA:
@@ -81,6 +92,8 @@ def number(value: Any, digits: int = 2) -> str:
     >>> number(3.14159), number(12.0), number(float("nan")), number(-0.5, 1), number(-0.001)
     ('3.14', '12', '–', '−0.5', '0.00')
     """
+    if isinstance(value, Released):
+        return value.text
     if value is None or pd.isna(value):
         return "–"
     value = float(value)
@@ -98,6 +111,8 @@ def percent(value: Any, digits: int = 0) -> str:
     >>> percent(0.251), percent(None)
     ('25 %', '–')
     """
+    if isinstance(value, Released):
+        return value.text
     if value is None or pd.isna(value):
         return "–"
     return f"{100 * float(value):.{digits}f} %"
@@ -111,6 +126,10 @@ def interval(low: Any, high: Any, digits: int = 2, *, scale: float = 1.0) -> str
     >>> interval(0.1, 0.35), interval(None, 1), interval(-0.001, -2)
     ('[0.10, 0.35]', '–', '[0.00, −2.00]')
     """
+    if isinstance(low, Released) or isinstance(high, Released):
+        if low is None or high is None or low.withheld or high.withheld:
+            return "withheld"
+        return f"[{low.text}, {high.text}]"
     if low is None or high is None or pd.isna(low) or pd.isna(high):
         return "–"
     a, b = (f"{scale * float(v):.{digits}f}" for v in (low, high))
@@ -126,6 +145,8 @@ def count(n: Any, k: int) -> str:
     >>> count(0, 5), count(3, 5), count(1234, 5)
     ('none', 'fewer than 5', '1,234')
     """
+    if isinstance(n, Released):
+        return n.text
     if n is None or pd.isna(n):
         return f"fewer than {k}"
     n = int(n)

@@ -1,45 +1,53 @@
 """The first sections of a body's report: who is in the data, measurement, improvement.
 
-Every function takes the run (data, options, the log of what was done) and returns a
-section; nothing shown rests on fewer than ``k`` clients.
+Every function takes the run (data, options, the disclosure gate, the log of what was done)
+and returns a section. Every number a section prints is released by the run's
+:class:`~outcomes.privacy.disclosure.Disclosure`, so nothing shown rests on fewer than ``k``
+clients and the gate's log holds every number of the page.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from outcomes import instruments as registry
-from outcomes._errors import OutcomesError
-from outcomes.norms.gaps import table_name
-from outcomes.practice.change import Change
-from outcomes.privacy import quantile_allowed, suppress_counts
+from outcomes.privacy.disclosure import Disclosure, Released
 from outcomes.report import _blocks as b
 from outcomes.report._render import figure_uri
 from outcomes.schema import ALLOWED
 from outcomes.study import Study
 
-__all__ = ["Run", "who", "measurement", "improvement"]
+__all__ = ["Run", "who", "withheld_note", "SPONSORS"]
 
 STATUSES = ALLOWED["status"]  # in the schema's order, "unknown" last
+#: How the sponsor codes read in a table.
+SPONSORS = {"organisation": "paid by an organisation", "self": "paid by the client"}
 
 
 @dataclass
 class Run:
-    """What a report is made from, and the record of what was done (for the methods)."""
+    """What a report is made from, the disclosure gate every number goes through, the
+    models computed once and shared between sections, and the record of what was done."""
 
     study: Study
     table: pd.DataFrame
     options: Any
     names: dict[str, str]
+    gate: Disclosure = field(init=False)
     log: list[tuple[str, str]] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
     figures: list[dict[str, Any]] = field(default_factory=list)
     gaps: dict[str, str] = field(default_factory=dict)
+    findings: dict[str, Any] = field(default_factory=dict)
+    results: dict[str, Any] = field(default_factory=dict)
+    appendix: list[dict[str, Any]] = field(default_factory=list)
+    files: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.gate = Disclosure(k=int(self.options.k), base=self.base)
 
     @property
     def k(self) -> int:
@@ -49,6 +57,34 @@ class Run:
     def base(self) -> int | None:
         return 5 if self.options.round_counts else None
 
+    # -- releases through the gate (every number a section prints) ----------------------
+    def count(self, n: Any, what: str) -> Released:
+        return self.gate.count(n, what)
+
+    def percent(self, numerator: Any, denominator: Any, what: str, digits: int = 0
+                ) -> Released:
+        return self.gate.percent(numerator, denominator, what, digits=digits)
+
+    def stat(self, value: Any, n: Any, what: str, digits: int = 2) -> Released:
+        return self.gate.statistic(value, n, what, digits=digits)
+
+    def interval(self, low: Any, high: Any, n: Any, what: str, digits: int = 2,
+                 scale: float = 1.0) -> str:
+        """``[low, high]`` released together, or "withheld"."""
+        if low is None or high is None or pd.isna(low) or pd.isna(high):
+            return "–"
+        return b.interval(*self.gate.interval(scale * float(low), scale * float(high), n,
+                                              what, digits=digits))
+
+    def share(self, value: Any, n: Any, what: str, digits: int = 0) -> Released:
+        """A proportion from a model (a share of variance), written as a percentage."""
+        released = self.gate.statistic(None if value is None or pd.isna(value)
+                                       else 100 * float(value), n, what, digits=digits)
+        return released if released.withheld else Released(
+            released.what, released.value, f"{released.text} %", released.n, released.rule,
+            released.step)
+
+    # -- helpers -----------------------------------------------------------------------
     def consenting(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Rows of engagements in the analysis (consenting ones)."""
         return frame[frame["engagement_id"].isin(set(self.table["engagement_id"]))]
@@ -58,24 +94,38 @@ class Run:
         self.figures.append(block)
         return block
 
-    def quantiles(self, values: pd.Series, probs=(0.25, 0.5, 0.75)) -> list[float | None]:
-        x = pd.to_numeric(values, errors="coerce").dropna()
-        return [float(np.quantile(x, q)) if quantile_allowed(len(x), q, k=self.k) else None
-                for q in probs]
+    def cached(self, key: str, compute: Any) -> Any:
+        """A model computed once per report and shared by every section that needs it."""
+        if key not in self.results:
+            self.results[key] = compute()
+        return self.results[key]
 
 
-def _spread(run: Run, values: pd.Series, unit: str) -> str:
-    q25, q50, q75 = (None if q is None else round(q) for q in run.quantiles(values))
-    if q50 is None:
+def withheld_note(run: Run, hidden: bool, unit: str = "engagements") -> str:
+    """The one plain sentence beside a table that says why some cells are withheld."""
+    out = ""
+    if hidden:
+        out = (f"* withheld: a cell of fewer than {run.k} {unit}, or a cell withheld with it "
+               "so that a total cannot give it away.")
+    if run.base:
+        out += f" Counts and totals are rounded to the nearest {run.base}."
+    return out.strip()
+
+
+def _spread(run: Run, values: pd.Series, unit: str, what: str) -> str:
+    x = pd.to_numeric(values, errors="coerce").dropna()
+    q25, q50, q75 = (run.gate.quantile(x, q, f"{what}: quantile {q}", precision=1)
+                     for q in (0.25, 0.5, 0.75))
+    if q50.withheld:
         return f"too few to describe (fewer than {2 * run.k} {unit})"
-    if q25 is None:
+    if q25.withheld or q75.withheld:
         return f"a median of {q50}"
     return f"a median of {q50} (middle half {q25} to {q75})"
 
 
 def who(run: Run) -> dict[str, Any]:
     """Who is in the data: coaches, engagements, sessions, completion, sponsors."""
-    k, table = run.k, run.table
+    table = run.table
     engagements = run.study.valid("engagements")
     used = run.consenting(engagements)
     sessions = run.consenting(run.study.valid("sessions"))
@@ -83,17 +133,24 @@ def who(run: Run) -> dict[str, Any]:
     coaches = used["coach_id"].astype(str).value_counts()
     crossed = pd.crosstab(used["status"], used["sponsor"])
     crossed = crossed.reindex([s for s in STATUSES if s in crossed.index])
-    shown = suppress_counts(crossed, k=k, base=run.base)
+    shown = run.gate.counts(crossed, "engagements by status and sponsor")
     totals = shown.values.loc["total"]
-    n = totals["total"]
+    n_engagements = run.count(len(used), "engagements")
+    n_coaches, n_sessions = run.count(coaches.size, "coaches"), run.count(len(sessions),
+                                                                          "sessions")
     run.facts.update(engagements=len(used), coaches=int(coaches.size), sessions=len(sessions),
                      excluded_no_consent=excluded)
-    blocks = [b.text(
-        f"The data hold {b.count(len(used), k)} engagements with {coaches.size} coaches and "
-        f"{b.count(len(sessions), k)} sessions. "
-        + (f"{b.count(excluded, k).capitalize()} engagements without research consent are left "
-           "out of everything in this report." if excluded else
-           "Every engagement has research consent (or the data carry no consent flag)."))]
+    run.findings["who"] = {"engagements": n_engagements, "coaches": n_coaches}
+    status = shown.values["total"].drop("total")
+    n = totals["total"]
+    parts = [f"{run.percent(v, n, f'engagements {s}')} {s}" for s, v in status.items()
+             if pd.notna(v) and pd.notna(n)]
+    run.findings["who"]["completed"] = next((p for p in parts if p.endswith("completed")), "")
+    consent = (f"{run.count(excluded, 'engagements without consent')} engagements without "
+               "research consent are left out of everything in this report." if excluded else
+               "Every engagement has research consent (or the data carry no consent flag).")
+    blocks = [b.lead(f"The data hold {n_engagements} engagements with {n_coaches} coaches and "
+                     f"{n_sessions} sessions."), b.text(consent)]
     if "coaches" in run.gaps:
         blocks.append(b.note(run.gaps["coaches"]))
     rejected = {kind: len(frame) for kind, frame in run.study.validate().rejected.items()
@@ -101,214 +158,54 @@ def who(run: Run) -> dict[str, Any]:
     if rejected:
         blocks.append(b.warning(
             "Rows that failed validation are left out: " + ", ".join(
-                f"{n:,} of the {kind} table" for kind, n in rejected.items())
-            + ". `outcomes validate` lists each with its reason."))
-    status = shown.values["total"].drop("total")
-    parts = [f"{b.percent(v / n)} {s}" for s, v in status.items() if pd.notna(v) and n]
+                f"{run.count(m, f'rejected rows of {kind}')} of the {kind} table"
+                for kind, m in rejected.items())
+            + ". The command `outcomes validate` lists each with its reason."))
     if parts:
         blocks.append(b.text("Of the engagements, " + ", ".join(parts) + ". "
-                             + _sponsor_sentence(totals, n)))
+                             + _sponsor_sentence(run, totals, n)))
     blocks.append(b.text(
-        f"Engagements lasted {_spread(run, table['sessions_attended'], 'engagements')} "
-        f"sessions. Coaches saw {_spread(run, coaches, 'coaches')} clients each."))
-    rows = [[str(status_name), *shown.display().loc[status_name].tolist()]
-            for status_name in shown.values.index]
-    blocks.append(b.table(["status", *map(str, shown.values.columns)], rows,
-                          caption="Engagements by status and sponsor",
-                          note=_suppression_note(run, shown.mask.to_numpy().any())))
+        f"Engagements lasted {_spread(run, table['sessions_attended'], 'engagements', 'sessions')}"
+        f" sessions. Coaches saw {_spread(run, coaches, 'coaches', 'clients per coach')} "
+        "clients each."))
+    columns = [c for c in shown.values.columns]
+    rows = [[str(name), *[_cell(shown.values.loc[name, c]) for c in columns]]
+            for name in shown.values.index]
+    blocks.append(b.table(["status", *[SPONSORS.get(str(c), str(c)) for c in columns]], rows,
+                          caption="Engagements by status and who paid",
+                          note=withheld_note(run, bool(shown.mask.to_numpy().any()))))
     fig = _engagements_figure(shown.values.drop(index="total", columns="total"))
     blocks.append(run.figure(
-        fig, alt="Horizontal stacked bars of engagements by status, split by sponsor: "
-        + "; ".join(f"{s}: {b.count(v, k)}" for s, v in status.items()),
-        caption="Figure 1. Engagements by status, split by who pays (sponsor). Cells of fewer "
-                f"than {k} engagements are not drawn."))
-    run.log.append(("Data", f"{b.count(len(used), k)} consenting engagements of {coaches.size} "
-                    f"coaches and {b.count(len(sessions), k)} sessions from the valid rows of the "
-                    f"input; {b.count(excluded, k)} engagements without research consent left "
-                    "out."))
+        fig, alt="Horizontal stacked bars of engagements by status, split by who paid: "
+        + "; ".join(f"{s}: {_cell(v)}" for s, v in status.items()),
+        caption="Figure 1. Engagements by status, split by who paid. Withheld cells are not "
+                "drawn."))
+    run.log.append(("Data", f"{n_engagements} consenting engagements of {n_coaches} coaches "
+                    f"and {n_sessions} sessions from the valid rows of the input."))
     return b.section("who", "Who is in the data", blocks)
+
+
+def _cell(value: Any) -> str:
+    """A published count as the gate wrote it, or the dense-table mark for a withheld one."""
+    return b.SUPPRESSED if value is None or pd.isna(value) else f"{value:,.0f}"
 
 
 def _engagements_figure(values: pd.DataFrame) -> Any:
     from outcomes.plots import engagements_figure
 
-    return engagements_figure(values)
+    return engagements_figure(values.rename(columns=lambda c: SPONSORS.get(str(c), str(c))))
 
 
-def _sponsor_sentence(totals: pd.Series, n: float) -> str:
-    parts = [f"{b.percent(v / n)} by {'the client' if s == 'self' else 'an organisation'}"
-             for s, v in totals.drop("total").items() if pd.notna(v) and n]
+def _sponsor_sentence(run: Run, totals: pd.Series, n: float) -> str:
+    parts = [f"{run.percent(v, n, f'engagements {s}')} by "
+             f"{'the client' if s == 'self' else 'an organisation'}"
+             for s, v in totals.drop("total").items() if pd.notna(v) and pd.notna(n)]
     return ("They were paid for " + " and ".join(parts) + ".") if parts else ""
 
 
-def _suppression_note(run: Run, any_hidden: bool) -> str:
-    out = ""
-    if any_hidden:
-        out = (f"* not shown: fewer than {run.k} engagements, or hidden so that a total "
-               "cannot reveal such a cell.")
-    if run.base:
-        out += f" Counts are rounded to the nearest {run.base}."
-    return out.strip()
-
-
-def _judgement(alpha: float) -> str:
-    if not np.isfinite(alpha):
+def judgement(alpha: float) -> str:
+    """A reliability coefficient in words (the usual conventions)."""
+    if alpha is None or not np.isfinite(alpha):
         return "–"
     return ("excellent" if alpha >= 0.9 else "good" if alpha >= 0.8 else "acceptable"
             if alpha >= 0.7 else "questionable" if alpha >= 0.6 else "poor")
-
-
-def measurement(run: Run) -> dict[str, Any]:
-    """Reliability of every instrument scale in the data (client ratings)."""
-    from outcomes.measures.reliability import reliability
-
-    responses = run.consenting(run.study.valid("responses"))
-    present = [key for key in registry.available()
-               if key in set(responses["instrument"]) and key != "gas"]
-    rows, frames, failed = [], [], []
-    names: dict[str, str] = {}
-    for key in present:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                result = reliability(responses, key, n_boot=min(run.options.n_boot, 200),
-                                     seed=run.options.seed)
-        except OutcomesError as error:
-            failed.append(f"{key}: {error}")
-            continue
-        estimates = result.table()
-        estimates = estimates[estimates["n"] >= run.k]
-        names[key.upper()] = registry.get(key).name
-        alpha = estimates[estimates["quantity"] == "alpha"]
-        omega = estimates[estimates["quantity"] == "omega"]
-        pairs = alpha.merge(omega[["scale", "estimate", "ci_low", "ci_high"]], on="scale",
-                            suffixes=("", "_omega"), sort=False)
-        for r in pairs.itertuples():
-            rows.append([key.upper(), r.scale.replace("_", " "), b.count(r.n, run.k),
-                         str(int(r.n_items)),
-                         f"{b.number(r.estimate)} {b.interval(r.ci_low, r.ci_high)}",
-                         f"{b.number(r.estimate_omega)} "
-                         f"{b.interval(r.ci_low_omega, r.ci_high_omega)}",
-                         _judgement(r.estimate)])
-        frames.append(estimates.assign(label=[f"{key.upper()} {s.replace('_', ' ')}"
-                                              for s in estimates["scale"]]))
-    blocks = [b.text("Reliability says how consistently a questionnaire's items measure one "
-                     "thing. Cronbach's alpha and McDonald's omega run from 0 to 1; .70 is "
-                     "usually called acceptable and .80 good. Low values make every result "
-                     "below less certain for that scale.")]
-    if rows:
-        low = [r for r in rows if r[-1] in ("questionable", "poor")]
-        blocks.append(b.text(f"{len(rows)} scales of {len(frames)} questionnaires were "
-                             "checked; " + (f"{len(low)} fall below .70: "
-                             + ", ".join(f"{r[0]} {r[1]}" for r in low) + "."
-                             if low else "all reach .70 or more.")))
-        blocks.append(b.table(["scale", "", "clients", "items", "alpha [95 %]", "omega [95 %]",
-                               "judgement"],
-                              rows, caption="Reliability of each scale (client ratings)",
-                              numeric=[False, False, True, True, True, True, False],
-                              note="; ".join(f"{k}: {v}" for k, v in names.items()) + "."))
-        from outcomes.plots import reliability_figure
-
-        fig = reliability_figure(pd.concat(frames, ignore_index=True))
-        blocks.append(run.figure(
-            fig, alt="Dot plot of alpha and omega with intervals for each scale; "
-            + "; ".join(f"{r[0]} {r[1]} alpha {r[4].split()[0]}" for r in rows),
-            caption="Figure 2. Alpha (circles) and omega (squares) with 95 % intervals. Dotted "
-                    "lines mark .70 and .80."))
-    if failed:
-        blocks.append(b.note("Not checked: " + "; ".join(failed)))
-    run.log.append(("Reliability", "Cronbach's alpha with Feldt intervals and omega total "
-                    "(one-factor maximum likelihood) with bootstrap intervals, from each "
-                    "engagement's first administration of each questionnaire; respondents "
-                    "missing an item of a scale left out of that scale."))
-    return b.section("measurement", "Measurement quality", blocks)
-
-
-def _share(published: pd.Series, names: tuple[str, ...], total: int) -> str:
-    """The share of clients in some categories, unless one of them is suppressed (a sum
-    with a published part would reveal the suppressed one)."""
-    values = [published.get(name) for name in names]
-    if any(v is None or pd.isna(v) for v in values):
-        return "a share not shown (small counts)"
-    return b.percent(sum(values) / total)
-
-
-def improvement(run: Run) -> tuple[dict[str, Any], Change | None]:
-    """Did clients improve: reliable change, recovery and effect sizes on the ORS."""
-    from outcomes.practice.change import change
-
-    k, table = run.k, run.table
-    if "end_scores" in run.gaps:
-        run.log.append(("Change", "not estimated: " + run.gaps["end_scores"]))
-        return b.section("improvement", "Did clients improve?", [
-            b.text("This section sets each client's ORS at the end beside the ORS at "
-                   "intake."), b.warning(run.gaps["end_scores"])]), None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = change(table, pre="baseline", post="end_score", instrument="ors")
-    counts = result.counts.drop("missing")
-    both = int(counts.sum())
-    if both < k:
-        few = (f"Fewer than {k} clients have an ORS at both intake and the end: the change "
-               f"figures need at least {k}, so none is shown. Add the missing intake or end "
-               f"scores to {table_name(run.study, 'responses')} and run the report again.")
-        run.log.append(("Change", "not estimated: " + few))
-        return b.section("improvement", "Did clients improve?", [b.warning(few)]), None
-    shown = suppress_counts(counts.rename("clients"), k=k, base=run.base)
-    published = shown.values["clients"]
-    pct = result.percentages.set_index("category")
-    rows, categories = [], []
-    for name in counts.index:
-        value = published[name]
-        visible = pd.notna(value)
-        rows.append([name, shown.display().loc[name, "clients"],
-                     b.percent(pct.loc[name, "estimate"], 1) if visible else "*",
-                     b.interval(pct.loc[name, "ci_low"], pct.loc[name, "ci_high"], 1,
-                                scale=100) if visible else "*"])
-        categories.append({"category": name, **{c: pct.loc[name, c] if visible else np.nan
-                                                for c in ("estimate", "ci_low", "ci_high")}})
-    missing = int(result.counts.get("missing", 0))
-    run.facts.update(with_both_scores=both, missing_end=missing)
-    blocks = [b.text(
-        f"{b.count(both, k)} clients have an ORS score at intake and at the end. A change of "
-        f"more than {b.number(result.reliable_change, 1)} points counts as reliable (more than "
-        "the questionnaire's ordinary ups and downs); a client has recovered when the change is "
-        f"reliable and the score crossed the cutoff of {b.number(result.cutoff)} from below.")]
-    if both >= k:
-        blocks.append(b.text(
-            f"{_share(published, ('recovered', 'improved'), both)} of them improved reliably "
-            f"(recovered or improved), {_share(published, ('recovered',), both)} recovered and "
-            f"{_share(published, ('deteriorated',), both)} deteriorated reliably."))
-    if missing:
-        blocks.append(b.warning(
-            f"{b.count(missing, k)} engagements ({b.percent(missing / len(table))}) have no "
-            "intake or no end score: they are ongoing, ended early or were not rated at the end. "
-            "The figures describe the clients who were rated at both ends; when many are "
-            "missing, recovery among all clients may be lower."))
-    blocks.append(b.table(["category", "clients", "share of rated", "95 % interval (%)"], rows,
-                          caption="Reliable and clinically significant change (ORS)",
-                          note=_suppression_note(run, bool(shown.mask.to_numpy().any()))))
-    sizes = [[m.replace("_", " "), b.number(e), b.interval(lo, hi), b.count(n, k)]
-             for m, e, lo, hi, n in result.effect_sizes[
-                 ["measure", "estimate", "ci_low", "ci_high", "n"]].itertuples(index=False)]
-    blocks.append(b.table(["effect size", "estimate", "95 % interval", "clients"], sizes,
-                          caption="Pre-post effect sizes (positive = improvement)",
-                          note="pre post d: mean change over the intake SD; hedges g av: over "
-                               "the root mean square of intake and end SDs; severity adjusted: "
-                               "change adjusted for intake among clients who started below the "
-                               "cutoff (SAES)."))
-    from outcomes.plots import change_figure
-
-    fig = change_figure(result, categories=pd.DataFrame(categories))
-    blocks.append(run.figure(
-        fig, alt="Bar chart of the share of rated clients in each change category with "
-        "intervals, and a dot plot of the effect sizes: " + "; ".join(
-            f"{r[0]} {r[2]}" for r in rows) + "; " + "; ".join(f"{s[0]} {s[1]}" for s in sizes),
-        caption="Figure 3. Left: clients by reliable change category, with 95 % Wilson "
-                "intervals. Right: effect sizes with 95 % intervals."))
-    run.log.append(("Change", f"Jacobson-Truax reliable change index with the ORS's published "
-                    f"reliable change ({b.number(result.reliable_change, 1)} points) and cutoff "
-                    f"({b.number(result.cutoff)}); {b.count(both, k)} clients with both scores, "
-                    f"{b.count(missing, k)} without one of them (counted as missing, never "
-                    "dropped)."))
-    return b.section("improvement", "Did clients improve?", blocks), result

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -43,9 +43,12 @@ from outcomes._checks import (
 )
 from outcomes._errors import DataWarning, UsageError
 from outcomes._results import Result, Summary, jsonable, text_table
+from outcomes.shares.attenuation import correction as true_scores
+from outcomes.shares.attenuation import reliability_lines
 from outcomes.shares.bootstrap import CI_METHODS, CiMethod, Draws, rank_probabilities
-from outcomes.shares.design import prepare, standardise
 from outcomes.shares.metrics import ADDITIVE, METHODS, Method, share_statistic
+from outcomes.shares.missing import design_for, missingness_of, pooled
+from outcomes.shares.missingness import MissingnessReport
 
 __all__ = ["decompose", "Decomposition"]
 
@@ -66,6 +69,10 @@ def decompose(
     ci_level: float = 0.95,
     seed: int | np.random.Generator | None = None,
     engine: Literal["pandas", "dask"] | None = None,
+    reliability: Mapping[str, float | str] | str | None = None,
+    items: Mapping[str, Sequence[str]] | pd.DataFrame | None = None,
+    missing: Literal["listwise", "mi", "em"] = "listwise",
+    n_imputations: int | None = None,
 ) -> Decomposition:
     """Split the outcome's explained variance among factors.
 
@@ -92,6 +99,16 @@ def decompose(
     {ci_level}
     {seed}
     {engine}
+    reliability : mapping of str to float or str, or "estimate", optional
+        Shares of true scores, from the covariance matrix with each corrected column's
+        variance times its reliability (a number in (0, 1], or ``"estimate"`` from
+        ``items``; the bootstrap re-estimates it in every replicate). The outcome is
+        corrected only if named; see :mod:`outcomes.shares.attenuation`.
+    items : mapping of str to list of str, or DataFrame, optional
+        The items of estimated columns: ``{{column: [item columns]}}``, or the study's
+        responses when ``data`` is its analysis table.
+    {missing}
+    {n_imputations}
 
     Returns
     -------
@@ -126,14 +143,19 @@ def decompose(
     n_boot = check_n_boot(n_boot, "decompose")
     seed = check_seed(seed, "decompose")
     covariates = check_covariates(covariates, "decompose")
-    design = prepare(data, outcome, factors, covariates=covariates, weights=weights,
-                     cluster=cluster, engine=engine)
+    design = design_for(missing, data, outcome, factors, covariates=covariates, weights=weights,
+                        cluster=cluster, engine=engine, n_imputations=n_imputations, seed=seed,
+                        reliability=reliability)
     statistic = share_statistic(design, method)
-    estimate = statistic(design.cross[None])[0]
-    P, v = standardise(design.cross, design)
+    if reliability is None and items is not None:
+        raise UsageError("decompose(): items= serves reliability='estimate'; give both.")
+    correction = None if reliability is None else true_scores(
+        design, data, reliability, items=items, weights=weights, cluster=cluster)
+    cross = design.cross if correction is None else correction.cross
+    estimate, r2_cov = pooled(design, statistic, cross)
     draws = None
     if n_boot:
-        draws = design.draws(statistic, n_boot=n_boot, seed=seed,
+        draws = (correction or design).draws(statistic, n_boot=n_boot, seed=seed,
                              jackknife=ci_method == "bca", by_cluster=cluster is not None)
         if draws.n_failed:
             warnings.warn(
@@ -142,7 +164,12 @@ def decompose(
                 DataWarning,
                 stacklevel=3,
             )
-    return _build(design, method, estimate, 1 - float(v), draws, ci_method, ci_level, n_boot)
+    result = _build(design, method, estimate, r2_cov, draws, ci_method, ci_level, n_boot)
+    result = replace(result, missingness=missingness_of(design, data, outcome, factors,
+                                                        covariates=covariates))
+    if correction is not None:
+        result = replace(result, reliability=correction.table)
+    return result
 
 
 def _build(design, method, estimate, r2_cov, draws, ci_method, ci_level,
@@ -245,6 +272,16 @@ class Decomposition(Result):
     differences: pd.DataFrame | None = None
     rank_probabilities: pd.DataFrame | None = None
     draws: Draws | None = field(default=None, repr=False)
+    reliability: pd.DataFrame | None = None
+    missingness: MissingnessReport | None = field(default=None, repr=False)
+
+    @property
+    def corrected(self) -> tuple[str, ...]:
+        """The factors whose shares are corrected for unreliability (true-score shares)."""
+        if self.reliability is None:
+            return ()
+        done = self.reliability[self.reliability["source"] != "none"]
+        return tuple(f for f in self.shares.index if (done["factor"] == f).any())
 
     cluster_count = old_attribute("cluster_count", "n_clusters")
 
@@ -257,6 +294,10 @@ class Decomposition(Result):
             text += f", covariates take {self.r2_covariates:.3f}"
         if self.ci is not None:
             text += f", {round(100 * self.ci_level, 1):g} % {self.ci_method} intervals"
+        if self.reliability is not None:
+            text += f", {len(self.corrected)} of {p} corrected for unreliability"
+        if self.missingness is not None and self.missingness.method != "listwise":
+            text += f", missing values by {self.missingness.method}"
         return text
 
     @property
@@ -325,6 +366,11 @@ class Decomposition(Result):
             level = round(100 * self.ci_level, 1)
             lines.append(f"{level:g} % {self.ci_method} intervals from {self.n_boot} "
                          f"bootstrap replicates ({unit}).")
+        if self.reliability is not None:
+            lines += ["", *reliability_lines(self.reliability, list(self.shares.index),
+                                             self.ci is not None)]
+        if self.missingness is not None and (self.missingness.n_incomplete or self.n_dropped):
+            lines += ["", *self.missingness.lines()]
         return Summary("\n".join(lines))
 
     def to_dict(self, reference: str | None = "asay-lambert-1999") -> dict[str, Any]:
@@ -350,6 +396,12 @@ class Decomposition(Result):
             r2_row = self.ci[self.ci.quantity == "r2"].iloc[0]
             out["r2_ci_low"], out["r2_ci_high"] = r2_row.ci_low, r2_row.ci_high
             out.update(ci_level=self.ci_level, ci_method=self.ci_method, n_boot=self.n_boot)
+        if self.reliability is not None:
+            for name, entry in factors.items():
+                entry["corrected"] = name in self.corrected
+            out["reliability"] = self.reliability.to_dict(orient="records")
+        if self.missingness is not None:
+            out["missing"] = self.missingness.to_dict()
         if reference is not None:
             try:
                 out["reference"] = self.compare(reference).to_dict()

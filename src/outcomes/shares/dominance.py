@@ -29,7 +29,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -43,8 +43,12 @@ from outcomes._checks import (
     shared_parameters,
 )
 from outcomes._results import Result, Summary, jsonable, text_table
+from outcomes.shares.attenuation import correction as true_scores
+from outcomes.shares.attenuation import reliability_lines
 from outcomes.shares.bootstrap import percentile_interval
-from outcomes.shares.design import local_players, prepare, standardise
+from outcomes.shares.design import local_players, standardise
+from outcomes.shares.missing import design_for, imputed, missingness_of
+from outcomes.shares.missingness import MissingnessReport
 from outcomes.shares.subsets import complete_dominance, conditional_contributions, subset_r2
 
 __all__ = ["dominance", "Dominance"]
@@ -82,6 +86,10 @@ def dominance(
     seed: int | np.random.Generator | None = None,
     ci_level: float = 0.95,
     engine: Literal["pandas", "dask"] | None = None,
+    reliability: Mapping[str, float | str] | str | None = None,
+    items: Mapping[str, Sequence[str]] | pd.DataFrame | None = None,
+    missing: Literal["listwise", "mi", "em"] = "listwise",
+    n_imputations: int | None = None,
 ) -> Dominance:
     """Complete, conditional and general dominance of factors on the outcome's R².
 
@@ -97,6 +105,12 @@ def dominance(
     {seed}
     {ci_level}
     {engine}
+    reliability, items
+        Dominance of true scores, as in ``decompose`` (see
+        :mod:`outcomes.shares.attenuation`); ``.reliability`` lists the corrections.
+    {missing}
+        With ``mi`` the R² of every subset is averaged over the imputations.
+    {n_imputations}
 
     Notes
     -----
@@ -123,19 +137,25 @@ def dominance(
     n_boot = check_n_boot(n_boot, "dominance")
     seed = check_seed(seed, "dominance")
     covariates = check_covariates(covariates, "dominance")
-    design = prepare(data, outcome, factors, covariates=covariates, weights=weights,
-                     cluster=cluster, caller="dominance", engine=engine)
+    design = design_for(missing, data, outcome, factors, covariates=covariates, weights=weights,
+                        cluster=cluster, engine=engine, n_imputations=n_imputations, seed=seed,
+                        reliability=reliability, caller="dominance", shrink_columns=len(factors))
     players = local_players(design)
     names = list(design.names)
     p = len(names)
-    P, v = standardise(design.cross, design)
-    r2 = subset_r2(P, players) * v
+    correction = None if reliability is None else true_scores(
+        design, data, reliability, items=items, weights=weights, cluster=cluster,
+        caller="dominance")
+    crosses = imputed(design, design.cross if correction is None else correction.cross)
+    P, v = standardise(crosses, design)
+    r2 = (subset_r2(P, players) * v[:, None]).mean(axis=0)  # pooled over imputations
+    v = v.mean()
     codes, cond = _codes(r2)
     index = pd.Index(names, name="factor")
     boot: dict[str, Any] = {}
     if n_boot:
         boot = _bootstrap(design, players, cluster is not None, codes, n_boot, seed,
-                          ci_level, p)
+                          ci_level, p, correction)
     return Dominance(
         outcome=design.outcome,
         factors=design.factors,
@@ -151,11 +171,14 @@ def dominance(
         n_dropped=design.n_dropped,
         n_boot=n_boot,
         ci_level=ci_level,
+        reliability=None if correction is None else correction.table,
+        missingness=missingness_of(design, data, outcome, factors, covariates=covariates),
         **boot,
     )
 
 
-def _bootstrap(design, players, by_cluster, codes, n_boot, seed, ci_level, p) -> dict[str, Any]:
+def _bootstrap(design, players, by_cluster, codes, n_boot, seed, ci_level, p,
+               correction=None) -> dict[str, Any]:
     pairs = [(i, j) for i in range(p) for j in range(i + 1, p)]
 
     def statistic(cross):
@@ -173,8 +196,8 @@ def _bootstrap(design, players, by_cluster, codes, n_boot, seed, ci_level, p) ->
         out[good] = np.concatenate(cols, axis=1)
         return out
 
-    draws = design.draws(statistic, n_boot=n_boot, seed=seed, jackknife=False,
-                         by_cluster=by_cluster)
+    draws = (correction or design).draws(statistic, n_boot=n_boot, seed=seed,
+                                         jackknife=False, by_cluster=by_cluster)
     reps = draws.replicates
     low, high = percentile_interval(reps[:, :p], ci_level)
     names = list(design.names)
@@ -230,6 +253,8 @@ class Dominance(Result):
     bootstrap: pd.DataFrame | None = None
     general_ci: pd.DataFrame | None = None
     n_failed: int = 0
+    reliability: pd.DataFrame | None = None
+    missingness: MissingnessReport | None = field(default=None, repr=False)
 
     @property
     def ci(self) -> pd.DataFrame | None:
@@ -296,6 +321,11 @@ class Dominance(Result):
         if self.bootstrap is not None:
             lines.append(f"Reproducibility from {self.n_boot} bootstrap replicates is in "
                          ".designations().")
+        if self.reliability is not None:
+            lines += ["", *reliability_lines(self.reliability, list(self.general.index),
+                                             self.bootstrap is not None)]
+        if self.missingness is not None and (self.missingness.n_incomplete or self.n_dropped):
+            lines += ["", *self.missingness.lines()]
         return Summary("\n".join(lines))
 
     def to_dict(self) -> dict[str, Any]:
@@ -310,6 +340,8 @@ class Dominance(Result):
             "complete": {name: row for name, row in self.complete.iterrows()},
             "designations": self.designations(), "n_boot": self.n_boot,
             "general_ci": self.general_ci, "ci_level": self.ci_level,
+            **({} if self.reliability is None else {"reliability": self.reliability}),
+            **({} if self.missingness is None else {"missing": self.missingness.to_dict()}),
         })
 
     def plot(self, ax=None):

@@ -39,14 +39,13 @@ def check_cells(check: TableCheck) -> None:
         cells = check.raw.iloc[:, position]
         if not (pd.api.types.is_string_dtype(cells.dtype) or cells.dtype == object):
             continue
-        try:
-            text = cells.str
-            nul = text.contains("\x00", regex=False, na=False).to_numpy(dtype=bool)
-            long = (text.len() > most).fillna(False).to_numpy(dtype=bool)
-        except (AttributeError, TypeError):  # an object column that holds no text
+        flags = _flags(cells, most)
+        if flags is None:
             continue
-        shown = [shorten(v) for v in cells.to_numpy()[nul | long]]
-        shown_at = dict(zip(np.flatnonzero(nul | long), shown, strict=True))
+        nul, long = flags
+        where = np.flatnonzero(nul | long)
+        shown_at = dict(zip(where, [shorten(v) for v in cells.iloc[where].to_numpy()],
+                            strict=True))
         if nul.any():
             where = np.flatnonzero(nul)
             check.add(where, str(name), [shown_at[w] for w in where], "nul_byte",
@@ -60,3 +59,23 @@ def check_cells(check: TableCheck) -> None:
                       "Shorten the cell, or close the quote that runs on into later lines; "
                       f"to allow longer cells, raise the environment variable "
                       f"{limit_variable('cell_chars')}.")
+
+
+def _flags(cells: pd.Series, most: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The cells with a NUL byte and the over-long ones, or None when there are none (or the
+    column holds no text)."""
+    if isinstance(cells.array, pd.arrays.ArrowStringArray):
+        import pyarrow.compute as pc
+
+        array = cells.array.__arrow_array__()
+        nul_any = pc.any(pc.match_substring(array, "\x00")).as_py()
+        # a cell of more bytes than the limit may be over-long; only then count characters
+        if not nul_any and not (pc.max(pc.binary_length(array)).as_py() or 0) > most:
+            return None
+    try:
+        text = cells.str
+        nul = text.contains("\x00", regex=False, na=False).to_numpy(dtype=bool)
+        long = (text.len() > most).fillna(False).to_numpy(dtype=bool)
+    except (AttributeError, TypeError):  # an object column that holds no text
+        return None
+    return (nul, long) if (nul.any() or long.any()) else None

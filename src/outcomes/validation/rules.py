@@ -15,12 +15,11 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from outcomes import instruments as _instruments
 from outcomes._errors import UsageError
-from outcomes.schema import COLUMNS, KEYS, MODELS, TABLES
-from outcomes.validation import _cells, _spellings
+from outcomes.schema import COLUMNS, TABLES
+from outcomes.validation import _cells, _columns, _spellings
 from outcomes.validation._parsing import EXPECTED, FIXES, parse_column
 from outcomes.validation.report import TableCheck, ValidationReport
 
@@ -45,34 +44,6 @@ RULES = {
     "unknown_session": "a per-session response to a session the sessions table does not list",
     **_cells.RULES,
 }
-
-# What a failed pandera check means and how to fix it, by the check's name.
-_CHECK_TEXT = {
-    "not_nullable": ("required", "is empty", "Fill it in; this column may not be empty."),
-    "field_uniqueness": ("unique", "appears more than once", "Give each row its own identifier."),
-    "isin": ("allowed_values", "is not an allowed value", "Use one of: {allowed}."),
-    "greater_than_or_equal_to": (
-        "range", "is below the minimum", "Use a value of at least {bound}."
-    ),
-    "greater_than": ("range", "is not above the minimum", "Use a value above {bound}."),
-    "less_than_or_equal_to": ("range", "is above the maximum", "Use a value of at most {bound}."),
-}
-# Frame-level checks name every column; this says which column each one is about.
-_FRAME_CHECK_COLUMN = {
-    "end_date is before start_date": (
-        "end_date",
-        "dates",
-        "is before start_date",
-        "Check both dates; the engagement cannot end before it starts.",
-    ),
-    "a per-session response needs its session number": (
-        "session",
-        "required",
-        "is empty, but a per-session response needs its session number",
-        "Give the session number for responses with occasion 'session'.",
-    ),
-}
-
 
 def _source(table: pd.DataFrame, kind: str) -> str:
     return str(table.attrs.get("source_file") or f"<{kind} table>")
@@ -153,7 +124,7 @@ def check_table(raw: pd.DataFrame, kind: str) -> TableCheck:
     _cells.check_cells(check)
     if check.missing_columns:
         return check
-    _run_schema(check)
+    _columns.check_schema(check)
     if kind == "sessions":
         _check_session_dates(check)
         _check_techniques(check)
@@ -201,65 +172,6 @@ def _parse(check: TableCheck) -> pd.DataFrame:
     return typed
 
 
-def _run_schema(check: TableCheck) -> None:
-    model = MODELS[check.kind]
-    try:
-        model.validate(check.typed, lazy=True)
-    except pa.errors.SchemaErrors as errors:
-        cases = errors.failure_cases
-        cases = cases[cases["index"].notna()]
-        repeats = cases["check"] == "multiple_fields_uniqueness"
-        frame_level = cases["check"].isin(list(_FRAME_CHECK_COLUMN))
-        for check_name, group in cases[frame_level].groupby("check", sort=False):
-            _add_schema_failure(check, str(check_name), "", group)
-        for (check_name, column), group in cases[~frame_level & ~repeats].groupby(
-            ["check", "column"], sort=False
-        ):
-            _add_schema_failure(check, str(check_name), str(column), group)
-        if repeats.any():
-            _add_repeated_keys(check, cases.loc[repeats, "index"])
-
-
-def _add_repeated_keys(check: TableCheck, index: pd.Series) -> None:
-    """Every copy of a key of several columns (the model's ``Config.unique``) is rejected.
-
-    The problem is put on the key's last column that has no default: the column a user
-    changes to tell the copies apart (``session``, ``item``, ``scale``).
-    """
-    key = KEYS[check.kind]
-    columns = COLUMNS[check.kind]
-    column = [c for c in key if columns[c].default is None][-1]
-    where = np.unique(index.astype(int).to_numpy())
-    check.add(
-        where,
-        column,
-        check.typed[column].to_numpy()[where],
-        "unique",
-        f"repeats a row with the same {', '.join(key)}",
-        "Keep one row per " + ", ".join(key) + "; remove or renumber the repeat.",
-    )
-
-
-def _add_schema_failure(
-    check: TableCheck, check_name: str, column: str, group: pd.DataFrame
-) -> None:
-    where = group["index"].astype(int).to_numpy()
-    if check_name in _FRAME_CHECK_COLUMN:
-        column, rule, message, fix = _FRAME_CHECK_COLUMN[check_name]
-        where = np.unique(where)
-        check.add(where, column, check.raw[column].to_numpy()[where], rule, message, fix)
-        return
-    name, _, argument = check_name.partition("(")
-    if name == "not_nullable":
-        where = where[~check.has_problem(where, column)]  # already reported as unparsable
-    rule, message, fix = _CHECK_TEXT.get(name, ("check", f"fails {check_name}", "Correct it."))
-    argument = argument.rstrip(")")
-    allowed = argument.strip("[]()").replace("'", "")
-    fix = fix.format(allowed=allowed, bound=argument)
-    if len(where):
-        check.add(where, column, check.raw[column].to_numpy()[where], rule, message, fix)
-
-
 def _check_session_dates(check: TableCheck) -> None:
     typed = check.typed
     known = typed[typed["session"].notna() & typed["date"].notna()]
@@ -283,15 +195,17 @@ def _check_techniques(check: TableCheck) -> None:
     if "techniques" not in check.typed.columns:
         return
     codes = _instruments.technique_codes()
-    listed = check.typed["techniques"].dropna().astype(str)
-    items = listed.str.split(";").explode().str.strip()
-    unknown = items[(items != "") & ~items.isin(codes)]
-    if len(unknown):
-        where = np.unique(unknown.index.to_numpy())
+    listed, distinct = pd.factorize(check.typed["techniques"])  # each list is read once
+    unknown = np.array([any(item.strip() not in codes for item in str(text).split(";")
+                            if item.strip()) for text in distinct], dtype=bool)
+    bad = np.zeros(len(listed), dtype=bool)
+    bad[listed >= 0] = unknown[listed[listed >= 0]]
+    where = np.flatnonzero(bad)
+    if len(where):
         check.add(
             where,
             "techniques",
-            check.typed["techniques"].to_numpy()[where],
+            check.typed["techniques"].iloc[where].to_numpy(),
             "unknown_code",
             "holds a code that is not in the technique registry",
             "Use registry codes separated by ';' (see outcomes.instruments.techniques()).",
@@ -310,39 +224,52 @@ def _item_ranges() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["instrument", "item", "low", "high", "step"])
 
 
+def _ranges_of(typed: pd.DataFrame) -> pd.DataFrame:
+    """The registry's range of each row's instrument and item (missing when it has none),
+    looked up once per distinct pair and spread to the rows."""
+    pairs = _columns.key_codes(typed, ["instrument", "item"])
+    first = np.unique(pairs, return_index=True)[1]
+    distinct = typed[["instrument", "item"]].iloc[first].reset_index(drop=True)
+    found = distinct.merge(_item_ranges(), on=["instrument", "item"], how="left")
+    return found[["low", "high", "step"]].iloc[pairs].reset_index(drop=True)
+
+
 def _check_items(check: TableCheck) -> None:
     typed = check.typed
     known = set(_instruments.available())
-    unknown = (~typed["instrument"].isin(known) & typed["instrument"].notna()).to_numpy()
+    in_registry = typed["instrument"].isin(known).to_numpy(dtype=bool)
+    unknown = ~in_registry & typed["instrument"].notna().to_numpy()
     if unknown.any():
         where = np.flatnonzero(unknown)
         check.add(
             where,
             "instrument",
-            typed["instrument"].to_numpy()[where],
+            typed["instrument"].iloc[where].to_numpy(),
             "unknown_instrument",
             "is not an instrument in the registry",
             f"Use one of {', '.join(sorted(known))}, or register an instrument file.",
         )
-    ranges = _item_ranges()
-    frame = typed[["instrument", "item", "value"]].reset_index(names="_pos")
-    merged = frame.merge(ranges, on=["instrument", "item"], how="left")
-    in_registry = merged["instrument"].isin(known).to_numpy()
-    no_item = in_registry & merged["low"].isna().to_numpy() & merged["item"].notna().to_numpy()
+    ranges = _ranges_of(typed)
+    no_item = in_registry & ranges["low"].isna().to_numpy() & typed["item"].notna().to_numpy()
     if no_item.any():
-        where = merged["_pos"].to_numpy()[no_item]
+        where = np.flatnonzero(no_item)
         check.add(
             where,
             "item",
-            typed["item"].to_numpy()[where],
+            typed["item"].iloc[where].to_numpy(),
             "unknown_item",
             "is not an item number of this instrument",
             "Check the item numbering against the instrument's file in the registry.",
         )
-    value = merged["value"]
-    outside = ((value < merged["low"]) | (value > merged["high"])).fillna(False).to_numpy(bool)
-    step = merged["step"].fillna(0.0)
-    offset = (value - merged["low"]) / step.where(step > 0)
+    _check_values(check, ranges)
+
+
+def _check_values(check: TableCheck, ranges: pd.DataFrame) -> None:
+    """A value outside its item's range, or between its response options."""
+    value = check.typed["value"].reset_index(drop=True)
+    low, high, step = ranges["low"], ranges["high"], ranges["step"].fillna(0.0)
+    outside = ((value < low) | (value > high)).fillna(False).to_numpy(bool)
+    offset = (value - low) / step.where(step > 0)
     between = (step > 0) & ((offset - offset.round()).abs() > 1e-9)
     between = between.fillna(False).to_numpy(bool) & ~outside
     for mask, message in (
@@ -350,25 +277,25 @@ def _check_items(check: TableCheck) -> None:
         (between, "is not one of the instrument's response options"),
     ):
         if mask.any():
-            where = merged["_pos"].to_numpy()[mask]
+            where = np.flatnonzero(mask)
             fixes = (
-                "Use a value from " + merged["low"][mask].map("{:g}".format)
-                + " to " + merged["high"][mask].map("{:g}".format)
-                + np.where(merged["step"][mask] > 0, " in steps of "
-                           + merged["step"][mask].map("{:g}".format), "")
+                "Use a value from " + low[mask].map("{:g}".format)
+                + " to " + high[mask].map("{:g}".format)
+                + np.where(ranges["step"][mask] > 0, " in steps of "
+                           + ranges["step"][mask].map("{:g}".format), "")
                 + "; leave unanswered items empty."
             )
-            check.add(where, "value", typed["value"].to_numpy()[where], "item_range",
+            check.add(where, "value", value.iloc[where].to_numpy(), "item_range",
                       message, fixes.to_numpy())
 
 
 def check_links(checks: dict[str, TableCheck]) -> None:
     """The rules across tables: every id a table refers to is listed by its parent table."""
-    def ids(kind: str, column: str) -> set[str] | None:
+    def ids(kind: str, column: str) -> pd.Series | None:
         check = checks.get(kind)
         if check is None or column not in check.typed.columns:
             return None
-        return set(check.typed[column].dropna().astype(str))
+        return check.typed[column].dropna().astype(str)
 
     coaches = ids("coaches", "coach_id")
     engagements = ids("engagements", "engagement_id")
@@ -384,7 +311,7 @@ def check_links(checks: dict[str, TableCheck]) -> None:
         if bad.any():
             where = np.flatnonzero(bad)
             check.add(
-                where, column, values.to_numpy()[where], "unknown_reference",
+                where, column, values.iloc[where].to_numpy(), "unknown_reference",
                 f"does not appear in the {parent} table",
                 f"Add it to {parent}, or correct the identifier.",
             )
@@ -397,17 +324,19 @@ def _check_response_sessions(checks: dict[str, TableCheck]) -> None:
         return
     if sessions.missing_columns or responses.missing_columns:
         return
-    recorded = pd.MultiIndex.from_frame(sessions.typed[["engagement_id", "session"]])
+    keys = ["engagement_id", "session"]
     typed = responses.typed
-    per_session = (typed["occasion"] == "session") & typed["session"].notna()
-    keys = pd.MultiIndex.from_frame(typed[["engagement_id", "session"]])
-    bad = np.array(per_session & ~pd.Series(keys.isin(recorded), index=typed.index), dtype=bool)
+    both = pd.concat([sessions.typed[keys], typed[keys]], ignore_index=True)
+    codes = _columns.key_codes(both, keys)
+    recorded = np.isin(codes[len(sessions.typed):], codes[: len(sessions.typed)])
+    per_session = ((typed["occasion"] == "session") & typed["session"].notna()).to_numpy(bool)
+    bad = per_session & ~recorded
     # an unknown engagement is reported once, by the reference rule
     bad &= ~responses.has_problem(np.arange(len(typed)), "engagement_id")
     if bad.any():
         where = np.flatnonzero(bad)
         responses.add(
-            where, "session", typed["session"].to_numpy()[where], "unknown_session",
+            where, "session", typed["session"].iloc[where].to_numpy(), "unknown_session",
             "is not a session recorded for this engagement in the sessions table",
             "Add the session to sessions, or correct the session number.",
         )

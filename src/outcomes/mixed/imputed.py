@@ -1,0 +1,250 @@
+"""Multiple imputation for the multilevel shares: completed tables of clients within coaches.
+
+:func:`outcomes.mixed.shares.multilevel_shares` with ``missing="mi"`` keeps every client who
+has a coach id and any analysis value. Each of ``m`` completed copies of the analysis columns
+is drawn by the chained equations of :mod:`outcomes.shares.mice` (Bayesian linear regression
+of each incomplete column on all the others), the multilevel shares are computed on each
+copy and averaged (Rubin's point estimate).
+
+The coach in the imputation model. Every regression of the chain also has one indicator per
+coach (the coach as a fixed effect). An imputation model that ignores the coaches draws
+missing values from the population regression, which pulls imputed clients towards the
+grand mean and shrinks the coach variance and every between-coach effect (Lüdtke, Robitzsch
+& Grund 2017, *Psychol Methods* 22(1):141-165; Enders, Mistler & Keller 2016, *Psychol
+Methods* 21(2):222-240). With coach indicators the imputation model contains every term of
+the analysis model — the within-coach deviations, the coach means (``*_between``) and the
+coach's random intercept, all linear functions of the columns and the indicators — so it is
+congenial with it (Meng 1994), and each imputed client keeps its coach's level. Treating
+coach effects as fixed rather than random can overstate the coach variance a little when
+coaches have few clients and the ICC is small (Lüdtke et al. 2017); with the dozens of
+clients per coach of a coaching body it is the safer side. A coach-level column (constant
+within every coach where observed) is filled from its coach's observed value and, for a
+coach where it is never observed, set to the mean of its imputed values within the coach,
+so that it stays a coach attribute.
+
+Intervals ("Boot MI"; Schomaker & Heumann 2018, *Stat Med* 37(14):2252-2266): coaches are
+resampled whole, each replicate is imputed once (every drawn copy of a coach a coach of its
+own, with its own indicator) and all sub-models are refitted; the replicates are then drawn
+in to the spread of an ``m``-imputation mean (:func:`outcomes.shares.missing.pull_in`). BCa's
+acceleration comes from leaving out one coach at a time from each completed copy (the
+imputations held fixed), pooled over the copies.
+
+Examples
+--------
+>>> rng = np.random.default_rng(8)
+>>> df = pd.DataFrame({"coach_id": np.repeat(np.arange(12), 10)})
+>>> df["bond"] = rng.normal(size=120)
+>>> df["end"] = df.bond + rng.normal(size=12)[df.coach_id] + rng.normal(size=120)
+>>> df.loc[rng.random(120) < 0.2, "end"] = np.nan
+>>> state = ImputedCoaches.of(df, "end", {"relationship": ["bond"]}, covariates=(),
+...                           cluster="coach_id", centring="within", n_imputations=3, seed=1)
+>>> state.n, state.m, state.report.method
+(120, 3, 'mi')
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from outcomes._checks import check_positive_int
+from outcomes._errors import DataError, ModelError, UsageError
+from outcomes.mixed.design import Design, _terms, factor_map
+from outcomes.shares.em import em_moments
+from outcomes.shares.mice import impute
+from outcomes.shares.missing import default_imputations, seed_entropy
+from outcomes.shares.missingness import MissingnessReport, incomplete_matrix
+
+__all__ = ["ImputedCoaches"]
+
+RowFunction = Callable[[Design], np.ndarray]
+
+
+@dataclass(frozen=True, eq=False)
+class ImputedCoaches:
+    """The incomplete analysis columns of clients sorted by coach, and how to complete them.
+
+    ``matrix`` (n, k) holds the factor columns, covariates and outcome (NaN where missing),
+    ``groups`` the coach code of each row (``labels`` the coach ids), ``start`` the normal
+    (EM) estimates the chain starts from, ``seeds`` one seed per imputation and one for the
+    bootstrap.
+    """
+
+    matrix: np.ndarray
+    columns: tuple[str, ...]
+    groups: np.ndarray
+    labels: np.ndarray
+    coach_level: tuple[int, ...]
+    start: tuple[np.ndarray, np.ndarray]
+    factors: dict[str, tuple[str, ...]]
+    covariates: tuple[str, ...]
+    outcome: str
+    cluster: str
+    centring: str
+    report: MissingnessReport
+    seeds: tuple[np.random.SeedSequence, ...]
+    fill_cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def n(self) -> int:
+        return len(self.matrix)
+
+    @property
+    def m(self) -> int:
+        return len(self.seeds) - 1
+
+    @classmethod
+    def of(cls, data, outcome, factors, *, covariates, cluster, centring, n_imputations,
+           seed, caller="multilevel_shares") -> ImputedCoaches:
+        """Check the inputs and set up the imputation of ``data``."""
+        fmap = factor_map(factors, caller)
+        used = [c for cols in fmap.values() for c in cols]
+        _check_roles(data, outcome, used, tuple(covariates), cluster, caller)
+        inc = incomplete_matrix(data, outcome, fmap, covariates=covariates, cluster=cluster,
+                                caller=caller)
+        labels, groups = np.unique(inc.clusters, return_inverse=True)
+        groups = np.asarray(groups).ravel()
+        if len(labels) < 3:
+            raise ModelError(f'{len(labels)} distinct values of "{cluster}" in the rows used; '
+                             "a coach variance needs at least 3 coaches.")
+        order = np.argsort(groups, kind="stable")
+        matrix, groups = inc.matrix[order], groups[order]
+        coach_level = _coach_level(matrix, groups)
+        matrix = _fill_from_coach(matrix, groups, coach_level)
+        if np.isnan(matrix[:, -1]).all():
+            raise ModelError(f'the outcome "{outcome}" is missing in every row.')
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            em = em_moments(matrix)
+        m = default_imputations(inc.report.fraction_incomplete) if n_imputations is None \
+            else check_positive_int(n_imputations, "n_imputations", caller, minimum=1)
+        seeds = tuple(np.random.SeedSequence(seed_entropy(seed)).spawn(m + 1))
+        return cls(matrix, inc.columns, groups, labels, coach_level,
+                   (em.mean[0], em.covariance[0]), {k: tuple(v) for k, v in fmap.items()},
+                   tuple(covariates), outcome, cluster, centring,
+                   inc.with_method("mi", m).report, seeds)
+
+    def completed(self, rows: np.ndarray, groups: np.ndarray, seed) -> np.ndarray:
+        """One imputed copy of the given rows, whose coaches are ``groups`` (codes 0..G-1)."""
+        x = self.matrix[rows]
+        if not np.isnan(x).any():
+            return x.copy()
+        k = x.shape[1]
+        coaches = (groups[:, None] == np.arange(1, int(groups.max()) + 1)).astype(float)
+        share = coaches.mean(axis=0)
+        mean = np.r_[self.start[0], share]
+        covariance = np.zeros((len(mean), len(mean)))
+        covariance[:k, :k] = self.start[1]
+        covariance[np.arange(k, len(mean)), np.arange(k, len(mean))] = share * (1 - share)
+        # the start has no covariance between columns and coaches, so the starting draws'
+        # regressions do not depend on the coaches drawn and are kept between calls
+        done = impute(np.column_stack([x, coaches]), [(j,) for j in range(k)],
+                      rng=np.random.default_rng(seed), start=(mean, covariance),
+                      cache=self.fill_cache)[:, :k]
+        size = np.bincount(groups)
+        for j in self.coach_level:
+            done[:, j] = (np.bincount(groups, done[:, j]) / size)[groups]
+        return done
+
+    def design(self, values: np.ndarray, groups: np.ndarray, labels) -> Design:
+        """The multilevel design of one completed copy (rows sorted by coach)."""
+        names = list(self.columns)
+        columns = {c: values[:, names.index(c)] for cols in self.factors.values() for c in cols}
+        columns.update({c: values[:, names.index(c)] for c in self.covariates})
+        X, terms, sources = _terms(columns, groups, self.centring)
+        return Design(values[:, -1], X, tuple(terms), tuple(sources), groups,
+                      np.asarray(labels), self.factors, self.covariates, self.outcome,
+                      self.cluster, self.centring, self.report.n_left_out)
+
+    def estimates(self, row: RowFunction) -> np.ndarray:
+        """The statistic ``row`` of each of the ``m`` completed copies, (m, s)."""
+        rows = np.arange(self.n)
+        return np.vstack([row(self.design(self.completed(rows, self.groups, s), self.groups,
+                                          self.labels)) for s in self.seeds[: self.m]])
+
+    def jackknife(self, leave_out: Callable[[Design], np.ndarray]) -> np.ndarray:
+        """Leave-one-coach-out values of each completed copy, averaged over the copies."""
+        rows = np.arange(self.n)
+        return np.mean([leave_out(self.design(self.completed(rows, self.groups, s),
+                                              self.groups, self.labels))
+                        for s in self.seeds[: self.m]], axis=0)
+
+    def replicate(self, row: RowFunction, counts: np.ndarray, seeds) -> np.ndarray:
+        """Per bootstrap replicate (how often each coach is drawn, (B, G)): the rows of the
+        drawn coaches (each copy a coach of its own), imputed once with ``seeds[b]``, and
+        the statistic ``row`` of them (NaN where it cannot be computed)."""
+        out = []
+        for count, seed in zip(np.asarray(counts), seeds, strict=True):
+            rows, groups = self._drawn(count)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    values = row(self.design(self.completed(rows, groups, seed), groups,
+                                             np.arange(groups.max() + 1).astype(str)))
+            except (ModelError, np.linalg.LinAlgError):
+                values = None
+            out.append(values)
+        width = max((len(v) for v in out if v is not None), default=0)
+        return np.vstack([np.full(width, np.nan) if v is None else v for v in out])
+
+    def _drawn(self, count) -> tuple[np.ndarray, np.ndarray]:
+        starts = np.searchsorted(self.groups, np.arange(len(self.labels) + 1))
+        rows, codes = [], []
+        for g in np.flatnonzero(count):
+            where = np.arange(starts[g], starts[g + 1])
+            for _ in range(int(count[g])):
+                rows.append(where)
+                codes.append(np.full(len(where), len(codes)))
+        return np.concatenate(rows), np.concatenate(codes)
+
+
+def _check_roles(data, outcome, used, covariates, cluster, caller) -> None:
+    if not isinstance(data, pd.DataFrame):
+        raise UsageError(f"{caller}() needs a pandas DataFrame, not {type(data).__name__}.")
+    for col in [cluster, outcome, *used, *covariates]:
+        if col not in data.columns:
+            shown = ", ".join(map(str, list(data.columns)[:20]))
+            raise DataError(f"{caller}() needs this column but the data have no such column",
+                            column=col, fix=f"Columns present: {shown}.")
+    named = [outcome, cluster, *used, *covariates]
+    if len(set(named)) < len(named):
+        raise UsageError("each column can play one role only (outcome, cluster, factor column "
+                         "or covariate); a column is named twice.")
+    for col in [outcome, *used, *covariates]:
+        values = data[col]
+        if isinstance(values.dtype, pd.CategoricalDtype) or not (
+                pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
+            raise DataError(f"must be numeric for {caller}(), but it holds {values.dtype} "
+                            "values", column=col,
+                            fix="Convert it to numbers (or to 0/1 indicator columns).")
+
+
+def _coach_level(matrix: np.ndarray, groups: np.ndarray) -> tuple[int, ...]:
+    """Predictor columns that are constant within every coach where observed and vary
+    between coaches (coach attributes)."""
+    out = []
+    for j in range(matrix.shape[1] - 1):
+        seen = ~np.isnan(matrix[:, j])
+        x, g = matrix[seen, j], groups[seen]
+        if len(np.unique(g)) < 2:
+            continue
+        low = pd.Series(x).groupby(g).agg(["min", "max"])
+        scale = max(float(np.abs(x).max()), 1.0)
+        if (low["max"] - low["min"]).max() <= 1e-10 * scale and np.ptp(x) > 1e-10 * scale:
+            out.append(j)
+    return tuple(out)
+
+
+def _fill_from_coach(matrix, groups, coach_level) -> np.ndarray:
+    """A coach attribute's missing values filled from its coach's observed value."""
+    out = matrix.copy()
+    for j in coach_level:
+        gone = np.isnan(out[:, j])
+        if gone.any():
+            known = pd.Series(out[~gone, j]).groupby(groups[~gone]).first()
+            out[gone, j] = known.reindex(groups[gone]).to_numpy()
+    return out
