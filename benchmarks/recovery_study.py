@@ -35,7 +35,7 @@ Run (about 10 minutes on two cores with the defaults)::
     python benchmarks/recovery_study.py                 # writes the tables into docs/recovery.md
     python benchmarks/recovery_study.py --studies 10 --ml-studies 3 --out -   # a quick look
     python benchmarks/recovery_study.py --calibrate     # outcomes.power's measurement model
-    python benchmarks/recovery_study.py --part error-dropout --jobs 1   # about 13 minutes
+    python benchmarks/recovery_study.py --part error-dropout --jobs 1   # 700 studies, 12 CPU min
 
 ``--part error-dropout`` runs the worlds with classical measurement error and with MAR
 dropout (``benchmarks/_recovery_worlds.py``): observed, reliability-corrected, listwise, MI

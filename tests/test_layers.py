@@ -18,7 +18,7 @@ LAYERS = [
     "shares", "mixed", "practice",
     "plots", "norms", "benchmarking", "report",
     "partitioned",
-    "cli",
+    "web", "cli",
 ]
 
 

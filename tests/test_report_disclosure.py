@@ -12,7 +12,6 @@ import re
 import warnings
 
 import pandas as pd
-import pytest
 
 from outcomes.report import ReportOptions, build_report
 from outcomes.report._render import visible_text

@@ -84,6 +84,7 @@ def _args(command: str, data: Path | None, out: Path, paths: dict[str, Path]) ->
         "template": ["--out", str(out / "practice.xlsx")],
         "instruments": [],
         "references": [],
+        "serve": ["--check", "--norms", str(paths["norms"])],
         "map": [str(LINKED / "sessions_redcap.csv"), "--mapping",
                 str(LINKED / "sessions.toml"), "--out", str(out)],
     }[command]
@@ -115,6 +116,7 @@ MISTAKES = {
     "instruments": (["--colour"], "--colour"),
     "references": (["--colour"], "--colour"),
     "map": (["{sessions}"], "--mapping"),
+    "serve": (["--port", "many"], "many"),
 }
 
 

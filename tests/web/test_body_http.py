@@ -73,10 +73,13 @@ def test_a_zipped_study_is_validated_reported_and_gives_norms(body, web_study, t
     assert client.get(where).status_code == 404
 
 
-def test_rows_that_fail_validation_are_listed_and_downloadable(body, web_study, tmp_path):
+def test_rows_that_fail_validation_are_listed_and_downloadable(body, tmp_path):
+    from outcomes.study import Study
+    from tests.conftest import small_study
+
     client, root = body
     folder = tmp_path / "broken"
-    web_study.write(folder)
+    Study(tables=small_study(), source="small").write(folder)
     sessions = (folder / "sessions.csv").read_text().splitlines()
     first = sessions[1].split(",")
     first[2] = "2024-02-30"  # not a date

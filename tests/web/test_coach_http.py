@@ -53,7 +53,7 @@ def test_five_typos_give_five_problems_on_one_page(root, norms_file, tmp_path):
     rows = body.split("<tbody>", 1)[1].count("<tr>")
     assert rows == 5
     assert "5 problems in the workbook" in body
-    for index, column, _ in TYPOS:
+    for index, _, _ in TYPOS:
         assert f'<td data-label="Row" class="number">{index + 3}</td>' in body
     assert body.count('data-label="How to fix it"') == 5
 

@@ -23,6 +23,7 @@ from outcomes.cli._common import (
     json_option,
     load_study,
     main,
+    missing_option,
     n_boot_option,
     save_plot,
     seed_line,
@@ -82,30 +83,40 @@ def multilevel_inputs(data: str, outcome: str | None, factor: tuple[str, ...],
               help="Reference split to compare the shares with (see `outcomes references`).")
 @click.option("--plot", "plot_file", type=click.Path(),
               help="Write the variance-decomposition plot to this file (.png, .svg, .pdf).")
+@missing_option()
 @json_option()
 def multilevel(data: str, outcome: str | None, factor: tuple[str, ...],
                covariate: tuple[str, ...], cluster: str, random_slopes: tuple[str, ...],
                centring: str, reml: bool, df_method: DfMethod, n_boot: int, ci_method: CiMethod,
                ci_level: float, seed: int | None, reference: str, plot_file: str | None,
-               as_json: bool) -> None:
+               missing: str, n_imputations: int | None, as_json: bool) -> None:
     """Fit a mixed model of clients nested in coaches and share out the outcome.
 
     DATA is a study folder (its analysis table, outcome end_score, covariate baseline and
     the default factor map) or a CSV/Excel/Parquet/SPSS file with one row per client.
     Reports the fixed effects, the coach ICC, R² (Nakagawa & Schielzeth), the outcome's
     variance by Rights & Sterba, and each factor group's share of the outcome beside the
-    coach's share and the unexplained rest.
+    coach's share and the unexplained rest. With --missing mi the shares keep every client
+    (multiple imputation with the coach in the imputation model; the fit stays on complete
+    rows); --missing em is not available for the multilevel model.
     """
     from outcomes.mixed.fit import multilevel as fit_model
+    from outcomes.mixed.imputed import check_missing
     from outcomes.mixed.shares import multilevel_shares
 
     check_reference(reference)
+    try:
+        check_missing(missing, n_imputations, "auto", caller="multilevel")
+    except UsageError as error:
+        raise UsageError(str(error).replace("missing=", "--missing ").replace(
+            "n_imputations", "--n-imputations")) from None
     args = multilevel_inputs(data, outcome, factor, covariate, cluster)
     options: dict[str, Any] = {"reml": reml, "n_boot": n_boot, "seed": seed,
                                "ci_level": ci_level, "centring": centring}
     with collect_notes() as notes:
         fit = fit_model(**args, random_slopes=random_slopes, df_method=df_method, **options)
-        shares = (multilevel_shares(**args, ci_method=ci_method, **options)
+        shares = (multilevel_shares(**args, ci_method=ci_method, missing=missing,
+                                    n_imputations=n_imputations, **options)
                   if args["factors"] else None)
     if plot_file:
         save_plot(fit, plot_file)

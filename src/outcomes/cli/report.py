@@ -127,9 +127,18 @@ def report_command(path: str, out: str, config_file: str | None, title: str | No
 @click.option("--title", help="The body's name for its norms [the study folder's name].")
 @click.option("--exact-counts", is_flag=True,
               help="Publish exact counts (by default every count is rounded to 5).")
+@click.option("--privacy", type=click.Choice(["rules", "dp"]), default="rules",
+              show_default=True,
+              help="rules: disclosure-control rules; dp: the distributions with differential "
+                   "privacy (needs --epsilon; the model parts are then withheld).")
+@click.option("--epsilon", type=float, default=None,
+              help="The privacy budget of --privacy dp, e.g. 1.0 (smaller: more private, "
+                   "noisier). The noise is drawn by OpenDP unless --seed is given, which is "
+                   "for testing only.")
 @json_option("Print what was written as JSON.")
 def norms_command(path: str, out: str, k: int, bands: int, n_boot: int, seed: int | None,
-                  title: str | None, exact_counts: bool, as_json: bool) -> None:
+                  title: str | None, exact_counts: bool, privacy: str, epsilon: float | None,
+                  as_json: bool) -> None:
     """A body's norms: aggregates a coach can benchmark a practice against.
 
     PATH is a study folder or study.toml. The norms hold distributions by intake band, the
@@ -139,11 +148,21 @@ def norms_command(path: str, out: str, k: int, bands: int, n_boot: int, seed: in
     """
     from outcomes.norms import build_norms
 
+    if privacy == "dp" and epsilon is None:
+        raise UsageError("--privacy dp needs --epsilon E, the privacy budget (e.g. --epsilon "
+                         "1; smaller is more private and noisier).")
+    if privacy != "dp" and epsilon is not None:
+        raise UsageError("--epsilon is the budget of --privacy dp: add --privacy dp, or leave "
+                         "--epsilon out.")
+    if privacy == "dp" and click.get_current_context().get_parameter_source("seed") \
+            is click.core.ParameterSource.DEFAULT:
+        seed = None  # a real private release: OpenDP's samplers, never a fixed seed
     study = _study_to_write_beside(path, out)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         norms = build_norms(study, k=k, bands=bands, n_boot=n_boot, seed=seed,
-                            title=title, base=None if exact_counts else 5)
+                            title=title, base=None if exact_counts else 5,
+                            privacy=privacy, epsilon=epsilon)  # type: ignore[arg-type]
     written = norms.write(out)
     doc = norms.document
     if as_json:
@@ -151,11 +170,13 @@ def norms_command(path: str, out: str, k: int, bands: int, n_boot: int, seed: in
         emit_json({"file": str(written), "format": doc["format"], "version": doc["version"],
                    "k": doc["k"], "sample": doc["sample"], "bands": doc["bands"]["labels"],
                    "tau": effects.get("tau"), "icc": effects.get("icc"), "seed": seed,
+                   "privacy": privacy, "epsilon": doc["privacy"].get("epsilon"),
                    "withheld": sorted(name for name, part in doc.items()
                                       if isinstance(part, dict) and "withheld" in part)})
     else:
         click.echo(norms.summary())
-        click.echo(seed_line(seed))
+        click.echo(seed_line(seed) if seed is not None else "Noise drawn by OpenDP's "
+                   "samplers (no seed: a private release never repeats its noise).")
         click.echo(f"\nWrote {written}.")
 
 

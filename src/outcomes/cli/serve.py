@@ -32,8 +32,11 @@ def _check_extra() -> None:
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),
               help="TOML file of settings (see docs/web-bodies.md); OUTCOMES_WEB_* "
                    "variables win over it, and these options over both.")
+@click.option("--check", is_flag=True,
+              help="Check the settings and the norms file, say what would be served, and "
+                   "exit without serving.")
 def serve_command(norms: str | None, host: str | None, port: int | None,
-                  workers: int | None, config_file: str | None) -> None:
+                  workers: int | None, config_file: str | None, check: bool) -> None:
     """Serve the web pages: coaches benchmark a workbook; bodies validate and report.
 
     The coach's page (/coach) takes the workbook from `outcomes template` and shows its
@@ -53,6 +56,13 @@ def serve_command(norms: str | None, host: str | None, port: int | None,
         from outcomes.norms import read_norms
 
         read_norms(config.norms)  # a norms file that cannot be read stops here, with its reason
+    if check:
+        where = "this computer only" if config.loopback else f"every address ({config.host})"
+        body = "with the access token" if config.token else "on this computer only"
+        click.echo(f"Settings are valid: {config.workers} worker(s) on port {config.port}, "
+                   f"{where}; the body's pages {body}; norms: "
+                   f"{config.norms or 'none (coaches upload their own)'}.")
+        return
     made = None
     if config.tmp_dir is None:  # one private root, shared by the workers, removed at the end
         made = tempfile.mkdtemp(prefix="outcomes-web-")

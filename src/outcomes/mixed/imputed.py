@@ -26,8 +26,8 @@ Intervals ("Boot MI"; Schomaker & Heumann 2018, *Stat Med* 37(14):2252-2266): co
 resampled whole, each replicate is imputed once (every drawn copy of a coach a coach of its
 own, with its own indicator) and all sub-models are refitted; the replicates are then drawn
 in to the spread of an ``m``-imputation mean (:func:`outcomes.shares.missing.pull_in`). BCa's
-acceleration comes from leaving out one coach at a time from each completed copy (the
-imputations held fixed), pooled over the copies.
+acceleration comes from leaving out one coach at a time from the first completed copy (its
+imputations held fixed).
 
 Examples
 --------
@@ -51,15 +51,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from outcomes._checks import check_positive_int
+from outcomes._checks import check_choice, check_positive_int
 from outcomes._errors import DataError, ModelError, UsageError
 from outcomes.mixed.design import Design, _terms, factor_map
+from outcomes.mixed.resampling import in_parallel
+from outcomes.shares.bootstrap import Draws
 from outcomes.shares.em import em_moments
 from outcomes.shares.mice import impute
-from outcomes.shares.missing import default_imputations, seed_entropy
+from outcomes.shares.missing import default_imputations, one_thread, pull_in, seed_entropy
 from outcomes.shares.missingness import MissingnessReport, incomplete_matrix
 
-__all__ = ["ImputedCoaches"]
+__all__ = ["ImputedCoaches", "check_missing"]
 
 RowFunction = Callable[[Design], np.ndarray]
 
@@ -96,6 +98,11 @@ class ImputedCoaches:
     @property
     def m(self) -> int:
         return len(self.seeds) - 1
+
+    @property
+    def n_dropped(self) -> int:
+        """Rows that could not be used at all (no coach id, or no analysis value)."""
+        return self.report.n_left_out
 
     @classmethod
     def of(cls, data, outcome, factors, *, covariates, cluster, centring, n_imputations,
@@ -163,33 +170,52 @@ class ImputedCoaches:
     def estimates(self, row: RowFunction) -> np.ndarray:
         """The statistic ``row`` of each of the ``m`` completed copies, (m, s)."""
         rows = np.arange(self.n)
-        return np.vstack([row(self.design(self.completed(rows, self.groups, s), self.groups,
-                                          self.labels)) for s in self.seeds[: self.m]])
-
-    def jackknife(self, leave_out: Callable[[Design], np.ndarray]) -> np.ndarray:
-        """Leave-one-coach-out values of each completed copy, averaged over the copies."""
-        rows = np.arange(self.n)
-        return np.mean([leave_out(self.design(self.completed(rows, self.groups, s),
+        with one_thread():
+            return np.vstack([row(self.design(self.completed(rows, self.groups, s),
                                               self.groups, self.labels))
-                        for s in self.seeds[: self.m]], axis=0)
+                              for s in self.seeds[: self.m]])
+
+    def jackknife(self, leave_out: RowFunction) -> np.ndarray:
+        """Leave-one-coach-out values of the first completed copy (for BCa's acceleration,
+        a skewness that the imputations barely move; every copy would cost m times more)."""
+        rows = np.arange(self.n)
+        with one_thread():
+            return leave_out(self.design(self.completed(rows, self.groups, self.seeds[0]),
+                                         self.groups, self.labels))
 
     def replicate(self, row: RowFunction, counts: np.ndarray, seeds) -> np.ndarray:
         """Per bootstrap replicate (how often each coach is drawn, (B, G)): the rows of the
         drawn coaches (each copy a coach of its own), imputed once with ``seeds[b]``, and
         the statistic ``row`` of them (NaN where it cannot be computed)."""
         out = []
-        for count, seed in zip(np.asarray(counts), seeds, strict=True):
-            rows, groups = self._drawn(count)
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    values = row(self.design(self.completed(rows, groups, seed), groups,
-                                             np.arange(groups.max() + 1).astype(str)))
-            except (ModelError, np.linalg.LinAlgError):
-                values = None
-            out.append(values)
+        with warnings.catch_warnings(), one_thread():
+            warnings.simplefilter("ignore")
+            for count, seed in zip(np.asarray(counts), seeds, strict=True):
+                rows, groups = self._drawn(count)
+                labels = np.arange(groups.max() + 1).astype(str)
+                try:
+                    out.append(row(self.design(self.completed(rows, groups, seed), groups,
+                                               labels)))
+                except (ModelError, np.linalg.LinAlgError):
+                    out.append(None)
         width = max((len(v) for v in out if v is not None), default=0)
         return np.vstack([np.full(width, np.nan) if v is None else v for v in out])
+
+    def draws(self, row: RowFunction, counts: np.ndarray, per_imputation: np.ndarray,
+              n_jobs: int | None, *, jackknife: RowFunction | None = None) -> Draws:
+        """Boot MI: ``row`` of every replicate of coaches (``counts``, (B, G)) imputed once,
+        drawn in to the spread of the mean over the imputations (``per_imputation``), with
+        the leave-one-coach-out values of ``jackknife`` for BCa."""
+        n_boot = len(counts)
+        seeds = self.seeds[-1].spawn(n_boot)
+        indexed = np.column_stack([np.arange(n_boot), counts])
+        reps = in_parallel(_chunk, indexed, n_jobs, self, row, seeds)
+        ok = np.all(np.isfinite(reps), axis=1) if reps.shape[1] else np.zeros(n_boot, bool)
+        jack = None if jackknife is None else self.jackknife(jackknife)
+        if jack is not None:
+            jack = jack[np.all(np.isfinite(jack), axis=1)]
+        return Draws(per_imputation.mean(axis=0), pull_in(reps[ok], per_imputation), jack,
+                     int((~ok).sum()))
 
     def _drawn(self, count) -> tuple[np.ndarray, np.ndarray]:
         starts = np.searchsorted(self.groups, np.arange(len(self.labels) + 1))
@@ -200,6 +226,27 @@ class ImputedCoaches:
                 rows.append(where)
                 codes.append(np.full(len(where), len(codes)))
         return np.concatenate(rows), np.concatenate(codes)
+
+
+def _chunk(state: ImputedCoaches, row: RowFunction, seeds, chunk) -> np.ndarray:
+    """Bootstrap rows of a chunk of ``[replicate index, counts per coach]``."""
+    return state.replicate(row, chunk[:, 1:], [seeds[i] for i in chunk[:, 0].astype(int)])
+
+
+def check_missing(missing, n_imputations, solver, caller="multilevel_shares") -> None:
+    """``missing=`` of the multilevel shares: listwise or mi (EM is refused)."""
+    check_choice(missing, "missing", ("listwise", "mi", "em"), caller)
+    if missing == "em":
+        raise UsageError(f"{caller}(): missing='em' is not available here: the EM estimate "
+                         "is the covariance of one level of rows, not the likelihood of "
+                         "clients nested in coaches. Use missing='mi' (the coach is in the "
+                         "imputation model) or 'listwise'.")
+    if missing == "listwise" and n_imputations is not None:
+        raise UsageError(f"{caller}(): n_imputations serves missing='mi'; drop it or give "
+                         "missing='mi'.")
+    if missing == "mi" and solver == "statsmodels":
+        raise UsageError(f'{caller}(): solver="statsmodels" gives complete-case point '
+                         "estimates only; use the default solver with missing='mi'.")
 
 
 def _check_roles(data, outcome, used, covariates, cluster, caller) -> None:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -41,10 +42,12 @@ from outcomes.mixed.design import (
     solve,
     variance_parts,
 )
+from outcomes.mixed.imputed import ImputedCoaches, check_missing
 from outcomes.mixed.likelihood import ClusterStats, fit_profiled
 from outcomes.mixed.mixedlm import MixedSolution
 from outcomes.mixed.resampling import in_parallel, warn_failed
 from outcomes.shares.bootstrap import CiMethod, Draws, resample_counts
+from outcomes.shares.missingness import MissingnessReport, listwise_report
 from outcomes.shares.subsets import shapley
 
 __all__ = ["multilevel_shares", "MultilevelShares"]
@@ -88,6 +91,15 @@ def _share_rows_mixedlm(design: Design, players, always, reml) -> tuple[np.ndarr
     return np.array(row), [f[0] for f in fits]
 
 
+def _design_rows(design: Design, reml: bool, leave_out: bool = False) -> np.ndarray:
+    """The share rows of one design: its estimate, or one row per coach left out."""
+    players, always = _players(design)
+    g = len(design.labels)
+    counts = 1.0 - np.eye(g) if leave_out else np.ones((1, g))
+    rows = _share_rows(design.stats(), players, always, reml, counts)
+    return rows if leave_out else rows[0]
+
+
 @renamed(group="cluster", engine="solver", ci="ci_method")
 @shared_parameters
 def multilevel_shares(
@@ -105,6 +117,8 @@ def multilevel_shares(
     seed: int | np.random.Generator | None = None,
     n_jobs: int | None = None,
     solver: Solver = "auto",
+    missing: Literal["listwise", "mi", "em"] = "listwise",
+    n_imputations: int | None = None,
 ) -> MultilevelShares:
     """Each factor group's share of the outcome in a model of clients nested in coaches.
 
@@ -139,6 +153,13 @@ def multilevel_shares(
     solver : {"auto", "profiled", "statsmodels"}, default "auto"
         The exact profiled likelihood (default) or statsmodels' MixedLM for every
         sub-model (point estimates only; for checking).
+    missing : {"listwise", "mi"}, default "listwise"
+        Rows with a missing value left out, or every client with a coach id and any
+        analysis value kept by multiple imputation with the coach in the imputation model
+        (:mod:`outcomes.mixed.imputed`): the shares of each completed table are averaged,
+        and the bootstrap imputes each replicate of coaches once ("Boot MI"). ``"em"`` is
+        refused: its covariance is that of one level, not of clients nested in coaches.
+    {n_imputations}
 
     Returns
     -------
@@ -164,6 +185,26 @@ def multilevel_shares(
     seed = check_seed(seed, caller)
     check_choice(ci_method, "ci_method", ("bca", "percentile"), caller)
     check_choice(solver, "solver", SOLVERS, caller)
+    check_missing(missing, n_imputations, solver)
+    if missing == "mi":
+        state = ImputedCoaches.of(data, outcome, factors, covariates=covariates,
+                                  cluster=cluster, centring=centring,
+                                  n_imputations=n_imputations, seed=seed)
+        if not state.factors:
+            raise UsageError("multilevel_shares() needs at least one factor group to share "
+                             "out.")
+        row = partial(_design_rows, reml=reml)
+        per = state.estimates(row)
+        estimate, draws = per.mean(axis=0), None
+        if n_boot:
+            counts = resample_counts(len(state.labels), n_boot, np.random.default_rng(seed))
+            draws = state.draws(row, counts, per, n_jobs, jackknife=partial(
+                _design_rows, reml=reml, leave_out=True) if ci_method == "bca" else None)
+            warn_failed(draws.n_failed, n_boot)
+        names = [*state.factors, *(["covariates"] if state.covariates else []), "coach",
+                 "unexplained"]
+        return _result(estimate, draws, names, state, reml, ci_level, ci_method, n_boot,
+                       PROFILED, state.report, n=state.n)
     design = prepare(data, outcome, factors, covariates=covariates, cluster=cluster,
                      centring=centring, caller=caller)
     if not design.factors:
@@ -189,6 +230,13 @@ def multilevel_shares(
         draws = Draws(estimate, reps[ok], jack[np.all(np.isfinite(jack), axis=1)],
                       int((~ok).sum()))
         warn_failed(draws.n_failed, n_boot)
+    report = listwise_report(data, outcome, design.factors, covariates=design.covariates)
+    return _result(estimate, draws, names, design, reml, ci_level, ci_method, n_boot,
+                   "statsmodels" if fits else PROFILED, report, n=design.n)
+
+
+def _result(estimate, draws, names, design: Design | ImputedCoaches, reml, ci_level,
+            ci_method, n_boot, solver, report, *, n) -> MultilevelShares:
     table = None
     if draws is not None:
         low, high = draws.interval(ci_method, ci_level)
@@ -196,13 +244,13 @@ def multilevel_shares(
                               "std_error": draws.std_error(), "ci_low": low,
                               "ci_high": high})
     return MultilevelShares(
-        outcome=outcome, cluster=cluster, factors=design.factors,
-        covariates=design.covariates, centring=centring, reml=reml,
+        outcome=design.outcome, cluster=design.cluster, factors=design.factors,
+        covariates=design.covariates, centring=design.centring, reml=reml,
         shares=pd.Series(estimate[:-1], index=pd.Index(names, name="part"), name="share"),
-        r2_marginal=float(estimate[-1]), n=design.n, n_clusters=len(design.labels),
-        n_dropped=design.n_dropped, solver="statsmodels" if fits else PROFILED,
-        ci=table, ci_level=ci_level, ci_method=ci_method if draws is not None else None,
-        n_boot=n_boot, draws=draws,
+        r2_marginal=float(estimate[-1]), n=n, n_clusters=len(design.labels),
+        n_dropped=design.n_dropped, solver=solver, ci=table, ci_level=ci_level,
+        ci_method=ci_method if draws is not None else None, n_boot=n_boot, draws=draws,
+        missingness=report,
     )
 
 
@@ -235,6 +283,7 @@ class MultilevelShares(Result):
     ci_method: str | None = None
     n_boot: int = 0
     draws: Draws | None = field(default=None, repr=False)
+    missingness: MissingnessReport | None = field(default=None, repr=False)
 
     group = old_attribute("group", "cluster")
     n_groups = old_attribute("n_groups", "n_clusters")
@@ -289,10 +338,14 @@ class MultilevelShares(Result):
                                          for a, b in map(self._interval, self.shares.index)])
         lines += ["", text_table(shown), "", f"Marginal R² of the full model: "
                   f"{self.r2_marginal:.4f}. Fits: {self.solver}."]
+        imputed = self.missingness is not None and self.missingness.method == "mi"
         if self.ci is not None:
             lines.append(f"{round(100 * self.ci_level, 1):g} % {self.ci_method} intervals from "
                          f"{self.n_boot} cluster-bootstrap replicates ({self.n_clusters} "
-                         "coaches resampled whole).")
+                         "coaches resampled whole" + (", each imputed once)." if imputed
+                                                      else ")."))
+        if self.missingness is not None and (self.missingness.n_incomplete or self.n_dropped):
+            lines += ["", *self.missingness.lines()]
         return Summary("\n".join(lines))
 
     def to_dict(self, reference: str | None = "asay-lambert-1999") -> dict[str, Any]:
@@ -317,6 +370,8 @@ class MultilevelShares(Result):
         }
         if self.ci is not None:
             out.update(ci_method=self.ci_method, n_boot=self.n_boot)
+        if self.missingness is not None:
+            out["missing"] = self.missingness.to_dict()
         if reference is not None:
             try:
                 out["reference"] = self.compare(reference).to_dict()

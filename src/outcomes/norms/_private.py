@@ -12,14 +12,15 @@ engagement (the norms keep one engagement per client, so one engagement is one c
   bounds (from the registry), divided by the private count;
 - **SDs** -- the Laplace mechanism on the sum of squared distances from the middle of the
   measure's range, combined with the private sum and count;
-- **quantiles** -- the exponential mechanism on the instrument's grid, for each band and for
-  all clients;
-- **sample counts** -- engagements, coaches, coaches with ``k`` clients, engagements left out
-  without consent: Laplace.
+- **quantiles** -- a histogram of each band (bins of the measure's precision or a fortieth
+  of its range) with discrete Laplace noise on every bin; the quantiles are read from its
+  running total;
+- **sample counts** -- engagements and coaches: Laplace.
 
 A client is in exactly one band, so the bands of one statistic share its budget (parallel
-composition); the statistics add up (sequential composition) to ``epsilon``. The ``all`` row's
-count, mean and SD come from the bands' (post-processing, no budget). Every number is then
+composition); the statistics add up (sequential composition) to ``epsilon``. The ``all`` row
+comes from the bands' (the sums of their counts, sums and histograms: post-processing, no
+budget). Every number is then
 rounded and rows whose private count is under ``k`` are withheld: post-processing, which keeps
 the guarantee. The model parts are withheld: the guarantee does not cover them.
 
@@ -44,9 +45,10 @@ __all__ = ["SPLIT", "WITHIN", "private_parts", "check_epsilon"]
 
 #: How the budget is split: band edges, the sample counts, the measures (shared equally).
 SPLIT = {"band edges": 0.1, "sample counts": 0.05, "measures": 0.85}
-#: How a measure's budget is split among its statistics; quantiles half by band, half overall.
-WITHIN = {"count": 0.15, "mean": 0.3, "sd": 0.25, "quantiles": 0.3}
-SAMPLE = ("engagements", "coaches", "coaches_with_k_clients", "excluded_no_consent")
+#: How a measure's budget is split among its statistics.
+WITHIN = {"count": 0.15, "mean": 0.3, "sd": 0.2, "quantiles": 0.35}
+#: The sample counts released (the other two of a norms file's sample are withheld).
+SAMPLE = ("engagements", "coaches")
 MODEL_PARTS = ("case_mix", "severity_reference", "coach_effects", "factor_shares",
                "trajectories")
 NOT_COVERED = ("not released under differential privacy: the guarantee of these norms covers "
@@ -82,14 +84,20 @@ def _space() -> tuple[Any, Any]:
 
 @lru_cache(maxsize=512)
 def _laplace(kind: str, span: float, epsilon: float) -> tuple[Any, float, float]:
-    """The OpenDP measurement of a count (``span`` unused) or of a sum of values in
-    ``[0, span]``, calibrated to ``epsilon``: (measurement, scale, epsilon it spends)."""
+    """The OpenDP measurement of a count, of a sum of values in ``[0, span]``, or of a
+    histogram of ``span`` bins, calibrated to ``epsilon``: (measurement, scale, epsilon it
+    spends)."""
     dp = _dp()
     space = _space()
+    bins = (dp.vector_domain(dp.atom_domain(T=int)), dp.symmetric_distance())
 
     def chain(scale: float) -> Any:
         if kind == "count":
             return space >> dp.t.then_count() >> dp.m.then_laplace(scale)
+        if kind == "histogram":
+            return bins >> dp.t.then_count_by_categories(
+                categories=list(range(int(span))), null_category=False) \
+                >> dp.m.then_laplace(scale)
         return space >> dp.t.then_clamp((0.0, span)) >> dp.t.then_sum() >> dp.m.then_laplace(
             scale)
 
@@ -133,8 +141,22 @@ class _Releaser:
         self._book(*book, spent)
         if self.rng is None:
             return float(made(list(map(float, x))))
-        p = 1.0 - np.exp(-1.0 / scale)  # the discrete Laplace as a difference of geometrics
-        return float(len(x) + self.rng.geometric(p) - self.rng.geometric(p))
+        return float(len(x) + self._geometric(scale, 1)[0])
+
+    def _geometric(self, scale: float, size: int) -> np.ndarray:
+        """Discrete Laplace noise (a difference of two geometric draws), as OpenDP adds."""
+        assert self.rng is not None
+        p = 1.0 - np.exp(-1.0 / scale)
+        return self.rng.geometric(p, size) - self.rng.geometric(p, size)
+
+    def histogram(self, bins: np.ndarray, n_bins: int, epsilon: float,
+                  book: tuple[str, str, str]) -> np.ndarray:
+        made, scale, spent = _laplace("histogram", float(n_bins), epsilon)
+        self._book(*book, spent)
+        if self.rng is None:
+            return np.asarray(made([int(b) for b in bins]), dtype=float)
+        counts = np.bincount(bins.astype(int), minlength=n_bins)[:n_bins]
+        return (counts + self._geometric(scale, n_bins)).astype(float)
 
     def total(self, x: np.ndarray, span: float, epsilon: float, book: tuple[str, str, str]
               ) -> float:
@@ -177,68 +199,83 @@ def _labels(edges: list[float]) -> list[str]:
     return [*labels, f"{edges[-1]:g} or above"]
 
 
-def _moments(x: np.ndarray, spec: Measure, eps: dict[str, float], band: str, out: _Releaser
-             ) -> tuple[float, float, float]:
-    """Private count, sum of (x - low) and sum of (x - middle)² of one band."""
+def _bins(spec: Measure) -> tuple[float, int]:
+    """The histogram of a measure: bin width (its precision, or a fortieth of its range when
+    that is coarser) and number of bins."""
+    low, high = spec.bounds
+    width = max(spec.precision, (high - low) / 40)
+    return width, int(round((high - low) / width))
+
+
+def _release_band(x: np.ndarray, spec: Measure, eps: dict[str, float], out: _Releaser
+                  ) -> np.ndarray:
+    """Private count, sum of (x - low), sum of (x - middle)² and histogram of one band."""
     low, high = spec.bounds
     half = (high - low) / 2
     x = np.clip(x, low, high)
-    n = out.count(x, eps["count"], ("count", spec.name, band))
-    total = out.total(x - low, high - low, eps["mean"], ("sum (mean)", spec.name, band))
+    n = out.count(x, eps["count"], ("count", spec.name, "each band"))
+    total = out.total(x - low, high - low, eps["mean"], ("sum (mean)", spec.name, "each band"))
     squares = out.total((x - low - half) ** 2, half ** 2, eps["sd"],
-                        ("sum of squares (SD)", spec.name, band))
-    return n, total, squares
+                        ("sum of squares (SD)", spec.name, "each band"))
+    width, n_bins = _bins(spec)
+    index = np.minimum(np.floor((x - low) / width + 1e-9), n_bins - 1)
+    counts = out.histogram(index, n_bins, eps["quantiles"],
+                           ("histogram (quantiles)", spec.name, "each band"))
+    return np.array([n, total, squares, *counts])
 
 
-def _row(band: str, spec: Measure, n: float, total: float, squares: float,
-         quantiles: dict[str, float], k: int) -> dict[str, Any]:
+def _quantiles(counts: np.ndarray, spec: Measure) -> dict[str, float]:
+    """Quantiles read from a noisy histogram: the upper edge of the first bin whose running
+    total (made non-decreasing) reaches the level."""
+    width, _ = _bins(spec)
+    running = np.maximum.accumulate(np.cumsum(counts))
+    whole = running[-1]
+    if whole <= 0:
+        return {f"{q:g}": None for q in QUANTILES}
+    edges = spec.bounds[0] + width * np.arange(1, counts.size + 1)
+    out = {}
+    for q in QUANTILES:
+        at = min(int(np.searchsorted(running, q * whole, side="left")), counts.size - 1)
+        out[f"{q:g}"] = round(float(min(edges[at], spec.bounds[1])), 10)
+    return out
+
+
+def _row(band: str, spec: Measure, released: np.ndarray, k: int) -> dict[str, Any]:
     low, high = spec.bounds
     half = (high - low) / 2
+    n, total, squares = released[:3]
     count = max(int(round(n)), 0)
     if count < k:
         return {"band": band, "measure": spec.name, "n": None, "mean": None, "sd": None,
                 "quantiles": {}}
     centred = min(max(total / count, 0.0), high - low) - half
     variance = max(squares / count - centred ** 2, 0.0) * count / max(count - 1, 1)
-    precision = max(spec.precision, 0.01)
-    digits = max(0, int(round(-np.log10(precision))))
-    ordered = np.maximum.accumulate([quantiles[f"{q:g}"] for q in QUANTILES])
+    digits = max(0, int(round(-np.log10(max(spec.precision, 0.01)))))
     return {"band": band, "measure": spec.name, "n": count,
             "mean": round(float(low + half + centred), digits),
-            "sd": round(float(min(np.sqrt(variance), high - low)), digits),
-            "quantiles": {f"{q:g}": round(float(v), 10)
-                          for q, v in zip(QUANTILES, ordered, strict=True)}}
+            "sd": round(float(min(np.sqrt(variance), half)), digits),
+            "quantiles": _quantiles(released[3:], spec)}
 
 
 def _measure_rows(table: pd.DataFrame, band: pd.Series, labels: list[str], spec: Measure,
                   epsilon: float, k: int, out: _Releaser) -> list[dict[str, Any]]:
     eps = {name: epsilon * share for name, share in WITHIN.items()}
-    each = eps["quantiles"] / 2 / len(QUANTILES)
-    grid = _grid(spec)
     groups = labels if spec.name in ("intake", "change") else [*labels, NO_INTAKE]
     values = pd.to_numeric(table[spec.column], errors="coerce")
-    rows, sums = [], np.zeros(3)
-    for b in groups:
-        x = values[band == b].dropna().to_numpy(dtype=float)
-        moments = _moments(x, spec, eps, "each band", out)
-        sums += moments
-        q = {f"{a:g}": out.quantile(x, grid, a, each, ("quantile", spec.name, "each band"))
-             for a in QUANTILES}
-        rows.append(_row(b, spec, *moments, q, k))
-    x = values.dropna().to_numpy(dtype=float)
-    q = {f"{a:g}": out.quantile(x, grid, a, each, ("quantile", spec.name, "all"))
-         for a in QUANTILES}
-    return [_row("all", spec, *sums, q, k), *rows]
+    released = {b: _release_band(values[band == b].dropna().to_numpy(dtype=float), spec,
+                                 eps, out) for b in groups}
+    whole = np.sum(list(released.values()), axis=0)
+    return [_row("all", spec, whole, k), *(_row(b, spec, r, k) for b, r in released.items())]
 
 
-def _sample(table: pd.DataFrame, epsilon: float, k: int, out: _Releaser) -> dict[str, Any]:
+def _sample(table: pd.DataFrame, epsilon: float, out: _Releaser) -> dict[str, Any]:
     each = epsilon / len(SAMPLE)
-    sizes = table["coach_id"].astype(str).value_counts()
-    units = {"engagements": np.ones(len(table)), "coaches": np.ones(sizes.size),
-             "coaches_with_k_clients": np.ones(int((sizes >= k).sum())),
-             "excluded_no_consent": np.ones(int(table.attrs.get("excluded_no_consent", 0)))}
-    return {name: max(int(round(out.count(units[name], each, ("count", name, "all")))), 0)
-            for name in SAMPLE}
+    coaches = table["coach_id"].astype(str).nunique()
+    units = {"engagements": np.ones(len(table)), "coaches": np.ones(coaches)}
+    released: dict[str, Any] = {
+        name: max(int(round(out.count(units[name], each, ("count", name, "all")))), 0)
+        for name in SAMPLE}
+    return {**released, "coaches_with_k_clients": None, "excluded_no_consent": None}
 
 
 def private_parts(table: pd.DataFrame, epsilon: Any, *, k: int, bands: int = 4,
@@ -260,7 +297,7 @@ def private_parts(table: pd.DataFrame, epsilon: Any, *, k: int, bands: int = 4,
     each = epsilon * SPLIT["measures"] / len(specs)
     distributions = [row for spec in specs.values()
                      for row in _measure_rows(table, band, labels, spec, each, k, out)]
-    sample = _sample(table, epsilon * SPLIT["sample counts"], k, out)
+    sample = _sample(table, epsilon * SPLIT["sample counts"], out)
     end = next((d["n"] for d in distributions if d["band"] == "all" and d["measure"] == "end"),
                None)
     change = next((d["n"] for d in distributions
@@ -277,7 +314,8 @@ def private_parts(table: pd.DataFrame, epsilon: Any, *, k: int, bands: int = 4,
 
 def _statement(epsilon: float, k: int, out: _Releaser, *, seeded: bool) -> dict[str, Any]:
     mechanisms = {"count": "Laplace (discrete)", "sum (mean)": "Laplace",
-                  "sum of squares (SD)": "Laplace", "quantile": "exponential (noisy max)",
+                  "sum of squares (SD)": "Laplace",
+                  "histogram (quantiles)": "Laplace (discrete) on every bin",
                   "band edge": "exponential (noisy max)"}
     budget = [{"statistic": s, "measure": m, "bands": b, "epsilon": round(e, 12),
                "mechanism": mechanisms[s]} for (s, m, b), e in

@@ -184,6 +184,8 @@ def _int(value: float | None) -> int | None:
 
 def _statistics(values: pd.Series, gate: Disclosure, spec: Measure, what: str
                 ) -> dict[str, Any]:
+    values = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    values = values[~np.isnan(values)]
     mean = gate.mean(values, f"{what} (mean)", bounds=spec.bounds,
                      precision=max(spec.precision, 0.01))
     sd = gate.sd(values, f"{what} (SD)", bounds=spec.bounds,

@@ -167,8 +167,9 @@ class Norms(Result):
         """Whose norms, how many engagements and coaches, and k."""
         doc = self.document
         sample = doc["sample"]
+        coaches = "?" if sample["coaches"] is None else f"{sample['coaches']:,}"
         return (f"{doc['source']['title']}: {sample['engagements']:,} engagements of "
-                f"{sample['coaches']:,} coaches, k = {doc['k']}, made {doc['created']} "
+                f"{coaches} coaches, k = {doc['k']}, made {doc['created']} "
                 f"(format version {doc['version']})")
 
     def summary(self) -> Summary:
@@ -177,8 +178,15 @@ class Norms(Result):
         sample = doc["sample"]
         lines = [f"Norms of {doc['source']['title']} ({doc['generator']}, {doc['created']}; "
                  f"format {doc['format']} version {doc['version']}, k = {doc['k']}).",
-                 f"{sample['engagements']} engagements of {sample['coaches']} coaches; "
-                 f"{sample['excluded_no_consent']} left out without research consent."]
+                 f"{sample['engagements']} engagements of {sample['coaches']} coaches"
+                 + ("." if sample.get("excluded_no_consent") is None else
+                    f"; {sample['excluded_no_consent']} left out without research consent.")]
+        privacy = doc.get("privacy", {})
+        if privacy.get("method") == "dp":
+            lines.append(f"Differentially private distributions (epsilon = "
+                         f"{privacy['epsilon']:g}); the model parts are withheld."
+                         + (" Seeded noise: for testing only." if privacy.get("seeded")
+                            else ""))
         effects = self.section("coach_effects")
         if effects:
             lines.append(f"Coach effects: tau = {effects['tau']:.2f} points, ICC = "

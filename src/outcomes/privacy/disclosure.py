@@ -270,6 +270,9 @@ class Disclosure:
     # -- distributions -----------------------------------------------------------------
     @staticmethod
     def _values(values: Iterable[Any]) -> np.ndarray:
+        if isinstance(values, np.ndarray | pd.Series) and values.dtype.kind in "fiub":
+            x = np.asarray(values, dtype=float)
+            return x[~np.isnan(x)]
         x = pd.to_numeric(pd.Series(list(values) if not isinstance(values, pd.Series)
                                     else values), errors="coerce").dropna()
         return x.to_numpy(dtype=float)

@@ -353,7 +353,8 @@ def _write(out: Path, stem: str, context: dict[str, Any], identifiers: dict[str,
     if pdf:
         pdf_path = out / f"{stem}.pdf"
         paragraphs = [text for s in context["sections"] for text in [s["title"].upper()] + [
-            blk["text"] for blk in s["blocks"] if blk["kind"] in ("text", "warning", "note")]]
+            blk["text"] for blk in s["blocks"]
+            if blk["kind"] in ("lead", "text", "warning", "note")]]
         engine = write_pdf(html, pdf_path, fallback={"title": context["title"],
                                                      "paragraphs": paragraphs,
                                                      "figures": run.figures})

@@ -8,7 +8,7 @@ from typing import Any
 from outcomes._errors import OutcomesError
 from outcomes.reference import REFERENCES
 from outcomes.report import _blocks as b
-from outcomes.report._body import Run
+from outcomes.report._body import Run, factor_label
 
 __all__ = ["other_splits", "appendix", "split_label"]
 
@@ -24,8 +24,6 @@ def _checked(split: Any) -> str:
 
 
 def _parts(run: Run, comparison: Any, n: int) -> list[tuple[str, str, str, float]]:
-    from outcomes.report._drivers import factor_label
-
     out = []
     for r in comparison.parts.itertuples():
         share = run.share(r.estimate, n, f"{comparison.reference.label}: {r.part}")

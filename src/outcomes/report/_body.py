@@ -20,9 +20,14 @@ from outcomes.report._render import figure_uri
 from outcomes.schema import ALLOWED
 from outcomes.study import Study
 
-__all__ = ["Run", "who", "withheld_note", "SPONSORS"]
+__all__ = ["Run", "who", "withheld_note", "SPONSORS", "FACTOR_NAMES", "factor_label"]
 
 STATUSES = ALLOWED["status"]  # in the schema's order, "unknown" last
+#: The factor groups as a reader names them.
+FACTOR_NAMES = {"client": "client factors", "relationship": "relationship (working alliance)",
+                "expectancy": "hope and expectancy", "technique": "model and technique",
+                "therapist": "coach", "unexplained": "unexplained", "treatment": "treatment",
+                "other": "other", "interaction": "interaction", "general": "general factors"}
 #: How the sponsor codes read in a table.
 SPONSORS = {"organisation": "paid by an organisation", "self": "paid by the client"}
 
@@ -209,3 +214,8 @@ def judgement(alpha: float) -> str:
         return "–"
     return ("excellent" if alpha >= 0.9 else "good" if alpha >= 0.8 else "acceptable"
             if alpha >= 0.7 else "questionable" if alpha >= 0.6 else "poor")
+
+
+def factor_label(name: str) -> str:
+    """A factor group (or a part of a published split) as words."""
+    return FACTOR_NAMES.get(name, name.replace("_", " "))

@@ -11,16 +11,9 @@ import pandas as pd
 from outcomes._errors import OutcomesError
 from outcomes.analysis import FACTORS
 from outcomes.report import _blocks as b
-from outcomes.report._body import Run
+from outcomes.report._body import FACTOR_NAMES, Run, factor_label
 
-__all__ = ["drivers", "quiet", "FACTOR_NAMES", "column_label"]
-
-#: The factor groups as a reader names them.
-FACTOR_NAMES = {"client": "client factors", "relationship": "relationship (working alliance)",
-                "expectancy": "hope and expectancy", "technique": "model and technique",
-                "therapist": "coach", "unexplained": "unexplained", "treatment": "treatment",
-                "other": "other", "interaction": "interaction", "general": "general factors"}
-
+__all__ = ["drivers", "quiet", "FACTOR_NAMES", "factor_label", "column_label"]
 
 def quiet(fn, *args, **kwargs):  # noqa: ANN001, ANN202
     """Call ``fn`` and return its result with its warnings, except the ones counting rows
@@ -39,10 +32,6 @@ def column_label(column: str) -> str:
              "end_score": "end score", "baseline": "intake score",
              "session_rating": "session rating"}
     return words.get(column, column.replace("_", " "))
-
-
-def factor_label(name: str) -> str:
-    return FACTOR_NAMES.get(name, name.replace("_", " "))
 
 
 def _factors(run: Run) -> dict[str, list[str]]:

@@ -53,7 +53,7 @@ from outcomes.shares.design import Design
 from outcomes.shares.moments import Moments, UnitMoments
 
 __all__ = ["Correction", "correction", "true_score_cross", "positive_definite",
-           "reliability_lines"]
+           "reliability_lines", "corrected_factors"]
 
 _CHUNK = 250
 #: The columns of :attr:`Correction.table` (and ``Decomposition.reliability``).
@@ -103,8 +103,7 @@ class Correction:
     @property
     def corrected(self) -> tuple[str, ...]:
         """The factors with at least one corrected column, in the design's order."""
-        rows = self.table[self.table["source"] != "none"]
-        return tuple(f for f in self.design.names if (rows["factor"] == f).any())
+        return corrected_factors(self.table, list(self.design.names))
 
     def wrap(self, statistic: Callable[[np.ndarray], np.ndarray]):
         """``statistic`` of the true-score matrix, from the design's and the items' sums.
@@ -328,10 +327,17 @@ def _not_definite(cross, values, names, role, caller: str) -> str:
             "columns share. Check the values, or raise the lowest.")
 
 
+def corrected_factors(table: pd.DataFrame | None, factors: list[str]) -> tuple[str, ...]:
+    """The factors with at least one corrected column, in the order given."""
+    if table is None:
+        return ()
+    done = table[table["source"] != "none"]
+    return tuple(f for f in factors if (done["factor"] == f).any())
+
+
 def reliability_lines(table: pd.DataFrame, factors: list[str], bootstrapped: bool) -> list[str]:
     """Plain sentences for a summary: which shares are true-score shares, and how."""
-    done = table[table["source"] != "none"]
-    corrected = [f for f in factors if (done["factor"] == f).any()]
+    corrected = corrected_factors(table, factors)
     lines = [f"Corrected for unreliability (shares of true scores): "
              f"{', '.join(corrected) or 'no factor'}; observed: "
              f"{', '.join(f for f in factors if f not in corrected) or 'no factor'}."]

@@ -43,8 +43,8 @@ from outcomes._checks import (
 )
 from outcomes._errors import DataWarning, UsageError
 from outcomes._results import Result, Summary, jsonable, text_table
+from outcomes.shares.attenuation import corrected_factors, reliability_lines
 from outcomes.shares.attenuation import correction as true_scores
-from outcomes.shares.attenuation import reliability_lines
 from outcomes.shares.bootstrap import CI_METHODS, CiMethod, Draws, rank_probabilities
 from outcomes.shares.metrics import ADDITIVE, METHODS, Method, share_statistic
 from outcomes.shares.missing import design_for, missingness_of, pooled
@@ -278,10 +278,7 @@ class Decomposition(Result):
     @property
     def corrected(self) -> tuple[str, ...]:
         """The factors whose shares are corrected for unreliability (true-score shares)."""
-        if self.reliability is None:
-            return ()
-        done = self.reliability[self.reliability["source"] != "none"]
-        return tuple(f for f in self.shares.index if (done["factor"] == f).any())
+        return corrected_factors(self.reliability, list(self.shares.index))
 
     cluster_count = old_attribute("cluster_count", "n_clusters")
 

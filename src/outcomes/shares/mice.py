@@ -91,8 +91,23 @@ class _Step:
 def _draw_fit(cross, step: _Step, rng):
     """A draw of the coefficients (q, c) and residual sds (c,) of the step's columns on its
     predictors (Rubin's Bayesian regression, one per column), from the weighted
-    cross-products ``cross`` of ``[1, x]`` over the rows where the columns are seen."""
-    o, y = step.others, step.columns
+    cross-products ``cross`` of ``[1, x]`` over the rows where the columns are seen.
+
+    A predictor that is zero in every such row (a category, or a coach, never seen with the
+    column) is left out of the regression: its coefficient is 0.
+    """
+    o = step.others
+    diagonal = cross[o, o]
+    present = diagonal > 1e-12 * diagonal.max()
+    if present.all():
+        return _draw(cross, o, step, rng)
+    draws = np.zeros((len(o), len(step.columns)))
+    draws[present], sigma = _draw(cross, o[present], step, rng)
+    return draws, sigma
+
+
+def _draw(cross, o, step: _Step, rng):
+    y = step.columns
     xtx = cross[o[:, None], o]
     xty = cross[o[:, None], y]
     ridged = xtx.copy()

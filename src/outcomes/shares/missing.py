@@ -56,12 +56,22 @@ from outcomes.shares.missingness import (
 from outcomes.shares.moments import Moments, check_estimable
 
 __all__ = ["IncompleteDesign", "prepare_incomplete", "design_for", "imputed", "pooled",
-           "default_imputations", "missingness_of", "pull_in", "seed_entropy", "MISSING"]
+           "default_imputations", "missingness_of", "pull_in", "seed_entropy", "one_thread",
+           "MISSING"]
 
 #: The ways of handling missing values (``missing=``).
 MISSING = ("listwise", "mi", "em")
 _CHUNK = 1000  # replicates run through EM together
 REPLICATE_TOLERANCE = 1e-8  # EM in bootstrap and jackknife replicates (warm-started)
+
+
+def one_thread():
+    """A context in which BLAS runs on one thread: EM and the imputations multiply many
+    small matrices, which threaded BLAS slows down (its threads wait on one another, and
+    badly so when other work shares the cores)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def default_imputations(fraction_incomplete: float) -> int:
@@ -118,6 +128,12 @@ class IncompleteDesign(Design):
     def draws(self, statistic, *, n_boot: int, seed, jackknife: bool,
               by_cluster: bool) -> Draws:
         """Bootstrap ``statistic``: resample units, then re-run EM or impute once."""
+        with one_thread():
+            return self._draws(statistic, n_boot=n_boot, seed=seed, jackknife=jackknife,
+                               by_cluster=by_cluster)
+
+    def _draws(self, statistic, *, n_boot: int, seed, jackknife: bool,
+               by_cluster: bool) -> Draws:
         rng = np.random.default_rng(self.seeds[-1] if seed is None else seed)
         code = self.units_of(by_cluster)
         n_units = int(code.max()) + 1
@@ -250,7 +266,8 @@ def prepare_incomplete(data, outcome, factors, *, covariates=(), weights=None, c
     if missing == "em":
         return design
     rows = np.arange(n)
-    imputed = np.stack([design.completed(rows, s) for s in seeds[:m]])
+    with one_thread():
+        imputed = np.stack([design.completed(rows, s) for s in seeds[:m]])
     return IncompleteDesign(**{**design.__dict__, "imputed": imputed,
                                "cross": imputed.mean(axis=0)})
 

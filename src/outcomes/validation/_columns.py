@@ -21,7 +21,7 @@ import pandas as pd
 from outcomes.schema import COLUMNS, KEYS, MODELS
 from outcomes.validation.report import TableCheck
 
-__all__ = ["check_schema", "key_codes"]
+__all__ = ["check_schema", "key_codes", "table_key"]
 
 # What a failed check means and how to fix it, by the check's name.
 _CHECK_TEXT = {
@@ -132,27 +132,36 @@ def _add(check: TableCheck, label: str, column: str, where: np.ndarray) -> None:
     check.add(where, column, check.raw[column].iloc[where].to_numpy(), rule, message, fix)
 
 
-def key_codes(frame: pd.DataFrame, columns: list[str] | tuple[str, ...]) -> np.ndarray:
-    """One integer per row that is equal for two rows exactly when their ``columns`` are
-    (missing values equal to each other), built from each column's codes.
+def key_codes(parts: list[tuple[np.ndarray, int]]) -> np.ndarray:
+    """One integer per row that is equal for two rows exactly when all their codes are.
+
+    ``parts`` holds, per column, the code of each row (0 to ``size - 1``) and ``size``.
 
     Examples
     --------
-    >>> frame = pd.DataFrame({"a": ["x", "x", "y", None], "b": [1, 1, 1, None]})
-    >>> key_codes(frame, ["a", "b"]).tolist()
-    [0, 0, 1, 2]
+    >>> a, b = pd.factorize(pd.Series(["x", "x", "y"]))[0], np.array([0, 0, 0])
+    >>> key_codes([(a, 2), (b, 1)]).tolist()
+    [0, 0, 1]
     """
-    key = np.zeros(len(frame), dtype=np.int64)
+    key = np.zeros(len(parts[0][0]) if parts else 0, dtype=np.int64)
     size = 1
-    for column in columns:
-        codes, uniques = pd.factorize(frame[column], use_na_sentinel=False)
-        width = max(len(uniques), 1)
+    for codes, width in parts:
+        width = max(width, 1)
         if size * width >= 2**62:  # renumber the key so far before it could overflow
             key, kept = pd.factorize(key)
             size = max(len(kept), 1)
         key = key * width + codes
         size *= width
-    return pd.factorize(key)[0]
+    return key
+
+
+def table_key(check: TableCheck, columns: list[str] | tuple[str, ...]) -> np.ndarray:
+    """:func:`key_codes` of the parsed ``columns`` of one table (missing equals missing)."""
+    parts = []
+    for column in columns:
+        codes, uniques = check.codes(column)
+        parts.append((codes, len(uniques)))
+    return key_codes(parts)
 
 
 def _check_repeated_keys(check: TableCheck) -> None:
@@ -165,7 +174,7 @@ def _check_repeated_keys(check: TableCheck) -> None:
     if not _schema(check.kind).unique or not key:
         return
     typed = check.typed
-    repeated = pd.Series(key_codes(typed, key)).duplicated(keep=False).to_numpy()
+    repeated = pd.Series(table_key(check, key)).duplicated(keep=False).to_numpy()
     if not repeated.any():
         return
     where = np.flatnonzero(repeated)

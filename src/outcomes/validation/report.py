@@ -62,6 +62,7 @@ class TableCheck:
     notes: list[tuple[str, str, int, str]] = field(default_factory=list)
     _parts: list[dict[str, Any]] = field(default_factory=list)
     _flagged: dict[str, np.ndarray] = field(default_factory=dict)
+    _codes: dict[str, tuple[np.ndarray, pd.Index]] = field(default_factory=dict)
 
     def add(self, where, column, values, rule, message, fix) -> None:  # noqa: ANN001
         """Record one problem for each row position in ``where``."""
@@ -109,6 +110,14 @@ class TableCheck:
         frame.insert(0, "file", self.file)
         frame.insert(0, "table", self.kind)
         return frame
+
+    def codes(self, column: str) -> tuple[np.ndarray, pd.Index]:
+        """An integer code for each parsed cell of ``column`` and the distinct values they
+        stand for (missing values share a code); computed once per column."""
+        if column not in self._codes:
+            codes, uniques = pd.factorize(self.typed[column], use_na_sentinel=False)
+            self._codes[column] = (codes, pd.Index(uniques))
+        return self._codes[column]
 
     def has_problem(self, where: np.ndarray, column: str) -> np.ndarray:
         mask = self._flagged.get(column)
@@ -187,7 +196,7 @@ class ValidationReport(Result):
             bad_pos = bad_pos[bad_pos >= 0]  # a problem of a table without rows has none
             is_bad = np.zeros(len(check.raw), bool)
             is_bad[bad_pos] = True
-            good = check.typed.loc[~is_bad].copy()
+            good = (check.typed.loc[~is_bad] if is_bad.any() else check.typed).copy(deep=False)
             good.index = pd.Index(check.rows[~is_bad], name="row")
             good.attrs = {"source_file": check.file}
             valid[check.kind] = good

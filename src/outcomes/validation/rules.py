@@ -224,13 +224,14 @@ def _item_ranges() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["instrument", "item", "low", "high", "step"])
 
 
-def _ranges_of(typed: pd.DataFrame) -> pd.DataFrame:
+def _ranges_of(check: TableCheck) -> pd.DataFrame:
     """The registry's range of each row's instrument and item (missing when it has none),
     looked up once per distinct pair and spread to the rows."""
-    pairs = _columns.key_codes(typed, ["instrument", "item"])
-    first = np.unique(pairs, return_index=True)[1]
-    distinct = typed[["instrument", "item"]].iloc[first].reset_index(drop=True)
-    found = distinct.merge(_item_ranges(), on=["instrument", "item"], how="left")
+    pairs, distinct = pd.factorize(_columns.table_key(check, ["instrument", "item"]))
+    first = np.empty(len(distinct), dtype=np.int64)
+    first[pairs[::-1]] = np.arange(len(pairs) - 1, -1, -1)  # the first row of each pair
+    rows = check.typed[["instrument", "item"]].iloc[first].reset_index(drop=True)
+    found = rows.merge(_item_ranges(), on=["instrument", "item"], how="left")
     return found[["low", "high", "step"]].iloc[pairs].reset_index(drop=True)
 
 
@@ -249,7 +250,7 @@ def _check_items(check: TableCheck) -> None:
             "is not an instrument in the registry",
             f"Use one of {', '.join(sorted(known))}, or register an instrument file.",
         )
-    ranges = _ranges_of(typed)
+    ranges = _ranges_of(check)
     no_item = in_registry & ranges["low"].isna().to_numpy() & typed["item"].notna().to_numpy()
     if no_item.any():
         where = np.flatnonzero(no_item)
@@ -324,11 +325,9 @@ def _check_response_sessions(checks: dict[str, TableCheck]) -> None:
         return
     if sessions.missing_columns or responses.missing_columns:
         return
-    keys = ["engagement_id", "session"]
     typed = responses.typed
-    both = pd.concat([sessions.typed[keys], typed[keys]], ignore_index=True)
-    codes = _columns.key_codes(both, keys)
-    recorded = np.isin(codes[len(sessions.typed):], codes[: len(sessions.typed)])
+    recorded = np.isin(_columns.table_key(responses, ["engagement_id", "session"]),
+                       _keys_in(sessions, responses, ["engagement_id", "session"]))
     per_session = ((typed["occasion"] == "session") & typed["session"].notna()).to_numpy(bool)
     bad = per_session & ~recorded
     # an unknown engagement is reported once, by the reference rule
@@ -340,3 +339,16 @@ def _check_response_sessions(checks: dict[str, TableCheck]) -> None:
             "is not a session recorded for this engagement in the sessions table",
             "Add the session to sessions, or correct the session number.",
         )
+
+
+def _keys_in(check: TableCheck, other: TableCheck, columns: list[str]) -> np.ndarray:
+    """The keys of ``check``'s rows in the codes of ``other`` (:func:`_columns.table_key`),
+    leaving out the rows with a value ``other`` does not hold."""
+    parts, held = [], np.ones(len(check.typed), dtype=bool)
+    for column in columns:
+        codes, uniques = check.codes(column)
+        theirs = other.codes(column)[1]
+        mapped = theirs.get_indexer(uniques)[codes]
+        held &= mapped >= 0
+        parts.append((mapped, len(theirs)))
+    return _columns.key_codes(parts)[held]
