@@ -227,12 +227,18 @@ def _item_ranges() -> pd.DataFrame:
 def _ranges_of(check: TableCheck) -> pd.DataFrame:
     """The registry's range of each row's instrument and item (missing when it has none),
     looked up once per distinct pair and spread to the rows."""
-    pairs, distinct = pd.factorize(_columns.table_key(check, ["instrument", "item"]))
-    first = np.empty(len(distinct), dtype=np.int64)
-    first[pairs[::-1]] = np.arange(len(pairs) - 1, -1, -1)  # the first row of each pair
-    rows = check.typed[["instrument", "item"]].iloc[first].reset_index(drop=True)
+    key, size = _columns.table_key(check, ["instrument", "item"])
+    if size > 4 * len(key) + 1024:  # many distinct pairs: number them from 0
+        key, distinct = pd.factorize(key)
+        size = len(distinct)
+    first = np.full(size, -1, dtype=np.int64)
+    first[key[::-1]] = np.arange(len(key) - 1, -1, -1)  # the first row of each pair
+    present = np.flatnonzero(first >= 0)
+    number = np.zeros(size, dtype=np.int64)
+    number[present] = np.arange(len(present))
+    rows = check.typed[["instrument", "item"]].iloc[first[present]].reset_index(drop=True)
     found = rows.merge(_item_ranges(), on=["instrument", "item"], how="left")
-    return found[["low", "high", "step"]].iloc[pairs].reset_index(drop=True)
+    return found[["low", "high", "step"]].iloc[number[key]].reset_index(drop=True)
 
 
 def _check_items(check: TableCheck) -> None:
@@ -326,7 +332,7 @@ def _check_response_sessions(checks: dict[str, TableCheck]) -> None:
     if sessions.missing_columns or responses.missing_columns:
         return
     typed = responses.typed
-    recorded = np.isin(_columns.table_key(responses, ["engagement_id", "session"]),
+    recorded = np.isin(_columns.table_key(responses, ["engagement_id", "session"])[0],
                        _keys_in(sessions, responses, ["engagement_id", "session"]))
     per_session = ((typed["occasion"] == "session") & typed["session"].notna()).to_numpy(bool)
     bad = per_session & ~recorded
@@ -351,4 +357,4 @@ def _keys_in(check: TableCheck, other: TableCheck, columns: list[str]) -> np.nda
         mapped = theirs.get_indexer(uniques)[codes]
         held &= mapped >= 0
         parts.append((mapped, len(theirs)))
-    return _columns.key_codes(parts)[held]
+    return _columns.key_codes(parts)[0][held]
