@@ -13,20 +13,26 @@
 #
 # "The relationship accounts for 30 % of outcome" can mean several things. This notebook
 # runs every decomposition method in `outcomes` on the sample study, shows where they agree
-# and where they part, asks the ordinal question of dominance analysis, and puts honest
-# intervals around the answer. Each number is a statement about *variance between clients*
-# in a linear model: how much of why some clients end higher than others goes with each
-# group of measures.
+# and where they part, asks the ordinal question of dominance analysis, puts honest
+# intervals around the answer, and asks what changes when the clients who did not finish
+# are kept in (intention to treat). Each number is a statement about *variance between
+# clients* in a linear model: how much of why some clients end higher than others goes with
+# each group of measures.
+#
+# The notebook runs in well under a minute: bootstraps draw 200 replicates and the dropout
+# sensitivity analysis uses 10 imputations, each with a fixed seed, so every run shows the
+# same numbers. For a paper, use `n_boot=1000` and the default number of imputations.
 
 # %%
 import warnings
 
 import pandas as pd
+from IPython.display import Markdown
 
 import outcomes as oc
 from outcomes.shares.metrics import METHODS
 
-warnings.simplefilter("ignore", oc.DataWarning)  # completers only: 842 of 1,140 clients
+warnings.simplefilter("ignore", oc.DataWarning)  # complete cases: 842 of 1,140 clients
 table = oc.load_sample().analysis_table()
 model = dict(outcome="end_score", factors=oc.FACTORS, covariates=["baseline"])
 
@@ -154,15 +160,98 @@ shares.differences.rename(columns={
 shares.rank_probabilities.round(2)
 
 # %% [markdown]
-# ## 5. Against the truth
+# ## 5. Clients who did not finish: intention to treat
+#
+# Everything above rests on the 842 clients with every value. Of the 1,140 engagements, 298
+# miss a value, 259 of them the end score: clients who dropped out, were referred on or are
+# still in coaching. They are not a random quarter. When dropout follows what was observed,
+# a low intake score or a weak early alliance, the complete cases describe the clients who
+# finished, not the clients who started, and their shares are biased.
+#
+# Intention-to-treat shares keep every client with any value. `missing="mi"` fills the
+# missing values by chained equations many times over (27 imputations here, 100 times the
+# fraction of incomplete clients), computes the shares in each completed copy and averages
+# them; the bootstrap resamples coaches whole and imputes each replicate anew. First, what
+# is missing, per column and in which combinations:
+
+# %%
+itt = oc.decompose(table, model["outcome"], model["factors"], covariates=model["covariates"],
+                   missing="mi", n_boot=200, cluster="coach_id", seed=1)
+itt.missingness
+
+# %%
+itt.missingness.patterns.head(6).replace({"missing": {"": "none (complete)"}}).rename(
+    columns={"missing": "Missing values", "n": "Clients", "percent": "Percent"}).round(
+    1).set_index("Missing values")
+
+# %% [markdown]
+# The intention-to-treat shares, with their intervals, beside the complete-case shares of
+# the same model:
+
+# %%
+itt
+
+# %% [markdown]
+# ### How far does this rest on "missing at random"?
+#
+# Multiple imputation assumes that a client without an end score would have scored what
+# their observed values (intake score, alliance, hope, ...) predict. If those who left did
+# worse than that, the imputed end scores are too high. The sensitivity analysis lowers
+# every imputed end score by δ points, recomputes the shares at each δ, and finds the δ at
+# which a conclusion stops holding; here the conclusion that the relationship's share
+# exceeds the technique's.
+
+# %%
+dropout = oc.sensitivity(table, model["outcome"], model["factors"],
+                         covariates=model["covariates"], conclusion=("relationship", "technique"),
+                         n_imputations=10, seed=1)
+curve = dropout.table()
+groups = curve[list(oc.FACTORS)]
+shown = (100 * groups.div(groups.sum(axis=1), axis=0)).round(1)  # percent of explained
+shown.columns = [f"{name.capitalize()} (%)" for name in shown.columns]
+shown.insert(0, "δ (points)", curve.delta.round(2))
+shown.insert(1, "δ (SD of end score)", curve.delta_sd.round(1))
+shown["Relationship ahead"] = curve.holds.map({True: "yes", False: "no"})
+shown.set_index("δ (points)")
+
+# %%
+in_sd = dropout.tipping_point * curve.delta_sd.iloc[-1] / curve.delta.iloc[-1]
+Markdown(f"**Tipping point:** the relationship's share stays above the technique's until "
+         f"dropouts' end scores are {dropout.tipping_point:.1f} points ({in_sd:.2f} standard "
+         f"deviations of the end score) lower than missing at random predicts, for the "
+         f"{dropout.n_dropouts} clients without one.")
+
+# %%
+ax = dropout.plot()
+
+# %% [markdown]
+# **Which shares the conclusions rest on, and why.** The conclusions of this study rest on
+# the intention-to-treat shares. A quarter of the clients miss a value, most of them the end
+# score, and whether a client finishes goes with how the engagement went (those without an
+# end score attended far fewer sessions and rated the alliance lower); the complete cases
+# answer a narrower question (what drives outcome among those who finished) and are biased
+# for the one asked (what drives outcome among the clients who started). The complete-case
+# shares stand beside them as a check: here the two rank the four groups in the same order
+# and differ little (the sentence under the table gives the largest gap), so no conclusion
+# turns on the choice. Imputation still assumes that dropout is *at random given what was
+# observed*. The sensitivity analysis shows that the relationship stays ahead of technique
+# unless dropouts ended, on average, more than half a standard deviation of the end score
+# lower than their observed values predict; beyond that, technique overtakes it, because
+# the clients without an end score are the ones who attended few sessions, and lowering
+# their end scores ties outcome more closely to the number of sessions. Report the tipping
+# point with the shares: it is a number a reader can judge.
+
+# %% [markdown]
+# ## 6. Against the truth
 #
 # The sample was simulated with 40/30/15/15 of the *latent* explained variance. The
 # observed shares are pulled towards each other: each group is measured with error (the
 # technique group through adherence ratings and session counts, which the simulation ties
-# closely to its factor, so it gains), and only completers have an end score. The recovery
-# study (`docs/recovery.md`) shows that LMG finds the truth on the latent scores and how far
-# measurement moves it on observed ones.
+# closely to its factor, so it gains), and part of the clients have no end score. The
+# recovery study (`docs/recovery.md`) shows that LMG finds the truth on the latent scores
+# and how far measurement and dropout move it on observed ones.
 
 # %%
-truth = pd.Series(oc.sample_truth()["shares"], name="truth")
-pd.concat([truth, shares.relative], axis=1).round(3)
+truth = pd.Series(oc.sample_truth()["shares"], name="Truth (latent)")
+pd.concat([truth, shares.relative.rename("Complete cases"),
+           itt.relative.rename("Intention to treat")], axis=1).round(3)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import warnings
 from math import factorial
 from pathlib import Path
@@ -12,6 +13,7 @@ import pandas as pd
 import pytest
 
 from outcomes._errors import DataError, DataWarning, ModelError, UsageError
+from outcomes.shares._share_words import METHOD_NAMES
 from outcomes.shares.decomposition import decompose
 from outcomes.shares.metrics import METHODS
 
@@ -276,7 +278,8 @@ def test_every_method_runs_and_reports():
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             text = d.summary()
-        assert method in text
+        assert METHOD_NAMES[method] in text  # the method in words, never its code key
+        assert not re.search(r"\b(lmg|relative_weights|betasq|car)\b", text)
 
 
 def test_weights_and_cluster_by_column_name():

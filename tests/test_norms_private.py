@@ -18,7 +18,7 @@ import outcomes as oc
 from outcomes._errors import UsageError
 from outcomes.benchmarking import benchmark, practice_from_study
 from outcomes.norms import build_norms, check_norms, read_norms
-from outcomes.norms._private import WITHIN, _laplace, _Releaser, _release_band, _row
+from outcomes.norms._private import WITHIN, _laplace, _release_band, _Releaser, _row
 from outcomes.norms._release import measures
 from tests.e2e._outcomes_cli import run
 

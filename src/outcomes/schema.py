@@ -35,6 +35,8 @@ True
 from __future__ import annotations
 
 import re
+import sys
+import types
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -250,8 +252,25 @@ def _spec(column: pa.Column) -> ColumnSpec:
                       default=default)
 
 
+def _schema(model: type[_Canonical]) -> Any:
+    """``model.to_schema()``, built without importing Dask when Dask is not loaded yet.
+
+    pandera looks for Dask's frame types while it builds a schema, and importing Dask takes
+    about a second, which every command would pay; the canonical tables are pandas frames.
+    """
+    if "dask.dataframe" in sys.modules or "pandera.typing.dask" in sys.modules:
+        return model.to_schema()
+    absent = types.ModuleType("pandera.typing.dask")
+    absent.DASK_INSTALLED = False  # type: ignore[attr-defined]
+    sys.modules["pandera.typing.dask"] = absent
+    try:
+        return model.to_schema()
+    finally:
+        del sys.modules["pandera.typing.dask"]
+
+
 def _key(model: type[_Canonical]) -> tuple[str, ...]:
-    schema = model.to_schema()
+    schema = _schema(model)
     if schema.unique:
         return tuple(schema.unique)
     return tuple(name for name, column in schema.columns.items() if column.unique)
@@ -260,7 +279,7 @@ def _key(model: type[_Canonical]) -> tuple[str, ...]:
 def _allowed() -> dict[str, tuple[Any, ...]]:
     found: dict[str, tuple[Any, ...]] = {}
     for model in MODELS.values():
-        for name, column in model.to_schema().columns.items():
+        for name, column in _schema(model).columns.items():
             for check in column.checks:
                 if check.name == "isin":
                     found.setdefault(name, tuple(check.statistics["allowed_values"]))
@@ -269,7 +288,7 @@ def _allowed() -> dict[str, tuple[Any, ...]]:
 
 #: How each column of each table is parsed from raw text, in the models' column order.
 COLUMNS: dict[str, dict[str, ColumnSpec]] = {
-    kind: {name: _spec(column) for name, column in model.to_schema().columns.items()}
+    kind: {name: _spec(column) for name, column in _schema(model).columns.items()}
     for kind, model in MODELS.items()
 }
 

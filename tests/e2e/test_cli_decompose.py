@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
+import warnings
 
 import numpy as np
 import pytest
 
 import outcomes as oc
+from outcomes._checks import DEFAULT_SEED
 
 from .test_cli import SAMPLE, no_traceback, run
 
@@ -75,3 +78,54 @@ def test_references_are_listed():
     splits = json.loads(result.stdout)["references"]
     assert splits["asay-lambert-1999"]["shares"] == {
         "client": 0.4, "relationship": 0.3, "expectancy": 0.15, "technique": 0.15}
+
+
+def _sample_shares(**options):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", oc.DataWarning)
+        return oc.decompose(oc.load_sample().analysis_table(), "end_score", oc.FACTORS,
+                            covariates=["baseline"], **options)
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f} %"
+
+
+def test_missing_mi_shows_itt_shares_beside_complete_cases_and_what_the_conclusion_rests_on():
+    result = run("decompose", str(SAMPLE), "--missing", "mi", "--n-imputations", "5",
+                 "--seed", "3")
+    assert result.returncode == 0, result.stderr
+    itt = _sample_shares(missing="mi", n_imputations=5, seed=3)
+    complete = _sample_shares()
+    out = result.stdout
+    assert "n = 1140 clients: every client with any value is kept (intention to treat" in out
+    assert "Complete cases (n = 842)" in out
+    for name in oc.FACTORS:  # intention to treat, complete cases, Asay & Lambert, one row
+        row = rf"\n{name.capitalize()} +{_pct(itt.relative[name])} +" \
+              rf"{_pct(complete.relative[name])} +\d+\.0 %\n"
+        assert re.search(row, out), (row, out)
+    assert out.count("The conclusion rests on the intention-to-treat shares") == 1
+    assert "ci_low" not in out and "relative %" not in out
+
+
+def test_the_default_run_sets_the_itt_shares_beside_its_complete_case_shares():
+    result = run("decompose", str(SAMPLE))
+    assert result.returncode == 0, result.stderr
+    itt = _sample_shares(missing="mi", seed=DEFAULT_SEED)
+    listed = ", ".join(f"{name} {_pct(v)}" for name, v in itt.relative.items())
+    out = result.stdout
+    assert "n = 842 clients with every value (complete cases)" in out
+    assert f"Intention to treat (multiple imputation, n = 1140): {listed} of explained." in out
+    assert "The conclusion rests on the intention-to-treat shares: 26.1 % of clients" in out
+    assert "--missing mi gives them with intervals" in out
+
+
+def test_complete_data_need_no_itt_comparison(tmp_path):
+    table = oc.load_sample().analysis_table()
+    path = tmp_path / "complete.csv"
+    table.dropna(subset=["end_score", "alliance", "optimism"]).to_csv(path, index=False)
+    result = run("decompose", str(path), "--outcome", "end_score", "--factor",
+                 "relationship=alliance", "--factor", "client=optimism")
+    assert result.returncode == 0, result.stderr
+    assert "n = " in result.stdout and "Intention to treat" not in result.stdout
+    assert "rests on" not in result.stdout

@@ -90,3 +90,24 @@ def test_notebook_runs_and_shows_results_without_print(name):
             assert factor in page
         assert 'class="apa-table"' in page and "Asay &amp; Lambert (1999)" in page
         assert "<strong>Comparison</strong>" in page
+    if name in ("01_quickstart", "03_what_drives_outcome"):  # intention to treat, beside
+        _shows_itt_beside_complete_cases(notebook, "\n".join(rich),
+                                         sensitivity=name == "03_what_drives_outcome")
+
+
+def _shows_itt_beside_complete_cases(notebook, page: str, *, sensitivity: bool) -> None:
+    """The intention-to-treat (MI) shares with their intervals beside the complete-case
+    shares, and the sentence that says which a conclusion rests on; notebook 03 also shows
+    the missingness report and the dropout sensitivity with its tipping point, and says in
+    a markdown cell which shares the conclusions rest on and why."""
+    assert "n = 1140 clients: every client with any value is kept (intention to treat" in page
+    assert "<th>Complete cases (n = 842)</th>" in page and "<th>95 % interval</th>" in page
+    assert "The conclusion rests on the intention-to-treat shares" in page
+    if not sensitivity:
+        return
+    assert "<strong>MissingnessReport</strong>" in page and "Relationship ahead" in page
+    shown = _outputs(notebook, "text/markdown")
+    assert any(re.search(r"\*\*Tipping point:\*\* .* \d+\.\d points", m) for m in shown)
+    assert _outputs(notebook, "image/png"), "the sensitivity curve is drawn"
+    prose = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+    assert "Which shares the conclusions rest on, and why" in prose

@@ -47,8 +47,9 @@ def root(tmp_path) -> Path:
     return folder
 
 
-def make_client(root: Path, *, client=LOOPBACK, **settings):
-    """A test client of an app whose private folders go under ``root``."""
+def make_client(root: Path, *, client=LOOPBACK, base_url="http://127.0.0.1:8000", **settings):
+    """A test client of an app whose private folders go under ``root`` (addressed as this
+    computer, as a browser on it would)."""
     from starlette.testclient import TestClient
 
     from outcomes.web.app import create_app
@@ -56,7 +57,8 @@ def make_client(root: Path, *, client=LOOPBACK, **settings):
 
     settings.setdefault("salt_file", str(root.parent / "salt"))
     config = WebConfig(tmp_dir=str(root), **settings)
-    return TestClient(create_app(config), client=client, follow_redirects=False)
+    return TestClient(create_app(config), client=client, follow_redirects=False,
+                      base_url=base_url)
 
 
 def csrf(client, path: str = "/coach") -> str:

@@ -35,8 +35,15 @@ def test_a_filled_workbook_gives_the_benchmark_then_its_pdf(root, norms_file, tm
         assert 'class="bm-headline"' in page and "Test body" in page
         assert "K01" not in page  # the coach's codes never reach the page
         # the workbook is gone before the page is sent; only the benchmark page waits
-        assert leftovers(root) and all(p.endswith("benchmark.html") for p in leftovers(root))
+        assert {p.rsplit("/", 1)[-1] for p in leftovers(root)} == {"benchmark.html", "owner"}
         link = page.split('id="pdf" href="', 1)[1].split('"', 1)[0]
+        own = dict(client.cookies)
+        client.cookies.clear()  # another browser, given the address (a log, a screen)
+        assert client.get(link).status_code == 404
+        client.cookies.set("outcomes_csrf", csrf(client))  # with a valid cookie of its own
+        assert client.get(link).status_code == 404
+        client.cookies.clear()
+        client.cookies.update(own)
         pdf = client.get(link)
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
         assert leftovers(root) == []

@@ -226,6 +226,7 @@ def _decompose(args: dict[str, Any], options: dict[str, Any], reference: str,
 
     with collect_notes() as notes, _status(options["n_boot"]):
         result = estimate(**args, **options)
+        basis = "" if as_json else _basis(result, args, options)
     if plot_file:
         save_plot(result, plot_file, reference=reference)
     _apa_tables(result, reference)
@@ -236,10 +237,36 @@ def _decompose(args: dict[str, Any], options: dict[str, Any], reference: str,
         emit_json(payload)
         return
     echo_notes(notes)
-    click.echo(result.summary())
-    click.echo("")
-    click.echo(result.compare(reference).summary())
+    click.echo(result.summary(reference=reference))
+    if basis:
+        click.echo("")
+        click.echo(basis)
     click.echo(seed_line(options["seed"]))
+
+
+def _basis(result: Any, args: dict[str, Any], options: dict[str, Any]) -> str:
+    """For complete-case shares of data with incomplete clients: the intention-to-treat
+    shares (multiple imputation, point estimates) and which of the two a conclusion rests
+    on. Intention-to-treat runs say it in their own summary."""
+    import pandas as pd
+
+    from outcomes._errors import OutcomesError
+    from outcomes.shares.decomposition import decompose as estimate
+
+    report = result.missingness
+    if result.intention_to_treat or report is None or not report.n_incomplete \
+            or not isinstance(args["data"], pd.DataFrame):
+        return ""
+    if args.get("reliability") is not None:
+        return (f"These shares rest on the {result.n} complete cases: intention-to-treat "
+                "shares (--missing mi) are not available with --reliability, whose "
+                "correction needs complete rows.")
+    kept = {k: v for k, v in args.items() if k not in ("reliability", "items")}
+    try:
+        itt = estimate(**kept, **{**options, "missing": "mi", "n_boot": 0})
+    except OutcomesError as error:
+        return f"Intention-to-treat shares (--missing mi) could not be computed: {error}"
+    return f"{result.conclusion_basis(itt)} --missing mi gives them with intervals."
 
 
 def _apa_tables(result: Any, reference: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
@@ -89,7 +89,8 @@ def multilevel(data: str, outcome: str | None, factor: tuple[str, ...],
                covariate: tuple[str, ...], cluster: str, random_slopes: tuple[str, ...],
                centring: str, reml: bool, df_method: DfMethod, n_boot: int, ci_method: CiMethod,
                ci_level: float, seed: int | None, reference: str, plot_file: str | None,
-               missing: str, n_imputations: int | None, as_json: bool) -> None:
+               missing: Literal["listwise", "mi", "em"], n_imputations: int | None,
+               as_json: bool) -> None:
     """Fit a mixed model of clients nested in coaches and share out the outcome.
 
     DATA is a study folder (its analysis table, outcome end_score, covariate baseline and

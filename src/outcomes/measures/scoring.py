@@ -67,20 +67,39 @@ def _check_columns(responses: pd.DataFrame) -> None:
                         fix=f"Give the columns {', '.join(_REQUIRED)} (and optionally rater).")
 
 
+def _sorted_codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes that sort as the values do (missing last), and the value of each code."""
+    codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
+    uniques = np.asarray(uniques, dtype=object)
+    if (codes < 0).any():
+        codes = np.where(codes < 0, len(uniques), codes)
+        uniques = np.append(uniques, np.array([None], dtype=object))
+    return codes, uniques
+
+
 def _administrations(rows: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
-    """Number each administration; return the codes and one key row per code."""
-    keys = pd.DataFrame({
-        "engagement_id": rows["engagement_id"].to_numpy(),
-        "occasion": rows["occasion"].to_numpy(),
-        "session": rows["session"].astype("Int64").array,
-        "rater": (rows["rater"].fillna("client").to_numpy() if "rater" in rows
-                  else np.full(len(rows), "client", dtype=object)),
-    })
-    grouped = keys.groupby(list(ADMINISTRATION), dropna=False, sort=True)
-    codes = grouped.ngroup().to_numpy()
-    unique = grouped.size().index.to_frame(index=False)
+    """Number each administration in the order of its key (engagement, occasion, session,
+    rater; missing last); return the codes and one key row per code."""
+    columns = {
+        "engagement_id": rows["engagement_id"],
+        "occasion": rows["occasion"],
+        "session": rows["session"].astype("Int64"),
+        "rater": (rows["rater"].fillna("client") if "rater" in rows
+                  else pd.Series("client", index=rows.index, dtype=object)),
+    }
+    key = np.zeros(len(rows), dtype=np.int64)
+    decoded = []
+    for values in columns.values():
+        codes, uniques = _sorted_codes(values)
+        if key.size and (int(key.max()) + 1) * (len(uniques) + 1) >= 2**62:
+            key = np.unique(key, return_inverse=True)[1].astype(np.int64)
+        key = key * (len(uniques) + 1) + codes
+        decoded.append((codes, uniques))
+    distinct, first, codes = np.unique(key, return_index=True, return_inverse=True)
+    unique = pd.DataFrame({name: part[1][part[0][first]] for name, part in
+                           zip(columns, decoded, strict=True)})
     unique["session"] = unique["session"].astype("Int64")
-    return codes, unique
+    return codes.reshape(-1), unique
 
 
 def _items(rows: pd.DataFrame, instrument: Instrument) -> np.ndarray:
@@ -320,20 +339,28 @@ def score_with(responses: pd.DataFrame, *,
     """
     _check_columns(responses)
     chosen = _resolve(responses, instruments)
+    used = [c for c in (*_REQUIRED, "rater") if c in responses.columns]
+    named, names = pd.factorize(responses["instrument"])
+    order = np.argsort(named, kind="stable")  # the rows of each instrument, in table order
+    bounds = np.searchsorted(named[order], np.arange(len(names) + 1))
+    position = {str(name): i for i, name in enumerate(names)}
     parts = []
     for key in sorted(chosen):
-        rows = responses[(responses["instrument"] == key).to_numpy()]
+        at = position.get(key)
+        rows = responses[used].iloc[order[bounds[at]:bounds[at + 1]] if at is not None else []]
         if len(rows):
             standard = None if standards is None else standards.get(key)
             parts.append(_score_instrument(rows, chosen[key], min_answered, standard))
     if not parts:
         return _empty()
     scores = pd.concat(parts, ignore_index=True)
-    scores["_occasion_order"] = scores["occasion"].map(_OCCASIONS).fillna(len(_OCCASIONS))
-    order = ["engagement_id", "_occasion_order", "occasion", "session", "instrument", "rater",
-             "_scale_order"]
-    scores = scores.sort_values(order, kind="mergesort", na_position="last")
-    return scores[list(COLUMNS)].reset_index(drop=True)
+    occasion_order = scores["occasion"].map(_OCCASIONS).fillna(len(_OCCASIONS)).to_numpy()
+    keys = [_sorted_codes(scores[c])[0] for c in ("engagement_id", "occasion", "session",
+                                                   "instrument", "rater")]
+    # engagement, occasion in the order of a study, session, instrument, rater, scale order
+    order = np.lexsort([scores["_scale_order"].to_numpy(), keys[4], keys[3], keys[2], keys[1],
+                        occasion_order, keys[0]])
+    return scores[list(COLUMNS)].iloc[order].reset_index(drop=True)
 
 
 def _empty() -> pd.DataFrame:

@@ -113,7 +113,7 @@ class ImputedCoaches:
         _check_roles(data, outcome, used, tuple(covariates), cluster, caller)
         inc = incomplete_matrix(data, outcome, fmap, covariates=covariates, cluster=cluster,
                                 caller=caller)
-        labels, groups = np.unique(inc.clusters, return_inverse=True)
+        labels, groups = np.unique(np.asarray(inc.clusters), return_inverse=True)
         groups = np.asarray(groups).ravel()
         if len(labels) < 3:
             raise ModelError(f'{len(labels)} distinct values of "{cluster}" in the rows used; '
@@ -127,11 +127,13 @@ class ImputedCoaches:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             em = em_moments(matrix)
+        start = (em.mean[0], em.covariance[0]) if em.converged[0] else (
+            np.nanmean(matrix, axis=0), np.diag(np.nanvar(matrix, axis=0)))
         m = default_imputations(inc.report.fraction_incomplete) if n_imputations is None \
             else check_positive_int(n_imputations, "n_imputations", caller, minimum=1)
         seeds = tuple(np.random.SeedSequence(seed_entropy(seed)).spawn(m + 1))
-        return cls(matrix, inc.columns, groups, labels, coach_level,
-                   (em.mean[0], em.covariance[0]), {k: tuple(v) for k, v in fmap.items()},
+        return cls(matrix, inc.columns, groups, labels, coach_level, start,
+                   {k: tuple(v) for k, v in fmap.items()},
                    tuple(covariates), outcome, cluster, centring,
                    inc.with_method("mi", m).report, seeds)
 
@@ -187,7 +189,7 @@ class ImputedCoaches:
         """Per bootstrap replicate (how often each coach is drawn, (B, G)): the rows of the
         drawn coaches (each copy a coach of its own), imputed once with ``seeds[b]``, and
         the statistic ``row`` of them (NaN where it cannot be computed)."""
-        out = []
+        out: list[np.ndarray | None] = []
         with warnings.catch_warnings(), one_thread():
             warnings.simplefilter("ignore")
             for count, seed in zip(np.asarray(counts), seeds, strict=True):
@@ -219,7 +221,8 @@ class ImputedCoaches:
 
     def _drawn(self, count) -> tuple[np.ndarray, np.ndarray]:
         starts = np.searchsorted(self.groups, np.arange(len(self.labels) + 1))
-        rows, codes = [], []
+        rows: list[np.ndarray] = []
+        codes: list[np.ndarray] = []
         for g in np.flatnonzero(count):
             where = np.arange(starts[g], starts[g + 1])
             for _ in range(int(count[g])):

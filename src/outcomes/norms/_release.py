@@ -137,7 +137,9 @@ def _cells(table: pd.DataFrame, band: pd.Series, labels: list[str], specs: dict[
         constraints.append(([f"{name}|{b}" for b in bands], f"{name}|all"))
         constraints.append(([f"lack {name}|{b}" for b in bands], f"lack {name}|all"))
         constraints.append(([f"{name}|all", f"lack {name}|all"], "engagements"))
-    never = {f"clients|{NO_INTAKE}"} if values[f"clients|{NO_INTAKE}"] == 0 else set()
+    # the engagements are the one total every reader needs: never a complement
+    never = {"engagements"} | ({f"clients|{NO_INTAKE}"} if values[f"clients|{NO_INTAKE}"] == 0
+                               else set())
     return values, constraints, alias, never
 
 

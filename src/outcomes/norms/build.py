@@ -125,7 +125,7 @@ def release_tables(table: pd.DataFrame, gate: Disclosure, *, bands: int = 4,
         change["effect_sizes"] = _models.effect_sizes(result, gate)
     change.setdefault("effect_sizes", {})
     coaches = table["coach_id"].astype(str).value_counts()
-    sample = {"engagements": int(released["engagements"].value or 0),
+    sample = {"engagements": _int(released["engagements"].value),
               "coaches": _int(gate.count(coaches.size, "coaches").value),
               "coaches_with_k_clients": _int(gate.count(int((coaches >= gate.k).sum()),
                                                         "coaches with k clients").value),

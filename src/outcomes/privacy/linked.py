@@ -93,6 +93,27 @@ def _hide_one(cells: Sequence[str], values: Mapping[str, float], unknown: set[st
     return True
 
 
+def _hide_farther(cell: str, values: Mapping[str, float], unknown: set[str],
+                  totals: set[str], touching: Mapping[str, list[int]],
+                  constraints: Sequence[Constraint], never: Collection[str]) -> bool:
+    """Hide a published count farther from a fixed primary ``cell`` when every count of the
+    constraints holding it is already unknown (the primary is worked out through a chain of
+    ties): the nearest count whose hiding frees it, else the nearest one; totals last."""
+    seen, frontier = {cell}, {cell}
+    while frontier:
+        nearby = {c for f in frontier for i in touching[f]
+                  for c in (*constraints[i][0], constraints[i][1])} - seen
+        options = [c for c in nearby if c not in unknown and c not in never]
+        if options:
+            freeing = [c for c in options if not _fixed([cell], constraints, unknown | {c})]
+            unknown.add(min(freeing or options, key=lambda c: (
+                c in totals, values[c] == 0, values[c], c)))
+            return True
+        seen |= nearby
+        frontier = nearby
+    return False
+
+
 def suppress_linked(values: Mapping[str, float], constraints: Sequence[Constraint], *,
                     k: int, published: Collection[str] | None = None,
                     sensitive: Collection[str] | None = None,
@@ -146,11 +167,12 @@ def suppress_linked(values: Mapping[str, float], constraints: Sequence[Constrain
             _hide_one([*parts, total], values, unknown, totals, touching, constraints, never)
         else:
             fixed = _fixed(sorted(primary), constraints, unknown)
-            if fixed:
-                for i in touching[fixed[0]]:
-                    if _hide_one([*constraints[i][0], constraints[i][1]], values, unknown,
-                                 totals, touching, constraints, never):
-                        break
+            if fixed and not any(
+                    _hide_one([*constraints[i][0], constraints[i][1]], values, unknown,
+                              totals, touching, constraints, never)
+                    for i in touching[fixed[0]]):
+                _hide_farther(fixed[0], values, unknown, totals, touching, constraints,
+                              never)
         added |= unknown - before
         if unknown == before:
             break

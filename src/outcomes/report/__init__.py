@@ -18,6 +18,12 @@ withheld numbers read "withheld" whatever the reason. Coaches appear under keyed
 pseudonyms unless the body asks for names; no client or engagement identifier is written,
 and the finished page is searched for every one of them before anything is saved.
 
+Fast: every model is fitted once and shared between the sections and the summary, BLAS runs
+on one thread (the models multiply many small matrices, which threads only slow down), each
+figure is drawn once as a PNG that the HTML and the PDF share, and the PDF is printed by
+headless Chromium where it is installed (WeasyPrint otherwise). ``Report.stages`` gives the
+seconds each step took.
+
 Reproducible: the seed is fixed by default (:data:`~outcomes._checks.DEFAULT_SEED`) and
 recorded in the footer; the date in the footer (``SOURCE_DATE_EPOCH`` when set) is the only
 part of two runs' HTML that can differ.
@@ -60,9 +66,11 @@ from outcomes.report._render import render, visible_text, write_pdf
 from outcomes.study import Study
 
 __all__ = ["ReportOptions", "Report", "build_report", "build_benchmark_report",
-           "package_versions"]
+           "package_versions", "PDF_ENGINES"]
 
 _PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "matplotlib", "jinja2", "weasyprint")
+#: The PDF engines of a body's report, fastest first (:mod:`outcomes.report._render`).
+PDF_ENGINES = ("chromium", "weasyprint")
 
 
 @dataclass(frozen=True)
@@ -126,7 +134,8 @@ class Report(Result):
 
     ``table()`` lists the key numbers (``quantity``, ``value``); ``plot()`` draws the counts
     among them (engagements, coaches, sessions, clients with both scores ...), each of
-    which rests on at least ``k`` clients.
+    which rests on at least ``k`` clients. ``stages`` gives each step of the build (reading,
+    every section, the HTML, the PDF) with its seconds of wall time and of CPU time.
     """
 
     html: Path
@@ -140,6 +149,7 @@ class Report(Result):
     methods: tuple[str, ...] = ()
     missing: dict[str, str] = field(default_factory=dict)
     disclosure: Any = None
+    stages: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def table(self) -> pd.DataFrame:
         """The key numbers, one row each (``quantity``, ``value``)."""
@@ -185,7 +195,7 @@ class Report(Result):
                          "title": self.title, "k": self.k, "pdf_engine": self.pdf_engine,
                          "seconds": self.seconds, "sections": list(self.sections),
                          "facts": self.facts, "methods": list(self.methods),
-                         "missing": self.missing})
+                         "missing": self.missing, "stages": self.stages})
 
 
 def package_versions() -> list[tuple[str, str]]:
@@ -279,17 +289,28 @@ def build_report(study: Study | str | Path, *, out: str | Path,
     -------
     Report
     """
-    from outcomes.report._body import Run
+    from threadpoolctl import threadpool_limits
 
     started = time.perf_counter()
-    options = options or ReportOptions()
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _build(study, out=Path(out), options=options or ReportOptions(), salt=salt,
+                      salt_file=salt_file, pdf=pdf, command=command, started=started)
+
+
+def _build(study: Study | str | Path, *, out: Path, options: ReportOptions,
+           salt: bytes | None, salt_file: str | Path | None, pdf: bool, command: str | None,
+           started: float) -> Report:
+    from outcomes.report._body import Run, Stopwatch
+
+    clock = Stopwatch()
     if not isinstance(study, Study):
         from outcomes.study import read_study
 
         study = read_study(study)
-    out = Path(out)
     names = _salted_names(study, options, salt, salt_file, out)
-    run = Run(study=study, table=study.analysis_table(), options=options, names=names)
+    table = study.analysis_table()
+    clock.stop("reading and validating the study")
+    run = Run(study=study, table=table, options=options, names=names, clock=clock)
     if len(run.table) < options.k:
         raise UsageError(f"the study has {len(run.table)} consenting engagements, fewer than "
                          f"k = {options.k}: there is nothing a report could show.")
@@ -311,7 +332,7 @@ def build_report(study: Study | str | Path, *, out: str | Path,
         identifiers["coach_id"] = engagements["coach_id"]
     return _write(out, "report", context, identifiers, pdf, started,
                   lambda engine: _footer(study, options, engine, command), options.k, run,
-                  files=run.files)
+                  files=run.files, prefer=PDF_ENGINES)
 
 
 def _sections(run: Any) -> list[dict[str, Any]]:
@@ -325,45 +346,66 @@ def _sections(run: Any) -> list[dict[str, Any]]:
     from outcomes.report._sessions import alliance, monitoring
     from outcomes.report._summary import methods, summary
 
-    body = [who(run), measurement(run), improvement(run), drivers(run), coaches(run),
-            alliance(run), monitoring(run), methods(run)]
-    body.append(appendix(run))
+    body = []
+    for section in (who, measurement, improvement, drivers, coaches, alliance, monitoring,
+                    methods, appendix):
+        body.append(section(run))
+        run.clock.stop(f"section: {body[-1]['title']}")
     order = [("summary", "Summary")] + [(s["id"], s["title"]) for s in body]
     return [summary(run, order), *body]
 
 
 def _write(out: Path, stem: str, context: dict[str, Any], identifiers: dict[str, Any],
            pdf: bool, started: float, footer: Any, k: int, run: Any,
-           files: dict[str, pd.DataFrame] | None = None) -> Report:
+           files: dict[str, pd.DataFrame] | None = None,
+           prefer: tuple[str, ...] = ("weasyprint",)) -> Report:
     from outcomes.report._render import pdf_engine
 
-    engine = pdf_engine() if pdf else "none"
-    html = render("report.html.j2", {**context, "footer": footer(engine)})
-    check_no_identifiers(visible_text(html), identifiers, where=f"the {stem}")
-    out.mkdir(parents=True, exist_ok=True)
-    html_path = out / f"{stem}.html"
-    html_path.write_text(html, encoding="utf-8")
+    engine = pdf_engine(prefer) if pdf else "none"
+    html_path, html = _write_html(out, stem, context, footer(engine), identifiers)
     if files:
         from outcomes.io.writing import write_table
 
         for name, frame in files.items():
             check_no_identifiers(frame.to_csv(index=False), identifiers, where=name)
             write_table(frame, out / name)
+    clock = getattr(run, "clock", None)
+    if clock is not None:
+        clock.stop("HTML")
     pdf_path = None
     if pdf:
         pdf_path = out / f"{stem}.pdf"
         paragraphs = [text for s in context["sections"] for text in [s["title"].upper()] + [
             blk["text"] for blk in s["blocks"]
             if blk["kind"] in ("lead", "text", "warning", "note")]]
-        engine = write_pdf(html, pdf_path, fallback={"title": context["title"],
-                                                     "paragraphs": paragraphs,
-                                                     "figures": run.figures})
+        fallback = {"title": context["title"], "paragraphs": paragraphs,
+                    "figures": run.figures}
+        used = write_pdf(html, pdf_path, fallback=fallback, prefer=prefer, source=html_path)
+        if used != engine:  # the engine failed at run time: the footer names the one used
+            html_path, html = _write_html(out, stem, context, footer(used), identifiers)
+            used = write_pdf(html, pdf_path, fallback=fallback, prefer=(used,),
+                             source=html_path)
+        engine = used
+        if clock is not None:
+            clock.stop(f"PDF ({engine})")
     return Report(html=html_path, pdf=pdf_path, title=context["title"], k=int(k),
                   pdf_engine=engine if pdf else None, seconds=time.perf_counter() - started,
                   facts=dict(run.facts), sections=tuple(s["title"] for s in context["sections"]),
                   methods=tuple(f"{n}: {t}" for n, t in run.log),
                   missing=dict(getattr(run, "gaps", {})),
-                  disclosure=getattr(run, "gate", None))
+                  disclosure=getattr(run, "gate", None),
+                  stages=dict(clock.seconds) if clock is not None else {})
+
+
+def _write_html(out: Path, stem: str, context: dict[str, Any], footer: Any,
+                identifiers: dict[str, Any]) -> tuple[Path, str]:
+    """Render the page, check it for identifiers, and write it."""
+    html = render("report.html.j2", {**context, "footer": footer})
+    check_no_identifiers(visible_text(html), identifiers, where=f"the {stem}")
+    out.mkdir(parents=True, exist_ok=True)
+    html_path = out / f"{stem}.html"
+    html_path.write_text(html, encoding="utf-8")
+    return html_path, html
 
 
 def build_benchmark_report(result: Any, *, out: str | Path, title: str | None = None,

@@ -8,6 +8,7 @@ clients and the gate's log holds every number of the page.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,8 @@ from outcomes.report._render import figure_uri
 from outcomes.schema import ALLOWED
 from outcomes.study import Study
 
-__all__ = ["Run", "who", "withheld_note", "SPONSORS", "FACTOR_NAMES", "factor_label"]
+__all__ = ["Run", "Stopwatch", "who", "withheld_note", "SPONSORS", "FACTOR_NAMES",
+           "factor_label"]
 
 STATUSES = ALLOWED["status"]  # in the schema's order, "unknown" last
 #: The factor groups as a reader names them.
@@ -30,6 +32,22 @@ FACTOR_NAMES = {"client": "client factors", "relationship": "relationship (worki
                 "other": "other", "interaction": "interaction", "general": "general factors"}
 #: How the sponsor codes read in a table.
 SPONSORS = {"organisation": "paid by an organisation", "self": "paid by the client"}
+
+
+class Stopwatch:
+    """Seconds per step, wall and this process's CPU, in the order the steps ran
+    (``Report.stages``): on a shared machine the CPU seconds are the steadier measure."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, tuple[float, float]] = {}
+        self._last = (time.perf_counter(), time.process_time())
+
+    def stop(self, step: str) -> None:
+        """End ``step`` now: the time since the last stop is added to it."""
+        now = (time.perf_counter(), time.process_time())
+        wall, cpu = self.seconds.get(step, (0.0, 0.0))
+        self.seconds[step] = (wall + now[0] - self._last[0], cpu + now[1] - self._last[1])
+        self._last = now
 
 
 @dataclass
@@ -50,6 +68,7 @@ class Run:
     results: dict[str, Any] = field(default_factory=dict)
     appendix: list[dict[str, Any]] = field(default_factory=list)
     files: dict[str, pd.DataFrame] = field(default_factory=dict)
+    clock: Stopwatch = field(default_factory=Stopwatch)
 
     def __post_init__(self) -> None:
         self.gate = Disclosure(k=int(self.options.k), base=self.base)

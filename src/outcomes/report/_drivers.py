@@ -12,6 +12,7 @@ from outcomes._errors import OutcomesError
 from outcomes.analysis import FACTORS
 from outcomes.report import _blocks as b
 from outcomes.report._body import FACTOR_NAMES, Run, factor_label
+from outcomes.report._itt import basis_sentences, intention_to_treat, missing_note
 
 __all__ = ["drivers", "quiet", "FACTOR_NAMES", "factor_label", "column_label"]
 
@@ -68,6 +69,13 @@ def models(run: Run, factors: dict[str, list[str]]) -> dict[str, Any]:
                               n_boot=opts.n_boot, cluster="coach_id" if opts.n_boot else None,
                               seed=opts.seed)
     out.update(fit=fit, comparison=fit.compare(opts.reference), ml_null=None, ml_shares=None)
+    itt = intention_to_treat(run, factors, fit)
+    out.update(itt=itt["itt"], sensitivity=itt["sensitivity"])
+    out["notes"] += itt["notes"]
+    out["failed"] += itt["failed"]
+    basis = out["itt"] or fit  # the shares the conclusions rest on
+    out.update(basis=basis, basis_comparison=basis.compare(opts.reference)
+               if basis is not fit else out["comparison"])
     try:
         out["ml_null"], more = quiet(multilevel, table, opts.outcome, [])
         out["notes"] += more
@@ -99,13 +107,19 @@ def _agreement(row: Any, interval: str, reference: str) -> tuple[str, str]:
     return word, f"{word} than the reference's {reference}, which lies outside the interval"
 
 
-def _shares_table(run: Run, fit: Any, comparison: Any) -> tuple[dict[str, Any], list[str]]:
-    """One unit: percent of what the factors explain. The estimate columns are a list, so a
-    second estimate (e.g. shares with missing values imputed) adds its own two columns."""
+def _shares_table(run: Run, found: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """One unit: percent of what the factors explain. The first pair of estimate columns is
+    the one the conclusions rest on (every client kept, missing values imputed, when any
+    client misses a value); the complete-case shares stand beside it as a check."""
+    fit, comparison = found["basis"], found["basis_comparison"]
     parts = comparison.parts.set_index("part")
-    estimates = [("clients with every value", parts)]
+    estimates = [("clients with every value", fit, parts)]
+    if found.get("itt") is not None:
+        estimates = [("every client, missing values imputed", fit, parts),
+                     ("only clients with every value", found["fit"],
+                      found["comparison"].parts.set_index("part"))]
     columns = ["factor", "measured by"]
-    for label, _ in estimates:
+    for label, _, _ in estimates:
         columns += [f"percent of explained ({label})", "95 % interval"]
     columns += ["reference", "agreement"]
     rows, sentences = [], []
@@ -114,10 +128,11 @@ def _shares_table(run: Run, fit: Any, comparison: Any) -> tuple[dict[str, Any], 
         if name not in parts.index:
             rows.append(row + ["–"] * (2 * len(estimates) + 2))
             continue
-        for label, frame in estimates:
+        for label, model, frame in estimates:
             r = frame.loc[name]
-            share = run.share(r.estimate, fit.n, f"share of {name} ({label})")
-            low = run.interval(r.ci_low, r.ci_high, fit.n, f"share of {name} ({label})", 0, 100)
+            share = run.share(r.estimate, model.n, f"share of {name} ({label})")
+            low = run.interval(r.ci_low, r.ci_high, model.n, f"share of {name} ({label})", 0,
+                               100)
             row += [share.text.replace(" %", ""), low]
         main = parts.loc[name]
         reference = f"{100 * main.reference:.0f} %"
@@ -125,6 +140,10 @@ def _shares_table(run: Run, fit: Any, comparison: Any) -> tuple[dict[str, Any], 
         rows.append(row + [reference.replace(" %", ""), word])
         shown = "withheld" if row[2] == "withheld" else f"{row[2]} % {row[3]}"
         sentences.append(f"{factor_label(name).capitalize()}: {shown}; {clause}.")
+    both = (" The first pair of columns keeps every client, missing values filled in by "
+            "multiple imputation (intention to treat): the conclusions and the agreement with "
+            "the reference rest on it. The second uses only the clients with every value "
+            "(complete cases), as a check." if len(estimates) > 1 else "")
     table = b.table(columns, rows,
                     caption="Each factor's share of what the factors explain, beside "
                             f"{comparison.reference.label}",
@@ -132,7 +151,7 @@ def _shares_table(run: Run, fit: Any, comparison: Any) -> tuple[dict[str, Any], 
                     note="Percent of explained: each factor's part of the end-score variance "
                          "that the factors explain together (the parts add up to the whole). "
                          "The interval shows how far the share could be from the estimate "
-                         "given the number of clients and coaches.")
+                         "given the number of clients and coaches." + both)
     return table, sentences
 
 
@@ -159,25 +178,29 @@ def drivers(run: Run) -> dict[str, Any]:
         return b.section("drivers", title, [b.lead("The factor shares could not be "
                                                    "estimated."), intro,
                                             b.warning(f"The estimation failed: {error}")])
-    fit, comparison = found["fit"], found["comparison"]
-    run.facts.update(r2=fit.r2, r2_covariates=fit.r2_covariates, n_shares=fit.n)
-    table, sentences = _shares_table(run, fit, comparison)
+    fit, comparison = found["basis"], found["basis_comparison"]
+    complete, itt = found["fit"], found["itt"]
+    run.facts.update(r2=complete.r2, r2_covariates=complete.r2_covariates, n_shares=complete.n)
+    table, sentences = _shares_table(run, found)
     top = fit.shares.idxmax()
-    n_fit = run.count(fit.n, "clients in the factor shares")
     explained = run.share(fit.r2 - fit.r2_covariates, fit.n, "variance explained by factors")
     run.findings["drivers"] = {"sentences": sentences, "explained": explained,
-                               "top": factor_label(top), "reference": comparison.reference}
+                               "top": factor_label(top), "reference": comparison.reference,
+                               "basis": None}
     blocks = [b.lead(f"Of what the factors explain, {factor_label(top)} take the largest "
                      f"share; " + _count_consistent(sentences)), intro]
     left_out = _left_out(run, factors)
     if left_out:
         blocks.append(b.note(left_out))
-    blocks.append(b.text(
-        f"With {n_fit} clients measured on every factor, the intake score alone explains "
-        f"{run.share(fit.r2_covariates, fit.n, 'variance explained by intake')} of the "
-        f"variance of the end score and the factors a further {explained}. The shares below "
-        f"split that {explained} (percent of explained, the unit of every share table here)."))
-    blocks += [table, _dominance(run, factors)]
+    blocks += [b.text(_explained(run, found, explained)), table]
+    if itt is not None:
+        run.facts.update(r2_imputed=itt.r2, n_shares_imputed=itt.n)
+        basis = basis_sentences(run, itt, complete, found["sensitivity"])
+        run.findings["drivers"]["basis"] = basis
+        blocks += [b.note(missing_note(run, itt, opts.outcome)), b.text(" ".join(basis))]
+        if found["sensitivity"] is not None:
+            run.facts["dropout_tipping_point"] = found["sensitivity"].tipping_point
+    blocks.append(_dominance(run, factors))
     blocks += _icc(run, found["ml_null"])
     blocks += [b.note(text) for text in found["failed"]]
     blocks.append(run.figure(
@@ -186,6 +209,7 @@ def drivers(run: Run) -> dict[str, Any]:
         "intervals beside the reference split: " + "; ".join(
             f"{r[0]} {r[2]} % against {r[-2]} %" for r in table["rows"]),
         caption="Figure 4. Left: factor shares (blue"
+                + (", every client kept, missing values imputed" if itt is not None else "")
                 + (f", {round(100 * fit.ci_level)} % intervals" if fit.ci is not None else "")
                 + f") beside {comparison.reference.label} (grey)."
                 + (" Right: parts of the whole variance of the end score, with clients "
@@ -194,18 +218,61 @@ def drivers(run: Run) -> dict[str, Any]:
     from outcomes.report._appendix import other_splits
 
     blocks.append(other_splits(run, fit, found["ml_shares"], opts.reference))
-    columns = [opts.outcome, *opts.covariates, *[c for cols in factors.values() for c in cols]]
-    method = {"bca": "bias-corrected and accelerated", "percentile": "percentile"}
-    run.log.append(("Factor shares", f"Shapley shares (Lindeman, Merenda and Gold's method) of "
-                    f"the variance explained (R²) of the end score (ordinary least squares, "
-                    f"intake score always in) over {len(factors)} factor groups, {n_fit} "
-                    f"clients with every value; clients missing each value: "
-                    f"{_missing(run, columns)}; "
-                    + (f"{method.get(fit.ci_method, fit.ci_method)} intervals from "
-                       f"{fit.n_boot} bootstrap replicates resampling whole coaches."
-                       if fit.n_boot else "no bootstrap intervals.")))
+    _log(run, factors, complete, itt)
     run.log += [("Warning", n) for n in dict.fromkeys(found["notes"])]
     return b.section("drivers", title, blocks)
+
+
+def _explained(run: Run, found: dict[str, Any], explained: Any) -> str:
+    """The variance the intake score and the factors explain, stated once."""
+    fit, complete = found["basis"], found["fit"]
+    intake = run.share(fit.r2_covariates, fit.n, "variance explained by intake")
+    if found["itt"] is None:
+        return (f"With {run.count(fit.n, 'clients in the factor shares')} clients measured on "
+                f"every factor, the intake score alone explains {intake} of the variance of "
+                f"the end score and the factors a further {explained}. The shares below split "
+                f"that {explained} (percent of explained, the unit of every share table here).")
+    n_all = run.count(fit.n, "clients in the shares with missing values imputed")
+    n_complete = run.count(complete.n, "clients in the factor shares")
+    r2, r2_intake, n = complete.r2, complete.r2_covariates, complete.n
+    return (f"Keeping all {n_all} clients, with missing values imputed, the intake score alone "
+            f"explains {intake} of the variance of the end score and the factors a further "
+            f"{explained} (among the {n_complete} clients with every value: "
+            f"{run.share(r2_intake, n, 'variance explained by intake')} and "
+            f"{run.share(r2 - r2_intake, n, 'variance explained by factors')}). The shares "
+            f"below split that {explained} (percent of explained, the unit of every share "
+            "table here).")
+
+
+def _log(run: Run, factors: dict[str, list[str]], complete: Any, itt: Any) -> None:
+    """How the shares were estimated, for the technical appendix."""
+    opts = run.options
+    columns = [opts.outcome, *opts.covariates, *[c for cols in factors.values() for c in cols]]
+    method = {"bca": "bias-corrected and accelerated", "percentile": "percentile"}
+    boot = (f"{method.get(complete.ci_method, complete.ci_method)} intervals from "
+            f"{complete.n_boot} bootstrap replicates resampling whole coaches"
+            if complete.n_boot else "no bootstrap intervals")
+    n_complete = run.count(complete.n, "clients in the factor shares")
+    run.log.append(("Factor shares", f"Shapley shares (Lindeman, Merenda and Gold's method) of "
+                    f"the variance explained (R²) of the end score (ordinary least squares, "
+                    f"intake score always in) over {len(factors)} factor groups, {n_complete} "
+                    f"clients with every value; clients missing each value: "
+                    f"{_missing(run, columns)}; {boot}."))
+    if itt is None:
+        return
+    n_all = run.count(itt.n, "clients in the shares with missing values imputed")
+    imputations = run.gate.statistic(itt.missingness.n_imputations, itt.n, "imputations",
+                                     digits=0)
+    run.log.append(("Factor shares, intention to treat", (
+        f"the same model on all {n_all} clients: missing values imputed by chained equations "
+        f"(Bayesian linear regression of each column on the others), {imputations} "
+        "imputations (one per percent of incomplete clients, at least 5; White, Royston and "
+        "Wood, 2011), shares pooled by their mean; "
+        + (f"{method.get(itt.ci_method, itt.ci_method)} intervals from {itt.n_boot} bootstrap "
+           "replicates resampling whole coaches, each replicate imputed afresh (Schomaker "
+           "and Heumann, 2018); " if itt.n_boot else "no bootstrap intervals; ")
+        + "dropout sensitivity by delta adjustment of the imputed end scores (Carpenter and "
+        "Kenward, 2013).")))
 
 
 def _missing(run: Run, columns: list[str]) -> str:

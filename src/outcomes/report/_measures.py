@@ -36,15 +36,15 @@ def measurement(run: Run) -> dict[str, Any]:
     from outcomes.measures.reliability import reliability
 
     responses = run.consenting(run.study.valid("responses"))
-    present = [key for key in registry.available()
-               if key in set(responses["instrument"]) and key != "gas"]
+    given = dict(tuple(responses.groupby("instrument", sort=False, observed=True)))
+    present = [key for key in registry.available() if key in given and key != "gas"]
     rows, frames, failed, low = [], [], [], []
     names: dict[str, str] = {}
     for key in present:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                result = reliability(responses, key, n_boot=min(run.options.n_boot, 200),
+                result = reliability(given[key], key, n_boot=min(run.options.n_boot, 200),
                                      seed=run.options.seed)
         except OutcomesError as error:
             failed.append(f"{registry.get(key).name}: {error}")

@@ -2,25 +2,45 @@
 
 Nothing in a report is fetched when it is viewed: the style sheet is inlined, every figure
 is a ``data:image/png;base64`` URI, and the page links nowhere. The PDF is the same HTML
-laid out for A4 by WeasyPrint (print CSS: page margins, page numbers, no page break inside
-a figure or a table row). Where WeasyPrint or the Pango library it needs is missing, a
-plainer PDF of the text and figures is drawn with matplotlib instead, and the report says so.
+laid out for A4 (print CSS: page margins, the title and page numbers at the foot, no page
+break inside a figure or a table row) by the first engine of ``prefer`` that works here:
+
+- ``"chromium"``: headless Chromium's ``--print-to-pdf`` (Debian's ``chromium``), about
+  three times faster than WeasyPrint on a report of fifteen pages; run with every host
+  name unresolvable and a throw-away profile, on a page that holds no script and only
+  ``data:`` images, so it can fetch nothing;
+- ``"weasyprint"``: WeasyPrint, in the process (needs the Pango library);
+- otherwise a plainer PDF of the text and figures drawn with matplotlib, and the report
+  says so.
+
+A Chromium that fails (exit code, time-out, no PDF written) hands over to WeasyPrint.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import os
 import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from outcomes._errors import UsageError
 
-__all__ = ["environment", "figure_uri", "render", "write_pdf", "pdf_engine", "visible_text"]
+__all__ = ["environment", "figure_uri", "render", "write_pdf", "pdf_engine", "visible_text",
+           "chromium", "css_string", "ENGINES"]
 
 _DPI = 110
+#: The PDF engines, fastest first; the matplotlib fallback is always available.
+ENGINES = ("chromium", "weasyprint", "matplotlib")
+#: Executable names of Chromium (Debian, other distributions, Google's build).
+_CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+_CHROMIUM_SECONDS = 120  # a report of a few dozen pages prints in about one second
 
 
 def environment():  # noqa: ANN201
@@ -30,7 +50,25 @@ def environment():  # noqa: ANN201
     loader = jinja2.PackageLoader("outcomes.report", "templates")
     env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
+    env.filters["css_string"] = css_string
     return env
+
+
+def css_string(text: Any) -> Any:
+    r"""``text`` as a quoted CSS string, safe inside ``<style>`` (no HTML escaping applies
+    there): backslash, quotes, angle brackets, ampersands and control characters become CSS
+    escapes.
+
+    Examples
+    --------
+    >>> print(css_string('Q1 "A" </style>'))
+    "Q1 \22 A\22  \3c /style\3e "
+    """
+    from markupsafe import Markup
+
+    out = "".join(f"\\{ord(c):x} " if c in '\\"\'<>&' or ord(c) < 32 else c
+                  for c in str(text))
+    return Markup(f'"{out}"')
 
 
 def figure_uri(figure: Any) -> str:
@@ -55,18 +93,46 @@ def visible_text(html: str) -> str:
     return re.sub(r"data:[a-z]+/[a-z+.-]+;base64,[A-Za-z0-9+/=]+", "data:", html)
 
 
-def pdf_engine() -> str:
-    """``"weasyprint"`` when WeasyPrint and Pango work here, else ``"matplotlib"``."""
+def chromium() -> str | None:
+    """The path of a Chromium (or Chrome) executable, or None. ``OUTCOMES_CHROMIUM`` names
+    one explicitly; set it to an empty string to never use Chromium."""
+    chosen = os.environ.get("OUTCOMES_CHROMIUM")
+    if chosen is not None:
+        return shutil.which(chosen) if chosen.strip() else None
+    return next((found for name in _CHROMIUM_NAMES if (found := shutil.which(name))), None)
+
+
+def _weasyprint_works() -> bool:
     try:
         import weasyprint  # noqa: F401
     except (ImportError, OSError):
-        return "matplotlib"
-    return "weasyprint"
+        return False
+    return True
 
 
-def write_pdf(html: str, path: Path, *, fallback: dict[str, Any] | None = None) -> str:
-    """Write the PDF of a report; returns the engine used."""
-    if pdf_engine() == "weasyprint":
+def pdf_engine(prefer: Sequence[str] = ("weasyprint",)) -> str:
+    """The first engine of ``prefer`` that is available here (``"chromium"`` when an
+    executable is found, ``"weasyprint"`` when WeasyPrint and Pango load), else
+    ``"matplotlib"``."""
+    for engine in prefer:
+        if engine == "chromium" and chromium() is not None:
+            return "chromium"
+        if engine == "weasyprint" and _weasyprint_works():
+            return "weasyprint"
+    return "matplotlib"
+
+
+def write_pdf(html: str, path: Path, *, fallback: dict[str, Any] | None = None,
+              prefer: Sequence[str] = ("weasyprint",), source: Path | None = None) -> str:
+    """Write the PDF of a report with the first engine of ``prefer`` that works here;
+    returns the engine used. ``source`` is the written HTML file (Chromium prints a file;
+    without it a temporary copy is written)."""
+    engine = pdf_engine(prefer)
+    if engine == "chromium" and _chromium_pdf(html, path, source):
+        return "chromium"
+    if engine == "chromium":
+        engine = pdf_engine([e for e in prefer if e != "chromium"])
+    if engine == "weasyprint":
         import logging
 
         import weasyprint
@@ -81,6 +147,42 @@ def write_pdf(html: str, path: Path, *, fallback: dict[str, Any] | None = None) 
         return "weasyprint"
     _matplotlib_pdf(path, fallback or {})
     return "matplotlib"
+
+
+def _chromium_pdf(html: str, path: Path, source: Path | None) -> bool:
+    """Print the page to ``path`` with headless Chromium; False when it did not work.
+
+    Every host name resolves to nothing and the profile is a fresh temporary folder; the
+    page holds no script and only ``data:`` images, so printing fetches nothing. The sandbox
+    is left on except for root, which Chromium refuses to sandbox.
+    """
+    executable = chromium()
+    if executable is None:
+        return False
+    with tempfile.TemporaryDirectory(prefix="outcomes-pdf-") as scratch:
+        page = source
+        if page is None:
+            page = Path(scratch) / "page.html"
+            page.write_text(html, encoding="utf-8")
+        target = Path(scratch) / "out.pdf"
+        command = [executable, "--headless", "--disable-gpu", "--no-first-run",
+                   "--no-default-browser-check", "--disable-extensions",
+                   "--disable-background-networking", "--disable-sync", "--mute-audio",
+                   "--host-resolver-rules=MAP * ~NOTFOUND", f"--user-data-dir={scratch}",
+                   "--no-pdf-header-footer", f"--print-to-pdf={target}",
+                   Path(page).resolve().as_uri()]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            command.insert(1, "--no-sandbox")
+        try:
+            done = subprocess.run(command, capture_output=True, timeout=_CHROMIUM_SECONDS,
+                                  env={**os.environ, "HOME": scratch}, check=False)
+        except (OSError, subprocess.SubprocessError):
+            return False
+        if done.returncode != 0 or not target.exists() or \
+                target.read_bytes()[:5] != b"%PDF-":
+            return False
+        shutil.move(str(target), str(path))
+    return True
 
 
 def _data_only(url: str, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - old API

@@ -84,6 +84,8 @@ def summary(run: Run, order: list[tuple[str, str]]) -> dict[str, Any]:
             f"common factors explain a further {drivers['explained']} of its variance. Of that "
             f"part, set beside {drivers['reference'].label} ({_where(order, 'drivers')}):"))
         blocks.append(b.items(drivers["sentences"]))
+        if drivers.get("basis"):
+            blocks.append(b.text(" ".join(drivers["basis"])))
     icc, coaches = found.get("icc"), found.get("coaches")
     if icc or coaches:
         parts = []
@@ -99,6 +101,20 @@ def summary(run: Run, order: list[tuple[str, str]]) -> dict[str, Any]:
                              + f" ({_where(order, 'coaches')})."))
     blocks += [b.heading("Three things worth acting on"), b.items(_actions(run, order))]
     return b.section("summary", "Summary", blocks)
+
+
+def _missing_caveat(run: Run) -> str:
+    drivers = run.findings.get("drivers")
+    if drivers and drivers.get("basis"):
+        return ("Missing data: the factor shares keep every client, filling in missing values "
+                "from each client's other answers (multiple imputation), which assumes that "
+                "what is missing is predictable from what was observed; the shares of the "
+                "clients with every value are shown beside them as a check, and a sensitivity "
+                "analysis says how much worse the clients without an end score would have to "
+                "have done for the conclusion to change. Every other analysis uses the "
+                "clients who have every value it needs.")
+    return ("Missing data: each analysis uses the clients who have every value it needs; "
+            "nothing was imputed.")
 
 
 def methods(run: Run) -> dict[str, Any]:
@@ -126,8 +142,7 @@ def methods(run: Run) -> dict[str, Any]:
                   "Asay and Lambert's 40/30/15/15 is an expert judgement of what improvement is "
                   "due to, not a split of variance; the comparison puts the estimate on the "
                   "reference's own footing, and close agreement is not a confirmation.",
-                  "Missing data: each analysis uses the clients who have every value it needs; "
-                  "nothing was imputed.",
+                  _missing_caveat(run),
                   f"Privacy: no number rests on fewer than {run.k} clients; small counts are "
                   "withheld together with further cells so that totals cannot reveal them; "
                   + ("counts are rounded to the nearest 5; " if run.base else "")

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
@@ -37,18 +37,15 @@ from outcomes._checks import (
     check_covariates,
     check_n_boot,
     check_seed,
-    old_attribute,
     renamed,
     shared_parameters,
 )
-from outcomes._errors import DataWarning, UsageError
-from outcomes._results import Result, Summary, jsonable, text_table
-from outcomes.shares.attenuation import corrected_factors, reliability_lines
+from outcomes._errors import DataWarning, OutcomesError, UsageError
+from outcomes.shares._decomposition_result import Decomposition
 from outcomes.shares.attenuation import correction as true_scores
 from outcomes.shares.bootstrap import CI_METHODS, CiMethod, Draws, rank_probabilities
-from outcomes.shares.metrics import ADDITIVE, METHODS, Method, share_statistic
-from outcomes.shares.missing import design_for, missingness_of, pooled
-from outcomes.shares.missingness import MissingnessReport
+from outcomes.shares.metrics import METHODS, Method, share_statistic
+from outcomes.shares.missing import IncompleteDesign, design_for, missingness_of, pooled
 
 __all__ = ["decompose", "Decomposition"]
 
@@ -169,7 +166,26 @@ def decompose(
                                                         covariates=covariates))
     if correction is not None:
         result = replace(result, reliability=correction.table)
+    if isinstance(design, IncompleteDesign) and design.report.n_incomplete:
+        result = replace(result, complete_cases=_complete_cases(
+            data, outcome, factors, method, covariates=covariates, weights=weights,
+            cluster=cluster, ci_level=ci_level))
     return result
+
+
+def _complete_cases(data, outcome, factors, method, *, covariates, weights, cluster,
+                    ci_level) -> Decomposition | None:
+    """The point estimates of the same model on the clients with every value (listwise),
+    set beside intention-to-treat shares; None when complete cases cannot carry the model."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        try:
+            design = design_for("listwise", data, outcome, factors, covariates=covariates,
+                                weights=weights, cluster=cluster)
+            estimate, r2_cov = pooled(design, share_statistic(design, method))
+        except OutcomesError:
+            return None
+    return _build(design, method, estimate, r2_cov, None, None, ci_level, 0)
 
 
 def _build(design, method, estimate, r2_cov, draws, ci_method, ci_level,
@@ -240,202 +256,3 @@ def _bootstrap_tables(draws: Draws, names, ci_method, ci_level) -> dict[str, Any
         columns=pd.Index(range(1, p + 1), name="rank"),
     )
     return {"ci": table, "differences": differences, "rank_probabilities": ranks}
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class Decomposition(Result):
-    """Each factor's share of the outcome's variance, with optional bootstrap intervals.
-
-    ``.r2`` is the R² of the full model (covariates included) and ``.r2_covariates`` the R²
-    of the covariates alone. ``.shares`` (by factor, in the order given) are in R² units;
-    for the additive methods (lmg, dominance, pratt, relative_weights, car) they sum to
-    ``.r2 - .r2_covariates``. ``.relative`` is shares divided by their sum. ``.ci`` is a
-    tidy frame (factor, quantity = share | relative | r2, estimate, std_error, ci_low,
-    ci_high) when bootstrapped; ``.differences`` gives pairwise share differences and
-    ``.rank_probabilities`` the share of replicates in which each factor takes each rank.
-    """
-
-    outcome: str
-    method: str
-    factors: dict[str, tuple[str, ...]]
-    covariates: tuple[str, ...]
-    shares: pd.Series
-    r2: float
-    r2_covariates: float
-    n: int
-    n_dropped: int
-    ci_level: float = 0.95
-    ci_method: str | None = None
-    n_boot: int = 0
-    n_clusters: int | None = None
-    ci: pd.DataFrame | None = None
-    differences: pd.DataFrame | None = None
-    rank_probabilities: pd.DataFrame | None = None
-    draws: Draws | None = field(default=None, repr=False)
-    reliability: pd.DataFrame | None = None
-    missingness: MissingnessReport | None = field(default=None, repr=False)
-
-    @property
-    def corrected(self) -> tuple[str, ...]:
-        """The factors whose shares are corrected for unreliability (true-score shares)."""
-        return corrected_factors(self.reliability, list(self.shares.index))
-
-    cluster_count = old_attribute("cluster_count", "n_clusters")
-
-    def headline(self) -> str:
-        """R², the number of factors and method, n, and the intervals if any."""
-        p = len(self.shares)
-        text = (f"R² {self.r2:.3f} shared by {p} factor{'s' * (p != 1)} ({self.method}), "
-                f"n = {self.n}")
-        if self.covariates:
-            text += f", covariates take {self.r2_covariates:.3f}"
-        if self.ci is not None:
-            text += f", {round(100 * self.ci_level, 1):g} % {self.ci_method} intervals"
-        if self.reliability is not None:
-            text += f", {len(self.corrected)} of {p} corrected for unreliability"
-        if self.missingness is not None and self.missingness.method != "listwise":
-            text += f", missing values by {self.missingness.method}"
-        return text
-
-    @property
-    def relative(self) -> pd.Series:
-        """Shares divided by their sum (sums to 1)."""
-        return (self.shares / self.shares.sum()).rename("relative")
-
-    @property
-    def additive(self) -> bool:
-        """Whether the shares add up to the split R² (lmg, dominance, pratt, ...)."""
-        return self.method in ADDITIVE
-
-    def table(self) -> pd.DataFrame:
-        """One row per factor and quantity (share, relative) plus the model R²."""
-        names = list(self.shares.index)
-        rows = pd.DataFrame({
-            "factor": names * 2 + [None],
-            "quantity": ["share"] * len(names) + ["relative"] * len(names) + ["r2"],
-            "estimate": [*self.shares, *self.relative, self.r2],
-        })
-        if self.ci is not None:
-            ci = self.ci[["std_error", "ci_low", "ci_high"]].reset_index(drop=True)
-            rows = pd.concat([rows, ci], axis=1)
-        else:
-            rows = rows.assign(std_error=np.nan, ci_low=np.nan, ci_high=np.nan)
-        return rows.assign(n=self.n)
-
-    def _interval(self, name, quantity="share"):
-        if self.ci is None:
-            return None, None
-        row = self.ci[(self.ci.quantity == quantity) & (self.ci.factor == name)].iloc[0]
-        return float(row.ci_low), float(row.ci_high)
-
-    def summary(self) -> Summary:
-        """Text report of the split."""
-        lines = [
-            f"Share of {self.outcome!r} by {self.method} (n = {self.n}"
-            + (f", {self.n_dropped} rows with missing values left out)" if self.n_dropped else ")"),
-            f"R² of the full model: {self.r2:.4f}",
-        ]
-        if self.covariates:
-            lines.append(
-                f"R² of the covariates ({', '.join(self.covariates)}), taken first: "
-                f"{self.r2_covariates:.4f}; the factors share the remaining "
-                f"{self.r2 - self.r2_covariates:.4f}."
-            )
-        names = list(self.shares.index)
-        shown = pd.DataFrame({"factor": names, "share": self.shares.to_numpy(),
-                              "relative %": 100 * self.relative.to_numpy()})
-        if self.ci is not None:
-            for q, label, scale in (("share", "share", 1), ("relative", "relative %", 100)):
-                ends = [self._interval(n, q) for n in names]
-                shown[f"{label} interval"] = [f"[{scale * a:.3f}, {scale * b:.3f}]"
-                                              for a, b in ends]
-        lines += ["", text_table(shown), ""]
-        if self.additive:
-            lines.append("Shares are in R² units and add up to the R² split among the factors.")
-        else:
-            lines.append(
-                f"{self.method} shares are in R² units but do not add up to R²; "
-                "relative shares are rescaled to sum to 100 %."
-            )
-        if self.ci is not None:
-            unit = f"{self.n_clusters} clusters resampled whole" if self.n_clusters \
-                else "rows resampled"
-            level = round(100 * self.ci_level, 1)
-            lines.append(f"{level:g} % {self.ci_method} intervals from {self.n_boot} "
-                         f"bootstrap replicates ({unit}).")
-        if self.reliability is not None:
-            lines += ["", *reliability_lines(self.reliability, list(self.shares.index),
-                                             self.ci is not None)]
-        if self.missingness is not None and (self.missingness.n_incomplete or self.n_dropped):
-            lines += ["", *self.missingness.lines()]
-        return Summary("\n".join(lines))
-
-    def to_dict(self, reference: str | None = "asay-lambert-1999") -> dict[str, Any]:
-        """JSON-safe dict in the ``outcomes decompose --json`` layout."""
-        factors = {}
-        for name in self.shares.index:
-            entry = {
-                "columns": list(self.factors[name]),
-                "share": self.shares[name],
-                "relative": self.relative[name],
-            }
-            if self.ci is not None:
-                entry["ci_low"], entry["ci_high"] = self._interval(name)
-                entry["relative_ci_low"], entry["relative_ci_high"] = self._interval(
-                    name, "relative")
-            factors[name] = entry
-        out: dict[str, Any] = {
-            "method": self.method, "n": self.n, "n_dropped": self.n_dropped, "r2": self.r2,
-            "r2_covariates": self.r2_covariates, "outcome": self.outcome,
-            "covariates": list(self.covariates), "factors": factors,
-        }
-        if self.ci is not None:
-            r2_row = self.ci[self.ci.quantity == "r2"].iloc[0]
-            out["r2_ci_low"], out["r2_ci_high"] = r2_row.ci_low, r2_row.ci_high
-            out.update(ci_level=self.ci_level, ci_method=self.ci_method, n_boot=self.n_boot)
-        if self.reliability is not None:
-            for name, entry in factors.items():
-                entry["corrected"] = name in self.corrected
-            out["reliability"] = self.reliability.to_dict(orient="records")
-        if self.missingness is not None:
-            out["missing"] = self.missingness.to_dict()
-        if reference is not None:
-            try:
-                out["reference"] = self.compare(reference).to_dict()
-            except UsageError as error:
-                out["reference"] = {"key": reference, "note": str(error)}
-        return jsonable(out)
-
-    def compare(self, reference: str = "asay-lambert-1999", *, mapping=None):
-        """Set the shares beside a reference split (see :mod:`outcomes.reference`)."""
-        from outcomes.reference import compare
-
-        p = len(self.shares)
-        kwargs: dict[str, Any] = {}
-        if self.draws is not None:
-            names = list(self.shares.index)
-            reps = pd.DataFrame(self.draws.replicates[:, :p], columns=names)
-            kwargs["replicates"] = reps.assign(r2=self.draws.replicates[:, p])
-            if self.draws.jackknife is not None:
-                jack = pd.DataFrame(self.draws.jackknife[:, :p], columns=names)
-                kwargs["jackknife"] = jack.assign(r2=self.draws.jackknife[:, p])
-            method = self.ci_method or "percentile"
-            kwargs["ci_method"] = method
-            kwargs["interval"] = lambda est, reps, jack: Draws(est, reps, jack).interval(
-                method, self.ci_level)
-        return compare(self.shares, reference, r2=self.r2, additive=self.additive,
-                       ci_level=self.ci_level, mapping=mapping, **kwargs)
-
-    def plot(self, ax=None, *, reference: str | None = None):
-        """Bars of the shares with interval whiskers; beside a reference split if given."""
-        if reference is not None:
-            return self.compare(reference).plot(ax=ax)
-        from outcomes._plotting import share_bars
-
-        names = list(self.shares.index)
-        low = high = None
-        if self.ci is not None:
-            pairs = [self._interval(n) for n in names]
-            low, high = [a for a, _ in pairs], [b for _, b in pairs]
-        return share_bars(ax, names, self.shares.to_numpy(), low=low, high=high,
-                          ylabel=f"share of {self.outcome} variance ({self.method})")

@@ -126,7 +126,7 @@ class EmFit:
 
 def _observed_part(sums, patterns: Patterns, r: int):
     """The parts of the E-step's sums that involve observed values only (fixed over
-    iterations): ``sum w x_O`` and ``sum w x_O x_O'`` of every pattern, in place."""
+    iterations): ``sum w x_O`` and ``sum w x_O x_O'`` of every pattern."""
     k = patterns.k
     t1, t2 = np.zeros((r, k)), np.zeros((r, k, k))
     for cols, (_, s1, s2) in zip(patterns.observed, sums, strict=True):

@@ -46,7 +46,7 @@ from outcomes._errors import ModelError, UsageError
 from outcomes.shares.bootstrap import MAX_JACKKNIFE, Draws, resample_counts
 from outcomes.shares.design import Design
 from outcomes.shares.em import EmFit, Patterns, em_moments
-from outcomes.shares.mice import impute
+from outcomes.shares.mice import impute, impute_many
 from outcomes.shares.missingness import (
     Incomplete,
     MissingnessReport,
@@ -62,6 +62,7 @@ __all__ = ["IncompleteDesign", "prepare_incomplete", "design_for", "imputed", "p
 #: The ways of handling missing values (``missing=``).
 MISSING = ("listwise", "mi", "em")
 _CHUNK = 1000  # replicates run through EM together
+_CHAINS = 100  # replicates imputed together
 REPLICATE_TOLERANCE = 1e-8  # EM in bootstrap and jackknife replicates (warm-started)
 
 
@@ -162,10 +163,25 @@ class IncompleteDesign(Design):
         if self.method == "em":
             return self._em_statistic(statistic, row_counts)
         index = np.arange(len(code))
-        crosses = np.stack([self.completed(np.repeat(index, c.astype(int)), s)
-                            for c, s in zip(row_counts, seeds, strict=True)])
-        return np.vstack([statistic(crosses[i : i + _CHUNK])
-                          for i in range(0, len(crosses), _CHUNK)])
+        rows = [np.repeat(index, c.astype(int)) for c in row_counts]
+        out = []
+        for i in range(0, len(rows), _CHAINS):  # chains imputed together
+            crosses = np.stack(self.completed_many(rows[i : i + _CHAINS],
+                                                   seeds[i : i + _CHAINS]))
+            out.append(statistic(crosses))
+        return np.vstack(out)
+
+    def completed_many(self, rows, seeds) -> list[np.ndarray]:
+        """Cross-products of one imputed copy of each set of rows (``completed`` for many
+        at once: the same numbers, the chains run together)."""
+        inc, em = self.incomplete, self.em
+        assert inc is not None and em is not None
+        weights = None if inc.weights is None else [inc.weights[r] for r in rows]
+        done = impute_many([inc.matrix[r] for r in rows], inc.blocks,
+                           rngs=[np.random.default_rng(s) for s in seeds], weights=weights,
+                           start=(em.mean[0], em.covariance[0]), cache=self.fill_cache)
+        return [Moments.from_arrays(x, None if weights is None else weights[i]).cross
+                for i, x in enumerate(done)]
 
     def units_of(self, by_cluster: bool) -> np.ndarray:
         """The unit code of each row: its cluster, or the row itself."""

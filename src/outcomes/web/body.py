@@ -137,8 +137,12 @@ async def start_job(request: Any) -> Any:
                 salt_file=config.salt_file, max_zip_entries=config.max_zip_entries,
                 title=str(form.get("title") or "").strip()[:200] or None)
     write_state(folder, new_state(spec))
-    site.jobs_pool().submit(run_job, str(folder), spec).add_done_callback(
-        lambda future: _after(folder, future))
+    try:
+        future = site.jobs_pool().submit(run_job, str(folder), spec)
+    except Exception:
+        remove(folder)  # the upload is not kept for a job that never starts
+        raise
+    future.add_done_callback(lambda done: _after(folder, done))
     return RedirectResponse(f"/body/jobs/{ident}", status_code=303)
 
 
@@ -148,11 +152,15 @@ def _after(folder: Path, future: Any) -> None:
         return
     state = read_state(folder)
     if state is not None and state["status"] in ("queued", "running"):
+        for step in state["steps"]:
+            if step["status"] == "running":
+                step["status"] = "failed"
         state.update(status="failed", error="The job's process stopped; nothing you sent was "
                      "kept. Upload the study again.")
         write_state(folder, state)
         remove(folder / "input")
         remove(folder / "study")
+        (folder / "running").unlink(missing_ok=True)
 
 
 def _job(request: Any) -> tuple[Any, Path | None, dict[str, Any] | None]:

@@ -5,11 +5,14 @@ with its sheet, row, column and fix; the rows that can be used are benchmarked a
 server's norms (or a norms file uploaded with the workbook) and the page shows the same
 benchmark :func:`outcomes.report.build_benchmark_report` writes. The workbook is deleted
 before the page is sent; the benchmark page alone (it refers to clients by workbook row,
-never by code) waits for its PDF to be downloaded, at most ``keep_minutes``.
+never by code) waits for its PDF to be downloaded, at most ``keep_minutes``, by the browser
+that uploaded the workbook only.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import warnings
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ from typing import Any
 from outcomes._errors import OutcomesError
 from outcomes.web.files import find_folder, new_folder, remove, safe_name, save_upload
 from outcomes.web.pages import embedded
+from outcomes.web.security import CSRF_COOKIE
 from outcomes.web.site import FormRefused, message, page, problem, read_form, site_of
 
 __all__ = ["coach_page", "template_file", "benchmark_upload", "benchmark_pdf"]
@@ -56,6 +60,13 @@ async def template_file(request: Any) -> Any:
     return Response(data, media_type="application/vnd.openxmlformats-officedocument."
                                       "spreadsheetml.sheet",
                     headers={"content-disposition": 'attachment; filename="my_practice.xlsx"'})
+
+
+def _owner(site: Any, request: Any) -> str:
+    """Who may download a benchmark's PDF: a keyed hash of the uploading browser's form
+    cookie (the address alone, which a log or a shared screen may show, is not enough)."""
+    cookie = request.cookies.get(CSRF_COOKIE) or ""
+    return hmac.new(site.key, b"coach-result:" + cookie.encode(), hashlib.sha256).hexdigest()
 
 
 def _row(value: Any) -> int | None:
@@ -133,6 +144,8 @@ async def benchmark_upload(request: Any) -> Any:
                 norms_path.unlink(missing_ok=True)
         status = 200 if "html" in found else 422
         keep = "html" in found
+        if keep:
+            (folder / "owner").write_text(_owner(site, request), "ascii")
         return page(request, "coach_result.html.j2", status=status, ident=ident,
                     upload=name, report=embedded(found.get("html", "")),
                     headline=found.get("headline"), problems=found["problems"],
@@ -141,6 +154,13 @@ async def benchmark_upload(request: Any) -> Any:
         await form.close()
         if not keep:
             remove(folder)
+
+
+def _owned(folder: Path, owner: str) -> bool:
+    try:
+        return hmac.compare_digest((folder / "owner").read_text("ascii"), owner)
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 async def benchmark_pdf(request: Any) -> Any:
@@ -154,10 +174,13 @@ async def benchmark_pdf(request: Any) -> Any:
     site = site_of(request)
     folder = find_folder(site.root, "coach", request.path_params["ident"])
     html_path = folder / "out" / "benchmark.html" if folder else None
+    if folder is not None and not _owned(folder, _owner(site, request)):
+        html_path = None  # another browser: as if it were not here
     if html_path is None or not html_path.exists():
         return message(404, "Already deleted", "This benchmark is no longer here: it is "
                        "deleted once its PDF is downloaded, or after "
-                       f"{site.config.keep_minutes} minutes. Upload the workbook again.")
+                       f"{site.config.keep_minutes} minutes, and only the browser that "
+                       "uploaded the workbook may download it. Upload the workbook again.")
     if pdf_engine() != "weasyprint":
         return message(503, "No PDF here", "This server cannot make PDFs (WeasyPrint is not "
                        "installed). Print the page from your browser instead.")

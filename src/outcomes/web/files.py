@@ -181,9 +181,9 @@ def extract_zip(path: Path, dest: Path, *, file: str, max_entries: int = 2_000) 
             if inside is None:
                 continue
             target = dest.joinpath(*inside.parts)
-            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             written = 0
             try:
+                target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
                 with archive.open(info) as source, open(target, "xb") as handle:
                     while chunk := source.read(_CHUNK):
                         written += len(chunk)
@@ -195,8 +195,9 @@ def extract_zip(path: Path, dest: Path, *, file: str, max_entries: int = 2_000) 
                 raise DataError(f"the zip cannot be unpacked ({shorten(error, 60)})",
                                 file=file, fix="Zip the study folder again with your "
                                                "computer's own zip tool.") from None
-            except FileExistsError:
-                raise DataError(f"the zip holds {shorten(info.filename)!r} twice", file=file,
+            except (FileExistsError, NotADirectoryError, IsADirectoryError):
+                raise DataError(f"the zip holds {shorten(info.filename)!r} twice (or as a "
+                                "file and a folder)", file=file,
                                 fix="Zip the study folder again.") from None
     return dest
 

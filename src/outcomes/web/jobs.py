@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from outcomes._errors import OutcomesError
+from outcomes._errors import DataError, OutcomesError
 from outcomes.web.files import extract_zip, remove, study_root
 from outcomes.web.security import log_error, reference_id
 
@@ -86,13 +86,31 @@ def _clean(text: str, folder: Path) -> str:
     return text
 
 
+class _Deleted(Exception):
+    pass
+
+
+def _deleted(folder: Path) -> bool:
+    """Whether the job was deleted (its state is gone) while it ran."""
+    return not (folder / "state.json").is_file()
+
+
+def _save(folder: Path, state: dict[str, Any]) -> None:
+    """Write the job's state, unless the job was deleted meanwhile (then stop it)."""
+    if _deleted(folder):
+        raise _Deleted
+    write_state(folder, state)
+
+
 @contextlib.contextmanager
 def _step(folder: Path, state: dict[str, Any], name: str) -> Iterator[None]:
     step = next(s for s in state["steps"] if s["name"] == name)
     step["status"] = "running"
-    write_state(folder, state)
+    _save(folder, state)
     try:
         yield
+    except _Deleted:
+        raise
     except OutcomesError as error:
         step["status"] = "failed"
         state.update(status="failed", error=_clean(str(error), folder))
@@ -105,7 +123,40 @@ def _step(folder: Path, state: dict[str, Any], name: str) -> Iterator[None]:
                      f"was kept. Reference {ref} (for whoever runs the server).")
         raise _Stop from None
     step["status"] = "done"
-    write_state(folder, state)
+    _save(folder, state)
+
+
+def _confined_study(root: Path) -> None:
+    """Refuse an uploaded study.toml that lets a table file lie outside the upload (it would
+    read the server's own files)."""
+    config = root / "study.toml"
+    if not config.is_file():
+        return
+    from outcomes.io import read_toml
+
+    try:
+        tables = read_toml(config, file="study.toml").get("tables", {})
+    except Exception:  # noqa: BLE001 - read_study says what is wrong with it
+        return
+    for kind, entry in (tables.items() if isinstance(tables, dict) else ()):
+        if isinstance(entry, dict) and entry.get("allow_outside", False) is not False:
+            raise DataError(f"[tables.{kind}] has allow_outside, which an upload may not use: "
+                            "the server reads only the files in the zip", file="study.toml",
+                            fix="Put the file into the zipped folder, name it relative to "
+                                "study.toml and remove allow_outside.")
+
+
+def _confined_mapping(inbox: Path, mapping: str) -> None:
+    """Refuse a mapping whose data dictionary is not one of the uploaded files."""
+    from outcomes.mapping import read_mapping
+
+    dictionary = read_mapping(inbox / mapping).dictionary
+    if dictionary is not None and not Path(dictionary).resolve().is_relative_to(
+            inbox.resolve()):
+        raise DataError("[source] dictionary names a file that was not uploaded: the server "
+                        "reads only the files sent with the form", file=mapping,
+                        fix="Upload the data dictionary with the exports and give its file "
+                            'name alone, as in dictionary = "dictionary.csv".')
 
 
 def _unpack(folder: Path, spec: dict[str, Any], state: dict[str, Any]) -> Path:
@@ -113,9 +164,12 @@ def _unpack(folder: Path, spec: dict[str, Any], state: dict[str, Any]) -> Path:
     if spec["kind"] == "zip":
         name = spec["upload"]
         extract_zip(inbox / name, study, file=name, max_entries=spec["max_zip_entries"])
-        return study_root(study)
+        root = study_root(study)
+        _confined_study(root)
+        return root
     from outcomes.mapping import map_export
 
+    _confined_mapping(inbox, spec["mapping"])
     rejected = folder / "out" / "rejected"
     for export in spec["exports"]:
         result = map_export(inbox / export, inbox / spec["mapping"]).write(study)
@@ -183,12 +237,14 @@ def run_job(folder_name: str, spec: dict[str, Any]) -> None:
                 build_norms(study, k=spec["k"], n_boot=spec["n_boot"],
                             title=state["title"]).write(folder / "out" / "norms.json")
         state["status"] = "done"
-    except _Stop:
+    except (_Stop, _Deleted):
         pass
     finally:
         remove(folder / "input")
         remove(folder / "study")
-        if folder.is_dir():
+        if _deleted(folder):  # deleted while it ran: remove what a step wrote since
+            remove(folder)
+        else:
             with contextlib.suppress(FileNotFoundError):
                 write_state(folder, state)
                 (folder / "running").unlink()

@@ -10,9 +10,9 @@
   page's scripts cannot read (``SameSite=Strict``) and sent back in every form; a post
   without a matching, signed token, or from another origin, is refused (403).
 * Access to the body's pages: without a token they answer only requests made on this
-  computer (a loopback address, no proxy header); with a token, only requests that carry it,
-  as a cookie set by the sign-in form or an ``Authorization: Bearer`` header (401 when it is
-  missing, 403 when it is wrong).
+  computer (a loopback address, no proxy header, the server named as this computer); with a
+  token, only requests that carry it, as a cookie set by the sign-in form or an
+  ``Authorization: Bearer`` header (401 when it is missing, 403 when it is wrong).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import secrets
 import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from outcomes.web.config import WebConfig, is_loopback
 
@@ -184,11 +185,17 @@ def csrf_valid(key: bytes, cookie: str | None, sent: str | None) -> bool:
     return bool(nonce) and hmac.compare_digest(signature, _sign(key, nonce))
 
 
-def is_local(request: Any) -> bool:
-    """Whether a request was made on this computer: a loopback client, no proxy header."""
+def is_local(request: Any, config: WebConfig | None = None) -> bool:
+    """Whether a request was made on this computer: a loopback client, no proxy header, and
+    addressed to this computer by name (a loopback name, or the server's own ``host``), so
+    that a page of another site whose name was pointed at 127.0.0.1 (DNS rebinding) is not
+    served as if it were this computer's own."""
     client = request.client.host if request.client else None
     proxied = any(h in request.headers for h in ("x-forwarded-for", "forwarded", "x-real-ip"))
-    return is_loopback(client) and not proxied
+    if not is_loopback(client) or proxied:
+        return False
+    name = urlsplit("//" + request.headers.get("host", "")).hostname or ""
+    return is_loopback(name) or (config is not None and name == config.host.lower())
 
 
 def access_cookie(token: str) -> str:
@@ -210,7 +217,7 @@ def access_problem(request: Any, config: WebConfig) -> tuple[int, str] | None:
         if not hmac.compare_digest(digest, access_cookie(config.token)):
             return 403, "The access token is not right. Sign in again with the body's token."
         return None
-    if not is_local(request):
+    if not is_local(request, config):
         return 403, ("These pages hold identifiable data, so without an access token they are "
                      "served only on the computer that runs the server. Whoever runs it can set "
                      "one (OUTCOMES_WEB_TOKEN) to open them to others, with the token.")

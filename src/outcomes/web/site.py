@@ -57,8 +57,12 @@ class Site:
         return site
 
     def jobs_pool(self) -> Any:
-        """The process pool of the body's jobs (started on first use)."""
+        """The process pool of the body's jobs (started on first use, and again when a job's
+        process died and broke it)."""
         with self.lock:
+            if self.pool is not None and getattr(self.pool, "_broken", False):
+                self.pool.shutdown(wait=False, cancel_futures=True)
+                self.pool = None
             if self.pool is None:
                 import multiprocessing
                 from concurrent.futures import ProcessPoolExecutor
@@ -130,7 +134,12 @@ async def read_form(request: Any) -> Any:
 
     site = site_of(request)
     origin = request.headers.get("origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
+    # With Referrer-Policy no-referrer a browser sends Origin "null" for the site's own forms;
+    # its Sec-Fetch-Site then still says where the form came from.
+    host = request.headers.get("host")
+    foreign = origin not in (None, "", "null") and urlsplit(origin).netloc != host
+    fetched = request.headers.get("sec-fetch-site", "same-origin")
+    if foreign or fetched not in ("same-origin", "none"):
         raise FormRefused(403, "Refused", "This form was sent from another site.")
     try:
         form = await request.form(max_files=site.config.max_files, max_fields=50,
