@@ -164,3 +164,11 @@ def test_lay_out_aligns_labels_left_and_numbers_right():
     text = lay_out(pd.DataFrame({"Factor": ["Client", "Technique"],
                                  "Share": ["5.0 %", "95.0 %"]}))
     assert text.splitlines() == ["Factor      Share", "Client      5.0 %", "Technique  95.0 %"]
+
+
+def test_true_score_shares_are_marked_in_the_table():
+    df = _clients(dropout=False)
+    d = decompose(df, "end_score", FACTORS, reliability={"bond": 0.8, "task": 0.85})
+    text = str(d.summary())
+    assert "Working alliance (true score)" in text
+    assert "Hope expectancy (true score)" not in text and "\nHope expectancy " in text

@@ -219,8 +219,9 @@ def test_a_suppressed_table_shows_its_four_faces():
 
 def test_both_halves_are_re_exported_from_the_package():
     import outcomes.privacy as privacy
-    from outcomes.privacy import identifiers, suppression
+    from outcomes.privacy import disclosure, identifiers, suppression
 
-    assert set(privacy.__all__) == set(identifiers.__all__) | set(suppression.__all__)
+    assert set(privacy.__all__) == set(identifiers.__all__) | set(suppression.__all__) \
+        | set(disclosure.__all__)
     assert privacy.pseudonym is identifiers.pseudonym
     assert privacy.suppress_counts is suppression.suppress_counts

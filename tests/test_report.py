@@ -173,7 +173,7 @@ def test_methods_and_footer_say_what_was_run(built):
     methods = html[html.index('id="methods"'):]
     for phrase in ("Shapley shares", "bootstrap replicates", "Jacobson-Truax",
                    "restricted maximum likelihood", "Spiegelhalter", "observational",
-                   "nothing was imputed"):
+                   "multiple imputation", "intention to treat"):
         assert phrase in methods, phrase
     assert input_digest(study.source) in html
     assert "<dt>Seed</dt><dd>7</dd>" in html
@@ -200,7 +200,7 @@ def test_options_are_checked(tmp_path):
 
 def test_names_rounding_and_the_plain_pdf(tmp_path, monkeypatch):
     study, small = study_with_a_coach_of_three(tmp_path / "s")
-    monkeypatch.setattr(render, "pdf_engine", lambda: "matplotlib")
+    monkeypatch.setattr(render, "pdf_engine", lambda *prefer: "matplotlib")
     report = build_report(study, out=tmp_path / "out", salt=SALT, options=ReportOptions(
         n_boot=0, coach_names=True, round_counts=True))
     html = report.html.read_text(encoding="utf-8")

@@ -34,7 +34,10 @@ COMMAND = "outcomes report data/sample --out reports/sample --salt-file data/sam
 NUMBER = re.compile(r"(?<![\w.\-/])−?\d[\d,]*(?:\.\d+)?(?![\w])|(?<![\w.\d])\.\d+(?![\w])")
 #: Figures the text cites from the literature, by their source.
 CITED = {"1991": "Jacobson & Truax", "2019": "Johns and colleagues", "2017": "Falkenström",
-         "5": "therapist share in practice (Johns and colleagues, 2019)"}
+         "5": "therapist share in practice (Johns and colleagues, 2019)",
+         "2011": "White, Royston & Wood (number of imputations)",
+         "2018": "Schomaker & Heumann (bootstrap with imputation)",
+         "2013": "Carpenter & Kenward (delta adjustment)"}
 
 
 def _numbers(text: str) -> list[str]:
@@ -205,8 +208,10 @@ def test_two_builds_give_the_same_html_apart_from_the_date(tmp_path, monkeypatch
 
 
 def _normalised(html: str) -> str:
-    """Everything but the date and the package versions of the machine that built it."""
+    """Everything but the date, the PDF engine and the package versions of the machine that
+    built it."""
     html = re.sub(r"<dt>Made</dt><dd>[^<]*</dd>", "", html)
+    html = re.sub(r"<dt>PDF</dt><dd>[^<]*</dd>", "", html)
     return re.sub(r"<dt>Packages</dt><dd>[^<]*</dd>", "", html)
 
 

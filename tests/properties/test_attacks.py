@@ -10,12 +10,13 @@ releases (bands, distributions, sample counts, change counts and percentages) an
   base of the true ones) as a linear programme: the lowest and highest value of every
   withheld count and of every count a reader could work out (clients without a value);
 - **percent to count** -- the counts each published percentage and its published total allow;
-- **differencing** -- every published mean and count of the two releases.
+- **differencing** -- every published mean and count of the two releases, and the two
+  releases' SDs, which with n and the mean give the removed client's squared distance from
+  the mean.
 
 No number may rest on fewer than k clients, no withheld or derived count may be pinned to
-1..k-1, and no client's score may come back from two means narrower than the measure's range.
-(Two SDs of a small group with a small spread can narrow a removed client's score: a known
-limit, stated in ``docs/privacy.md``.)
+1..k-1, no client's score may come back from two means narrower than the measure's range, nor
+from two SDs narrower than half of it.
 """
 
 from __future__ import annotations
@@ -256,16 +257,47 @@ def _differencing(one, two, removed, base):
             assert high - low >= span - 1e-9, (measure, band, low, high)
 
 
+def _spread_differencing(one, two, removed, base, steps):
+    """Both releases' n, means and SDs: the removed client's distance from the first mean."""
+    if base is not None:
+        return
+    for measure, spec in SPECS.items():
+        value, (low, high) = removed[spec.column], spec.bounds
+        first, second = _rows(one, measure), _rows(two, measure)
+        for band in set(first) & set(second):
+            a, b = first[band], second[band]
+            if None in (a["n"], b["n"], a["sd"], b["sd"], a["mean"]) or a["n"] != b["n"] + 1 \
+                    or pd.isna(value):
+                continue
+            n = a["n"]
+            half_a = steps[0][f"{measure}: {band} (SD)"] / 2
+            half_b = steps[1][f"{measure}: {band} (SD)"] / 2
+            d_low = (n - 1) * max(a["sd"] - half_a, 0) ** 2 - (n - 2) * (b["sd"] + half_b) ** 2
+            d_high = (n - 1) * (a["sd"] + half_a) ** 2 - (n - 2) * max(b["sd"] - half_b, 0) ** 2
+            half_m = release_step(n, span=high - low, precision=max(SPECS[measure].precision,
+                                                                    0.01)) / 2
+            xs = np.append(np.linspace(low, high, 801), value)
+            near = np.clip(np.maximum(a["mean"] - half_m - xs, xs - a["mean"] - half_m), 0, None)
+            far = np.maximum(np.abs(xs - a["mean"] + half_m), np.abs(xs - a["mean"] - half_m))
+            scale = (n - 1) / n
+            possible = (near ** 2 <= d_high * scale + 1e-9) & (far ** 2 >= d_low * scale - 1e-9)
+            assert possible[-1], (measure, band, "the true score was ruled out")
+            left = xs[possible]
+            assert left.max() - left.min() >= (high - low) / 2 - 1e-9, (measure, band, n)
+
+
 def _attack(table, drop, base, k):
     one, gate = _release(table, k, base)
     two, gate_two = _release(table.drop(index=drop).reset_index(drop=True), k, base,
                              with_change=False)
+    steps = [{r.what: r.step for r in g.records if not r.withheld} for g in (gate, gate_two)]
     _no_small_statistic(gate, k)
     _no_small_statistic(gate_two, k)
     _all_minus_bands(one, k, base)
     _margins(one, k, base)
     _percent_to_count(one, k, base)
     _differencing(one, two, table.loc[drop], base)
+    _spread_differencing(one, two, table.loc[drop], base, steps)
     intake = table["baseline"].dropna()
     for edge in one["bands"]["edges"]:
         assert (intake < edge).sum() >= k and (intake >= edge).sum() >= k

@@ -63,19 +63,34 @@ def browser():
         launched.close()
 
 
-def _look(browser, url: str, name: str, tmp_path: Path) -> None:
-    """Open ``url`` at each width: nothing wider than the screen; keep a screenshot."""
+def _watched(browser, **options):
+    """A new page whose console errors (a resource refused by the Content-Security-Policy, a
+    missing file, a script error) are collected from its first request on."""
+    page = browser.new_page(**options)
+    page.errors = []
+    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    return page
+
+
+def _keep(page, name: str, width: int) -> None:
+    """With ``OUTCOMES_WEB_SCREENSHOTS`` set, keep a full-page screenshot there (the
+    screenshots take time, so they are taken only when asked for)."""
     keep = os.environ.get("OUTCOMES_WEB_SCREENSHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(keep) / f"{name}-{width}.png"), full_page=True)
+
+
+def _look(browser, url: str, name: str) -> None:
+    """Open ``url`` at each width: nothing wider than the screen, nothing refused."""
     for width in WIDTHS.values():
-        page = browser.new_page(viewport={"width": width, "height": 900})
+        page = _watched(browser, viewport={"width": width, "height": 900})
         page.goto(url)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"{name} is {overflow} px wider than a {width} px screen"
-        shot = tmp_path / f"{name}-{width}.png"
-        page.screenshot(path=str(shot), full_page=True)
-        if keep:
-            Path(keep).mkdir(parents=True, exist_ok=True)
-            shutil.copy(shot, Path(keep) / shot.name)
+        assert not page.errors, (name, page.errors)
+        _keep(page, name, width)
         page.close()
 
 
@@ -88,7 +103,7 @@ def _upload_workbook(page, base: str, path: Path) -> None:
 
 def test_a_coach_benchmarks_a_workbook_and_downloads_the_pdf(server, browser, tmp_path):
     base, root = server
-    page = browser.new_page(accept_downloads=True)
+    page = _watched(browser, accept_downloads=True)
     page.goto(f"{base}/coach")
     with page.expect_download() as template:
         page.click("text=Download the workbook")
@@ -98,31 +113,27 @@ def test_a_coach_benchmarks_a_workbook_and_downloads_the_pdf(server, browser, tm
     _upload_workbook(page, base, workbook)
     headline = page.locator(".bm-headline")
     assert headline.is_visible() and "clients" in headline.inner_text()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     with page.expect_download() as pdf:
         page.click("#pdf")
     assert Path(pdf.value.path()).read_bytes().startswith(b"%PDF")
-    assert not errors, errors  # nothing the policy blocked
+    assert not page.errors, page.errors  # nothing the policy blocked, on any page
     assert leftovers(root) == []
-    _look(browser, f"{base}/", "home", tmp_path)
-    _look(browser, f"{base}/coach", "coach", tmp_path)
-    _upload_and_look(browser, base, workbook, "coach-benchmark", tmp_path)
+    _look(browser, f"{base}/", "home")
+    _look(browser, f"{base}/coach", "coach")
+    _upload_and_look(browser, base, workbook, "coach-benchmark")
 
 
-def _upload_and_look(browser, base: str, workbook: Path, name: str, tmp_path: Path) -> None:
+def _upload_and_look(browser, base: str, workbook: Path, name: str) -> None:
     """Upload at phone width (and, when screenshots are kept, at 1280 px too): nothing wider
-    than the screen (a result page has no address to open again)."""
+    than the screen, nothing refused (a result page has no address to open again)."""
     keep = os.environ.get("OUTCOMES_WEB_SCREENSHOTS")
     for width in WIDTHS.values() if keep else [WIDTHS["phone"]]:
-        page = browser.new_page(viewport={"width": width, "height": 900})
+        page = _watched(browser, viewport={"width": width, "height": 900})
         _upload_workbook(page, base, workbook)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"{name} is {overflow} px wider than a {width} px screen"
-        shot = tmp_path / f"{name}-{width}.png"
-        page.screenshot(path=str(shot), full_page=True)
-        if keep:
-            shutil.copy(shot, Path(keep) / shot.name)
+        assert not page.errors, (name, page.errors)
+        _keep(page, name, width)
         page.close()
 
 
@@ -139,7 +150,16 @@ def test_five_typos_show_as_five_problems_on_one_page(server, browser, tmp_path)
     page.click("#problems thead th:nth-child(3) button")  # sort by column
     columns = rows.locator("td:nth-child(3)").all_inner_texts()
     assert columns == sorted(columns, key=str.lower)
-    _upload_and_look(browser, base, workbook, "coach-problems", tmp_path)
+    # the policy holds: markup put into the page cannot run a script or style the page
+    page.evaluate("""document.body.insertAdjacentHTML('beforeend',
+        '<img src="/nothing" onerror="window.ran = 1"><p id="styled" style="color: red">x</p>');
+        const s = document.createElement('script'); s.textContent = 'window.ran = 2';
+        document.body.appendChild(s);""")
+    page.wait_for_timeout(200)
+    assert page.evaluate("window.ran === undefined")
+    assert page.evaluate("getComputedStyle(document.getElementById('styled')).color") != \
+        "rgb(255, 0, 0)"
+    _upload_and_look(browser, base, workbook, "coach-problems")
 
 
 def test_the_body_uploads_the_sample_study_and_reads_the_report(server, browser, tmp_path):
@@ -148,7 +168,7 @@ def test_the_body_uploads_the_sample_study_and_reads_the_report(server, browser,
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
         for name in ("coaches", "engagements", "sessions", "responses"):
             zipped.write(SAMPLE / f"{name}.csv", f"sample-study/{name}.csv")
-    page = browser.new_page()
+    page = _watched(browser)
     page.goto(f"{base}/body")
     page.set_input_files("#study", str(archive))
     page.fill("#title", "Sample body report")
@@ -160,5 +180,6 @@ def test_the_body_uploads_the_sample_study_and_reads_the_report(server, browser,
     assert "Sample body report" in page.locator("#report h1").inner_text()
     assert page.locator("#report section.major").count() >= 5
     assert not any("input/" in p or "study/" in p for p in leftovers(root))
-    _look(browser, f"{base}/body", "body", tmp_path)
-    _look(browser, page.url, "body-job", tmp_path)
+    assert not page.errors, page.errors
+    _look(browser, f"{base}/body", "body")
+    _look(browser, page.url, "body-job")

@@ -56,3 +56,12 @@ def test_serve_refuses_a_norms_file_it_cannot_read(tmp_path):
     result = CliRunner().invoke(main, ["serve", "--norms", str(bad)])
     assert result.exit_code in (1, 2) and "norms.json" in result.output
     assert WebConfig().host == "127.0.0.1"  # the default serves this computer only
+
+
+def test_every_setting_is_in_the_bodies_guide():
+    from dataclasses import fields
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "web-bodies.md").read_text()
+    missing = [f.name for f in fields(WebConfig) if f"`{f.name}`" not in guide]
+    assert missing == [], f"docs/web-bodies.md does not describe {missing}"

@@ -142,3 +142,114 @@ def test_health_says_ok(root, norms_file):
     with make_client(root, norms=str(norms_file)) as client:
         health = client.get("/health").json()
     assert health["status"] == "ok" and health["norms"] is True and health["jobs"] == 0
+
+
+def _guard(**settings):
+    """The guard around an app that reads the whole body, works on it a moment and answers
+    200."""
+    import asyncio
+
+    from outcomes.web.config import WebConfig
+    from outcomes.web.security import Guard
+
+    async def app(scope, receive, send):
+        while (await receive()).get("more_body"):
+            pass
+        await asyncio.sleep(0.05)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    return Guard(app, WebConfig(**settings), lambda status, title, text: text.encode())
+
+
+async def _post(guard, chunks, *, pause=0.0, stall=False):
+    """POST ``chunks`` through ``guard`` without a length; returns (status, headers)."""
+    import asyncio
+
+    left, said = list(chunks), []
+
+    async def receive():
+        await asyncio.sleep(pause)
+        if not left and stall:
+            await asyncio.sleep(3600)
+        body = left.pop(0) if left else b""
+        return {"type": "http.request", "body": body, "more_body": bool(left) or stall}
+
+    async def send(message):
+        said.append(message)
+
+    scope = {"type": "http", "method": "POST", "scheme": "http", "path": "/coach/benchmark",
+             "headers": [(b"transfer-encoding", b"chunked")]}
+    await guard(scope, receive, send)
+    return said[0]["status"], dict(said[0]["headers"])
+
+
+def test_an_upload_that_stalls_is_dropped_with_408():
+    import asyncio
+    import time
+
+    guard = _guard(upload_idle_seconds=1)
+    began = time.monotonic()
+    status, _ = asyncio.run(_post(guard, [b"x" * 100], stall=True))
+    assert status == 408 and time.monotonic() - began < 5
+    assert guard.held == 0
+
+
+def test_uploads_held_at_once_are_bounded_and_released():
+    import asyncio
+
+    guard = _guard(max_upload_bytes=1_000, max_total_upload_bytes=1_500)
+
+    async def both():
+        return await asyncio.gather(*(_post(guard, [b"x" * 400] * 2, pause=0.01)
+                                      for _ in range(2)))
+
+    statuses = sorted(status for status, _ in asyncio.run(both()))
+    assert statuses == [200, 503]
+    assert guard.held == 0
+    assert asyncio.run(_post(guard, [b"x" * 400] * 2))[0] == 200  # the room is back
+    crowded = [h for s, h in asyncio.run(both()) if s == 503]
+    assert crowded and crowded[0][b"retry-after"] == b"60"
+
+
+def test_the_cookies_are_unreadable_by_scripts_strict_and_secure_behind_https(root):
+    with make_client(root, proxy=True, token=TOKEN) as client:
+        plain = client.get("/coach").headers["set-cookie"].lower()
+        https = {"x-forwarded-proto": "https"}
+        client.cookies.clear()
+        behind = client.get("/coach", headers=https)
+        client.cookies.clear()  # (a Secure cookie is not sent back over the test's http)
+        signed = client.post("/body/sign-in", headers=https, data={
+            "csrf": csrf(client), "token": TOKEN}).headers["set-cookie"].lower()
+    assert "httponly" in plain and "samesite=strict" in plain and "secure" not in plain
+    cookie = behind.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and "secure" in cookie
+    assert behind.headers["strict-transport-security"].startswith("max-age=")
+    assert "httponly" in signed and "secure" in signed and "path=/body" in signed
+    assert TOKEN.lower() not in signed
+
+
+def test_an_abandoned_upload_is_not_logged_as_an_error(caplog):
+    import asyncio
+
+    from starlette.requests import ClientDisconnect
+
+    from outcomes.web.config import WebConfig
+    from outcomes.web.security import Guard
+
+    async def app(scope, receive, send):
+        raise ClientDisconnect  # what reading a form meets when the sender went away
+
+    said = []
+
+    async def send(message):
+        said.append(message)
+
+    async def receive():
+        return {"type": "http.disconnect"}
+
+    guard = Guard(app, WebConfig(), lambda status, title, text: text.encode())
+    with caplog.at_level(logging.INFO, logger="outcomes.web"):
+        asyncio.run(guard({"type": "http", "method": "POST", "headers": []}, receive, send))
+    assert said == [] and not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "abandoned" in caplog.text

@@ -131,6 +131,12 @@ def _decomposition_note(result: Any, ref_note: str) -> str:
     dropped = (f"; {result.n_dropped:,} with missing values were left out" if result.n_dropped
                else "")
     parts.append(f"*n* = {result.n:,} clients{dropped}.")
+    report = getattr(result, "missingness", None)
+    if report is not None and report.method in ("mi", "em") and report.n_incomplete:
+        how = (f"multiply imputed (chained equations, *m* = {report.n_imputations})"
+               if report.method == "mi" else "handled by maximum likelihood (EM)")
+        parts.append(f"Intention to treat: {report.n_incomplete:,} clients with a missing "
+                     f"value were kept, their missing values {how}.")
     if result.ci is not None:
         parts.append(_bootstrap_text(result, result.ci_method))
     if ref_note:

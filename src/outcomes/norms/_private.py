@@ -224,7 +224,7 @@ def _release_band(x: np.ndarray, spec: Measure, eps: dict[str, float], out: _Rel
     return np.array([n, total, squares, *counts])
 
 
-def _quantiles(counts: np.ndarray, spec: Measure) -> dict[str, float]:
+def _quantiles(counts: np.ndarray, spec: Measure) -> dict[str, float | None]:
     """Quantiles read from a noisy histogram: the upper edge of the first bin whose running
     total (made non-decreasing) reaches the level."""
     width, _ = _bins(spec)
@@ -233,7 +233,7 @@ def _quantiles(counts: np.ndarray, spec: Measure) -> dict[str, float]:
     if whole <= 0:
         return {f"{q:g}": None for q in QUANTILES}
     edges = spec.bounds[0] + width * np.arange(1, counts.size + 1)
-    out = {}
+    out: dict[str, float | None] = {}
     for q in QUANTILES:
         at = min(int(np.searchsorted(running, q * whole, side="left")), counts.size - 1)
         out[f"{q:g}"] = round(float(min(edges[at], spec.bounds[1])), 10)
@@ -324,7 +324,7 @@ def _statement(epsilon: float, k: int, out: _Releaser, *, seeded: bool) -> dict[
              "must not be published (a real release runs without a seed, so that OpenDP's "
              "own samplers draw the noise; never reuse a seed)." if seeded else
              "The noise was drawn by OpenDP's samplers.")
-    spent = sum(entry["epsilon"] for entry in budget)
+    spent = sum(sum(parts.values()) for parts in out.spent.values())
     return {"method": "dp", "k": k, "base": None, "epsilon": epsilon, "delta": 0.0,
             "library": f"OpenDP {_version()}", "seeded": seeded,
             "neighbours": ("two studies that differ by one engagement (added or removed); "

@@ -61,7 +61,7 @@ from outcomes.privacy.suppression import (
     suppress_counts,
 )
 
-__all__ = ["WITHHELD", "Released", "Disclosure", "release_step"]
+__all__ = ["WITHHELD", "Released", "Disclosure", "release_step", "sd_step"]
 
 #: How a withheld number reads, whatever the reason.
 WITHHELD = "withheld"
@@ -121,6 +121,45 @@ def release_step(n: int, *, span: float | None, precision: float) -> float:
         if step >= floor * (1 - 1e-12):
             return float(round(step, 12))
     return float(10 * power)  # pragma: no cover
+
+
+def _nice(floor: float) -> float:
+    """The smallest of 1, 2 or 5 times a power of ten that is at least ``floor``."""
+    power = 10.0 ** math.floor(math.log10(floor))
+    for multiple in (1, 2, 5, 10):
+        if multiple * power >= floor * (1 - 1e-12):
+            return float(round(multiple * power, 12))
+    return float(10 * power)  # pragma: no cover
+
+
+def sd_step(n: int, mean: float, sd: float, *, bounds: Sequence[float],
+            precision: float) -> float | None:
+    """The rounding grid of a standard deviation published beside its mean and n.
+
+    Two releases that differ by one client give, from their n, means and SDs, that client's
+    squared distance from the first release's mean: ``(x - mean)² = D (n - 1) / n`` with
+    ``D = (n - 1) sd₁² - (n - 2) sd₂²``. Only the rounding of the SDs blurs ``D``, so the
+    grid is chosen wide enough, ``2 (n - 1) sd step >= range × R × n / (n - 1)`` with ``R``
+    the farthest a score can lie from the mean, that the client stays anywhere within at
+    least half the measure's range; and never finer than the mean's grid. ``None`` when only
+    a grid coarser than the SD itself would do: the SD is then withheld.
+
+    Examples
+    --------
+    >>> sd_step(875, 20.0, 7.0, bounds=(0, 40), precision=0.1)
+    0.1
+    >>> sd_step(200, 15.0, 5.0, bounds=(0, 40), precision=0.1)
+    1.0
+    >>> sd_step(6, 1.1, 0.1, bounds=(1, 5), precision=0.01) is None
+    True
+    """
+    low, high = float(bounds[0]), float(bounds[1])
+    reach = max(mean - low, high - mean, 0.0)
+    mean_step = release_step(n, span=high - low, precision=precision)
+    needed = (high - low) * reach * n / (2 * (n - 1) ** 2 * sd) if sd > 0 else math.inf
+    if needed > max(sd, precision):
+        return None
+    return _nice(max(precision, mean_step, needed))
 
 
 def _on_grid(value: float, step: float) -> float:
@@ -286,10 +325,25 @@ class Disclosure:
 
     def sd(self, values: Iterable[Any], what: str, *, bounds: Sequence[float] | None = None,
            precision: float = 0.1) -> Released:
-        """The standard deviation of one value per client, on the :func:`release_step` grid."""
+        """The standard deviation of one value per client, on the :func:`sd_step` grid.
+
+        The grid is at least the mean's and wide enough that the sum of squares a reader
+        works out from the published n, mean and SD is uncertain by the whole range of a
+        client's squared score; a spread too narrow for any such grid is withheld.
+        """
         x = self._values(values)
-        value = float(x.std(ddof=1)) if x.size > 1 else None
-        return self._gridded(what, x, value, bounds, precision, "standard deviation")
+        n = int(x.size)
+        if n < self.k or n < 2:
+            return self._withhold(what, n, f"fewer than {self.k}")
+        value = float(x.std(ddof=1))
+        if bounds is None:
+            return self._gridded(what, x, value, bounds, precision, "standard deviation")
+        step = sd_step(n, float(x.mean()), value, bounds=bounds, precision=precision)
+        if step is None:
+            return self._withhold(what, n, "spread too narrow to publish safely")
+        published = _on_grid(value, step)
+        return self._keep(Released(what, published, _write(published, step), n,
+                                   "standard deviation", step))
 
     def _gridded(self, what: str, x: np.ndarray, value: float | None,
                  bounds: Sequence[float] | None, precision: float, rule: str) -> Released:

@@ -36,9 +36,6 @@ name is escaped.
 from __future__ import annotations
 
 import datetime as _dt
-import os
-import platform
-import stat
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -58,10 +55,12 @@ from outcomes.privacy import (
     DEFAULT_K,
     check_k,
     check_no_identifiers,
-    pseudonyms,
-    read_salt,
 )
 from outcomes.reference import REFERENCES
+from outcomes.report._provenance import footer as _footer
+from outcomes.report._provenance import made as made
+from outcomes.report._provenance import package_versions
+from outcomes.report._provenance import salted_names as _salted_names
 from outcomes.report._render import render, visible_text, write_pdf
 from outcomes.study import Study
 
@@ -196,71 +195,6 @@ class Report(Result):
                          "seconds": self.seconds, "sections": list(self.sections),
                          "facts": self.facts, "methods": list(self.methods),
                          "missing": self.missing, "stages": self.stages})
-
-
-def package_versions() -> list[tuple[str, str]]:
-    """Python and the versions of the packages a report depends on."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = [("python", platform.python_version())]
-    for name in ("outcomes", *_PACKAGES):
-        try:
-            out.append((name, version(name)))
-        except PackageNotFoundError:
-            out.append((name, "not installed"))
-    return out
-
-
-def _footer(study: Study, options: ReportOptions, engine: str, command: str | None
-            ) -> list[tuple[str, str]]:
-    from outcomes.norms import input_digest
-
-    source = Path(study.source or "")
-    return [("Made", f"{made()} by outcomes"),
-            ("Input", f"{source.name or 'in memory'} (SHA-256 of its files: "
-                      f"{input_digest(study.source) or 'n/a'})"),
-            ("Seed", str(options.seed)), ("Bootstrap replicates", str(options.n_boot)),
-            ("Suppression threshold k", str(options.k)),
-            ("Reference split", REFERENCES[options.reference].label),
-            ("Coaches", "named" if options.coach_names else "pseudonymised (keyed hash)"),
-            ("PDF", engine), ("Command", command or "build_report()"),
-            ("Packages", ", ".join(f"{n} {v}" for n, v in package_versions()))]
-
-
-def made() -> str:
-    """The report's date: ``SOURCE_DATE_EPOCH`` (seconds since 1970, UTC) when set, as for
-    reproducible builds, else today."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isdigit():
-        return _dt.datetime.fromtimestamp(int(epoch), tz=_dt.UTC).date().isoformat()
-    return _dt.date.today().isoformat()
-
-
-def _salted_names(study: Study, options: ReportOptions, salt: bytes | None,
-                  salt_file: str | Path | None, out: Path) -> dict[str, str]:
-    coaches = study.valid("engagements")["coach_id"].astype(str).unique()
-    if options.coach_names:
-        return {c: c for c in coaches}
-    if salt is None:
-        path = Path(salt_file) if salt_file else Path.home() / ".outcomes" / "pseudonym.salt"
-        if path.resolve().is_relative_to(out.resolve()):
-            raise UsageError(f"the salt file {path} lies inside the output folder {out}; keep "
-                             "it elsewhere, away from the report.")
-        _check_salt_file(path)
-        salt = read_salt(path)
-    return pseudonyms(coaches, salt)
-
-
-def _check_salt_file(path: Path) -> None:
-    """Refuse a salt file that other users can change: whoever writes it sets the pseudonyms
-    (and can make them match a list of guessed coach ids)."""
-    if os.name != "posix" or not path.exists():
-        return
-    mode = path.stat().st_mode
-    if mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise UsageError(f"the salt file {path} can be written by other users "
-                         f"({stat.filemode(mode)}); a key that others can change does not "
-                         f"keep coaches private. Make it yours alone: chmod 600 {path}")
 
 
 def build_report(study: Study | str | Path, *, out: str | Path,

@@ -9,6 +9,7 @@ clients and the gate's log holds every number of the page.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,7 @@ from outcomes.report._render import figure_uri
 from outcomes.schema import ALLOWED
 from outcomes.study import Study
 
-__all__ = ["Run", "Stopwatch", "who", "withheld_note", "SPONSORS", "FACTOR_NAMES",
+__all__ = ["Run", "Stopwatch", "quiet", "who", "withheld_note", "SPONSORS", "FACTOR_NAMES",
            "factor_label"]
 
 STATUSES = ALLOWED["status"]  # in the schema's order, "unknown" last
@@ -32,6 +33,17 @@ FACTOR_NAMES = {"client": "client factors", "relationship": "relationship (worki
                 "other": "other", "interaction": "interaction", "general": "general factors"}
 #: How the sponsor codes read in a table.
 SPONSORS = {"organisation": "paid by an organisation", "self": "paid by the client"}
+
+
+def quiet(fn, *args, **kwargs):  # noqa: ANN001, ANN202
+    """Call ``fn`` and return its result with its warnings, except the ones counting rows
+    left out for missing values (they name counts of a few clients; the methods give those
+    counts through the gate instead)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = fn(*args, **kwargs)
+    return out, [str(w.message) for w in caught
+                 if "missing values and were left out" not in str(w.message)]
 
 
 class Stopwatch:

@@ -3,7 +3,6 @@ component. Each model is fitted once per report and kept on the run for the summ
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import pandas as pd
@@ -11,21 +10,10 @@ import pandas as pd
 from outcomes._errors import OutcomesError
 from outcomes.analysis import FACTORS
 from outcomes.report import _blocks as b
-from outcomes.report._body import FACTOR_NAMES, Run, factor_label
+from outcomes.report._body import FACTOR_NAMES, Run, factor_label, quiet
 from outcomes.report._itt import basis_sentences, intention_to_treat, missing_note
 
 __all__ = ["drivers", "quiet", "FACTOR_NAMES", "factor_label", "column_label"]
-
-def quiet(fn, *args, **kwargs):  # noqa: ANN001, ANN202
-    """Call ``fn`` and return its result with its warnings, except the ones counting rows
-    left out for missing values (they name counts of a few clients; the methods give those
-    counts through the gate instead)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        out = fn(*args, **kwargs)
-    return out, [str(w.message) for w in caught
-                 if "missing values and were left out" not in str(w.message)]
-
 
 def column_label(column: str) -> str:
     """A column of the analysis table as words (``n_techniques`` -> "number of techniques")."""
@@ -196,7 +184,8 @@ def drivers(run: Run) -> dict[str, Any]:
     if itt is not None:
         run.facts.update(r2_imputed=itt.r2, n_shares_imputed=itt.n)
         basis = basis_sentences(run, itt, complete, found["sensitivity"])
-        run.findings["drivers"]["basis"] = basis
+        run.findings["drivers"]["basis"] = basis_sentences(run, itt, complete,
+                                                           found["sensitivity"], short=True)
         blocks += [b.note(missing_note(run, itt, opts.outcome)), b.text(" ".join(basis))]
         if found["sensitivity"] is not None:
             run.facts["dropout_tipping_point"] = found["sensitivity"].tipping_point
@@ -301,8 +290,9 @@ def _dominance(run: Run, factors: dict[str, list[str]]) -> dict[str, Any]:
              for r in complete.itertuples() if isinstance(r.dominant, str)]
     return b.text("Dominance: a factor completely dominates another when it adds more to "
                   "every combination of the other factors; " + (
-                      "here " + ", ".join(pairs) + "." if pairs else
-                      "here no factor adds more than another in every combination."))
+                      "among the clients with every value, " if dom.n_dropped else "here ")
+                  + (", ".join(pairs) + "." if pairs else
+                     "no factor adds more than another in every combination."))
 
 
 def _icc(run: Run, ml_null: Any) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from outcomes._errors import OutcomesError
-from outcomes.report._body import Run, factor_label
+from outcomes.report._body import Run, factor_label, quiet
 
 __all__ = ["intention_to_treat", "basis_sentences", "missing_note", "CONCLUSION"]
 
@@ -32,7 +32,6 @@ CONCLUSION = ("relationship", "technique")
 def intention_to_treat(run: Run, factors: dict[str, list[str]], fit: Any) -> dict[str, Any]:
     """The multiple-imputation shares (with the same bootstrap settings as the complete-case
     ones) and the dropout sensitivity; empty when no client misses a value."""
-    from outcomes.report._drivers import quiet
     from outcomes.shares.decomposition import decompose
 
     opts = run.options
@@ -73,9 +72,11 @@ def _conclusion(itt: Any) -> tuple[str, str] | None:
     return (first, second) if shares[first] >= shares[second] else (second, first)
 
 
-def basis_sentences(run: Run, itt: Any, complete: Any, sensitivity: Any) -> list[str]:
+def basis_sentences(run: Run, itt: Any, complete: Any, sensitivity: Any, *,
+                    short: bool = False) -> list[str]:
     """Which shares the conclusions rest on, how far the complete-case shares differ, and
-    the dropout shift at which the central comparison would flip (all through the gate)."""
+    the dropout shift at which the central comparison would flip (all through the gate);
+    ``short`` for the summary."""
     n_all = run.count(itt.n, "clients in the shares with missing values imputed")
     n_complete = run.count(complete.n, "clients with every value")
     gap = float((itt.relative - complete.relative.reindex(itt.relative.index)).abs().max())
@@ -83,12 +84,17 @@ def basis_sentences(run: Run, itt: Any, complete: Any, sensitivity: Any) -> list
         complete.relative.sort_values(ascending=False).index)
     points = run.stat(100 * gap, complete.n, "largest gap between the two sets of shares",
                       digits=0)
-    out = [f"The conclusions rest on the shares that keep all {n_all} clients, with missing "
-           f"values filled in by multiple imputation (intention to treat): the {n_complete} "
-           "clients with every value are not a random part of the clients, so their shares "
-           "alone could mislead. As a check, their shares "
-           + ("rank the factors in the same order" if same else "rank the factors "
-              "differently") + f" and differ by at most {points} percentage points."]
+    order = "in the same order" if same else "in a different order"
+    if short:
+        out = [f"These shares keep all {n_all} clients, missing values imputed (intention to "
+               f"treat); the {n_complete} clients with every value give shares within {points} "
+               f"percentage points, {order} (a check)."]
+    else:
+        out = [f"The conclusions rest on the shares that keep all {n_all} clients, with "
+               f"missing values filled in by multiple imputation (intention to treat): the "
+               f"{n_complete} clients with every value are not a random part of the clients, "
+               f"so their shares alone could mislead. As a check, their shares rank the "
+               f"factors {order} and differ by at most {points} percentage points."]
     if sensitivity is not None:
         out.append(_tipping(run, sensitivity))
     return out
@@ -97,22 +103,22 @@ def basis_sentences(run: Run, itt: Any, complete: Any, sensitivity: Any) -> list
 def _tipping(run: Run, sensitivity: Any) -> str:
     first, second = (factor_label(name) for name in sensitivity.conclusion)
     n = sensitivity.n
-    claim = f"That {first} take a larger share than {second}"
+    claim = f"The share of {first} exceeds that of {second}"
     point = sensitivity.tipping_point
     top = float(sensitivity.shares["delta"].max())
     if point is None:
         shift = run.stat(top, n, "largest dropout shift examined", digits=1)
-        return (f"{claim} holds even if the clients without an end score had ended {shift} "
-                "points lower than their other answers predict (one standard deviation of "
-                "the end score), the largest shift examined.")
+        return (f"{claim} even if the clients without an end score had ended {shift} points "
+                "lower than their other answers predict (one standard deviation of the end "
+                "score, the largest shift examined).")
     if point != point:  # NaN: the comparison does not hold even under missing at random
-        return f"{claim} does not hold once missing values are imputed."
+        return f"{claim.replace('exceeds', 'does not exceed')} once missing values are imputed."
     shift = run.stat(point, n, "dropout shift at which the comparison flips", digits=1)
     sd = run.stat(point / top, n, "that shift in standard deviations of the end score",
                   digits=1)
-    return (f"{claim} would stop holding only if the clients without an end score had "
-            f"ended {shift} points lower ({sd} of a standard deviation of the end score) "
-            "than their intake, ratings and other answers predict.")
+    return (f"{claim} unless the clients without an end score ended {shift} points lower "
+            f"({sd} of a standard deviation of the end score) than their intake, ratings and "
+            "other answers predict: only then would the order flip.")
 
 
 def missing_note(run: Run, itt: Any, outcome: str) -> str:

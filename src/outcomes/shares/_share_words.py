@@ -97,7 +97,9 @@ def share_frame(result: Any, *, reference: pd.Series | None = None,
     interval, the complete-case shares beside intention-to-treat ones, a reference split."""
     names = list(result.shares.index)
     level = f"{round(100 * result.ci_level, 1):g} % interval"
-    frame = pd.DataFrame({"Factor": [label(n) for n in names],
+    corrected = result.corrected if result.reliability is not None else ()
+    frame = pd.DataFrame({"Factor": [label(n) + " (true score)" * (n in corrected)
+                                     for n in names],
                           "Share of explained": [percent(v) for v in result.relative]})
     if result.ci is not None:
         frame[level] = [span(*result._interval(n, "relative")) for n in names]

@@ -112,7 +112,9 @@ def decompose(
     Decomposition
         ``.r2`` is the R² of the full model (covariates included), ``.r2_covariates`` that
         of the covariates alone; for lmg, dominance, pratt, relative_weights and car the
-        ``.shares`` sum to ``.r2 - .r2_covariates`` (to ``.r2`` without covariates).
+        ``.shares`` sum to ``.r2 - .r2_covariates`` (to ``.r2`` without covariates). With
+        ``missing="mi"`` or ``"em"``, ``.complete_cases`` holds the same model on the clients
+        with every value, which ``summary()`` sets beside the intention-to-treat shares.
 
     Notes
     -----

@@ -102,8 +102,13 @@ def _identifiers(raw: pd.Series, kind: str) -> pd.Series:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        cells = pc.utf8_trim_whitespace(raw.array.__arrow_array__())
-        cells = pc.if_else(pc.equal(cells, ""), pa.scalar(None, cells.type), cells)
+        given = raw.array.__arrow_array__()
+        cells = pc.utf8_trim_whitespace(given)
+        if pc.all(pc.equal(pc.binary_length(cells), pc.binary_length(given))).as_py() is not False:
+            cells = given  # nothing was stripped: keep the column as read, sharing its memory
+        empty = pc.equal(cells, "")
+        if pc.any(empty).as_py():
+            cells = pc.if_else(empty, pa.scalar(None, cells.type), cells)
         array = pd.arrays.ArrowStringArray(cells, dtype=pd.StringDtype("pyarrow", np.nan))
         return pd.Series(array, index=raw.index, name=raw.name, copy=False)
     if pd.api.types.is_float_dtype(raw) and kind == "id":

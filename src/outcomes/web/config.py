@@ -52,6 +52,11 @@ class WebConfig:
         system's temporary directory, removed when the server stops).
     max_upload_bytes, max_files : int
         Largest request body, and most files in one upload (beyond: 413 with a message).
+    max_total_upload_bytes : int
+        Most bytes of request bodies one server process receives or holds at once (beyond:
+        503, try again), which bounds the memory and temporary disk that uploads can fill.
+    upload_idle_seconds : int
+        How long an upload may send nothing before it is dropped (408).
     max_zip_entries : int
         Most entries in an uploaded zip.
     max_jobs : int
@@ -77,6 +82,8 @@ class WebConfig:
     tmp_dir: str | None = None
     max_upload_bytes: int = 100_000_000
     max_files: int = 10
+    max_total_upload_bytes: int = 400_000_000
+    upload_idle_seconds: int = 60
     max_zip_entries: int = 2_000
     max_jobs: int = 2
     keep_minutes: int = 30
@@ -88,11 +95,17 @@ class WebConfig:
 
     def __post_init__(self) -> None:
         for name in ("port", "workers", "max_upload_bytes", "max_files", "max_zip_entries",
-                     "max_jobs", "keep_minutes", "k"):
+                     "max_jobs", "keep_minutes", "k", "max_total_upload_bytes",
+                     "upload_idle_seconds"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise UsageError(f"web setting {name} = {value!r}: give a whole number above "
                                  f"0 ({variable(name)}).")
+        if self.max_total_upload_bytes < self.max_upload_bytes:
+            raise UsageError(f"web setting max_total_upload_bytes = "
+                             f"{self.max_total_upload_bytes:,} is below max_upload_bytes = "
+                             f"{self.max_upload_bytes:,}: give at least as much "
+                             f"({variable('max_total_upload_bytes')}).")
         if self.n_boot < 0:
             raise UsageError(f"web setting n_boot = {self.n_boot}: give 0 or more.")
         if self.token is not None and len(self.token) < 16:

@@ -8,7 +8,8 @@ else about it is kept anywhere.
 A zip is checked entry by entry before anything is written: a name that climbs out of the
 folder (``../``), starts at the root or a drive, or is a link is refused, and so is a zip
 beyond the reading limits of :mod:`outcomes.io` (an entry larger than ``file_bytes``, a
-total beyond ``workbook_bytes``, an entry that decompresses more than ``zip_ratio`` times).
+total beyond ``workbook_bytes``, an entry, or the whole zip, that decompresses more than
+``zip_ratio`` times).
 
 Examples
 --------
@@ -137,7 +138,7 @@ def _check_sizes(entries: list[zipfile.ZipInfo], file: str, max_entries: int) ->
         raise DataError(f"the zip holds {len(entries):,} entries, more than the "
                         f"{max_entries:,} this server takes", file=file,
                         fix="Zip only the study's table files (and study.toml).")
-    total = 0
+    total = packed = 0
     for info in entries:
         stored = max(info.compress_size, 1)
         if info.file_size > bound.file_bytes:
@@ -150,9 +151,14 @@ def _check_sizes(entries: list[zipfile.ZipInfo], file: str, max_entries: int) ->
                              file=file, fix="Tables zipped by a computer do not compress "
                                             "like this")
         total += info.file_size
+        packed += stored
     if total > bound.workbook_bytes:
         raise LimitError(f"the zip decompresses to {total:,} bytes", limit="workbook_bytes",
                          file=file)
+    if total > _SMALL_ENTRY and total > bound.zip_ratio * packed:  # many small bombs
+        raise LimitError(f"the zip decompresses from {packed:,} to {total:,} bytes, "
+                         f"{total // packed:,} times larger", limit="zip_ratio", file=file,
+                         fix="Tables zipped by a computer do not compress like this")
 
 
 def extract_zip(path: Path, dest: Path, *, file: str, max_entries: int = 2_000) -> Path:

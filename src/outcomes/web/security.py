@@ -3,7 +3,8 @@
 * :class:`Guard` wraps the whole application. Every response, errors included, carries a
   strict Content-Security-Policy (nothing but the site itself; images may be ``data:`` URIs,
   as the reports inline their figures) and the usual security headers; a request body larger
-  than the limit gets 413 with a message before it is read; an error that escapes a page
+  than the limit gets 413 with a message before it is read, one that stalls 408, and one
+  that would take the bodies held at once beyond their limit 503; an error that escapes a page
   becomes a plain page with a reference id, and only the id, the error's kind and the line
   of code that raised it are logged, never a message (it may quote the data) or a value.
 * Form tokens (CSRF): a random nonce signed with the server's key, kept in a cookie the
@@ -17,6 +18,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -58,6 +60,14 @@ class _TooLarge(Exception):
     pass
 
 
+class _TooSlow(Exception):
+    pass
+
+
+class _Crowded(Exception):
+    pass
+
+
 def reference_id() -> str:
     """A short random id that ties an error page to a line of the server's log."""
     return secrets.token_hex(4)
@@ -84,6 +94,7 @@ class Guard:
     def __init__(self, app: Any, config: WebConfig,
                  error_page: Callable[[int, str, str], bytes]) -> None:
         self.app, self.config, self.error_page = app, config, error_page
+        self.held = 0  # bytes of the request bodies this process is receiving or holding
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -113,14 +124,24 @@ class Guard:
                              f"This server takes uploads of at most {limit:,} bytes "
                              f"({limit / 1e6:,.0f} MB) at once. Upload fewer or smaller files.")
             return
-        seen = 0
+        seen, complete = 0, False
 
         async def counted() -> dict[str, Any]:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
+            nonlocal seen, complete
+            if complete:  # the body is in; what follows is the wait for a disconnect
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.config.upload_idle_seconds)
+            except TimeoutError:
+                raise _TooSlow from None
+            complete = message["type"] != "http.request" or not message.get("more_body")
+            size = len(message.get("body", b""))
+            seen += size
+            self.held += size
             if seen > limit:
                 raise _TooLarge
+            if self.held > self.config.max_total_upload_bytes:
+                raise _Crowded
             return message
 
         try:
@@ -129,7 +150,21 @@ class Guard:
             if not started:
                 await self._page(send_with_headers, 413, "The upload is too large",
                                  f"This server takes uploads of at most {limit:,} bytes.")
+        except _TooSlow:
+            if not started:
+                await self._page(send_with_headers, 408, "The upload stalled",
+                                 "Nothing arrived for "
+                                 f"{self.config.upload_idle_seconds} seconds, so the upload "
+                                 "was dropped and nothing was kept. Send it again.")
+        except _Crowded:
+            if not started:
+                await self._page(send_with_headers, 503, "Busy", "The server is receiving as "
+                                 "many uploads as it holds at once. Try again in a minute.",
+                                 retry_after=60)
         except Exception as error:  # noqa: BLE001 - the one place errors meet the browser
+            if type(error).__name__ == "ClientDisconnect":  # the browser left mid-upload
+                LOG.info("an upload was abandoned by its sender")
+                return
             ref = reference_id()
             log_error(ref, error)
             if not started:
@@ -137,13 +172,17 @@ class Guard:
                                  "The server could not finish this request; nothing you sent "
                                  f"was kept. If it happens again, give the reference {ref} "
                                  "to whoever runs this server.")
+        finally:
+            self.held -= seen
 
-    async def _page(self, send: Send, status: int, title: str, text: str) -> None:
+    async def _page(self, send: Send, status: int, title: str, text: str, *,
+                    retry_after: int | None = None) -> None:
         body = self.error_page(status, title, text)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"text/html; charset=utf-8"),
-                                (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
+        headers = [(b"content-type", b"text/html; charset=utf-8"),
+                   (b"content-length", str(len(body)).encode()), (b"connection", b"close")]
+        if retry_after is not None:
+            headers.append((b"retry-after", str(retry_after).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
 
