@@ -344,10 +344,11 @@ def score_with(responses: pd.DataFrame, *,
     order = np.argsort(named, kind="stable")  # the rows of each instrument, in table order
     bounds = np.searchsorted(named[order], np.arange(len(names) + 1))
     position = {str(name): i for i, name in enumerate(names)}
+    coded = _coded(responses[used])
     parts = []
     for key in sorted(chosen):
         at = position.get(key)
-        rows = responses[used].iloc[order[bounds[at]:bounds[at + 1]] if at is not None else []]
+        rows = coded.iloc[order[bounds[at]:bounds[at + 1]] if at is not None else []]
         if len(rows):
             standard = None if standards is None else standards.get(key)
             parts.append(_score_instrument(rows, chosen[key], min_answered, standard))
@@ -361,6 +362,20 @@ def score_with(responses: pd.DataFrame, *,
     order = np.lexsort([scores["_scale_order"].to_numpy(), keys[4], keys[3], keys[2], keys[1],
                         occasion_order, keys[0]])
     return scores[list(COLUMNS)].iloc[order].reset_index(drop=True)
+
+
+def _coded(rows: pd.DataFrame) -> pd.DataFrame:
+    """The text keys of an administration as categories whose order is the values' order,
+    each factorised once for the whole table, so that the rows of each instrument are taken
+    and numbered as integers (a missing rater is the client)."""
+    out = rows.copy(deep=False)
+    if "rater" in out:
+        out["rater"] = out["rater"].fillna("client")
+    for column in ("engagement_id", "occasion", "rater"):
+        if column in out and not isinstance(out[column].dtype, pd.CategoricalDtype):
+            codes, uniques = pd.factorize(out[column], sort=True)
+            out[column] = pd.Categorical.from_codes(codes, categories=uniques)
+    return out
 
 
 def _empty() -> pd.DataFrame:

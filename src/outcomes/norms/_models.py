@@ -51,14 +51,14 @@ def case_mix(table: pd.DataFrame, gate: Disclosure, seed: Any) -> tuple[dict, di
         described.append({"name": "sponsor", "kind": "category",
                           "levels": sorted(sponsor.index.tolist())})
     stat = gate.statistic
-    model = {"outcome": "change",
-             "terms": {name: stat(v, n, f"case mix: {name}", digits=3).value
-                       for name, v in fx.coefficients.items()},
+    terms = {name: stat(v, n, f"case mix: {name}", digits=3).value
+             for name, v in fx.coefficients.items()}
+    model = {"outcome": "change", "terms": terms,
              "covariates": described, "sigma": stat(fx.sigma, n, "case mix: sigma").value,
              "residual_sd": stat(np.sqrt(fx.sigma ** 2 + fx.tau2), n,
                                  "case mix: residual SD").value,
              "n": _n(gate, n, "case mix"), "r2": stat(fx.r2, n, "case mix: R²", digits=3).value}
-    if any(v is None for v in model["terms"].values()) or model["sigma"] is None:
+    if any(v is None for v in terms.values()) or model["sigma"] is None:
         return ({"withheld": f"fewer than {k} clients with an intake and an end score"},) * 2
     shown = fx.coaches[~fx.coaches["suppressed"]]
     if len(shown) < k:

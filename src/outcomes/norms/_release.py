@@ -211,7 +211,7 @@ def release_change(categories: pd.Series, released: dict[str, Any], gate: Disclo
     """Counts and percentages of each change category from the released cells."""
     counts = {c: _int(released[f"change count|{c}"].value) for c in categories.index}
     n = released["change|all"].value if "change|all" in released else None
-    percentages = {}
+    percentages: dict[Any, float | None] = {}
     for c in categories.index:
         shown = released[f"change count|{c}"]
         if shown.withheld or n is None:

@@ -391,7 +391,7 @@ def build_benchmark_report(result: Any, *, out: str | Path, title: str | None = 
         engine = write_pdf(html, pdf_path, fallback={"title": context["title"],
                                                      "paragraphs": paragraphs,
                                                      "figures": run.figures})
-    return Report(html=html_path, pdf=pdf_path, title=context["title"], k=int(norms["k"]),
+    return Report(html=html_path, pdf=pdf_path, title=str(context["title"]), k=int(norms["k"]),
                   pdf_engine=engine if pdf else None, seconds=time.perf_counter() - started,
                   facts=dict(run.facts), sections=tuple(s["title"] for s in sections),
                   methods=tuple(f"{n}: {t}" for n, t in run.log), disclosure=run.gate)

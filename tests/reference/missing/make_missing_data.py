@@ -1,6 +1,6 @@
 """Write the incomplete data set that mice_regression.R imputes (run once; kept for provenance).
 
-Run from the repository root: .venv/bin/python tests/reference/missing/make_data.py
+Run from the repository root: .venv/bin/python tests/reference/missing/make_missing_data.py
 """
 
 import numpy as np
