@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from outcomes.measures._codes import KeyCodes
+
 __all__ = ["Variable", "VARIABLES", "FACTORS", "build_analysis_table", "describe_columns",
            "analysis_sources", "source_notes"]
 
@@ -102,17 +104,35 @@ def describe_columns() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["column", "factor", "source", "meaning"])
 
 
-def _pick(scores: pd.DataFrame, variable: Variable, early: tuple[int, ...]) -> pd.Series:
-    rows = scores[
-        (scores["instrument"] == variable.instrument)
-        & (scores["scale"] == variable.scale)
-        & (scores["rater"] == variable.rater)
-    ]
-    if variable.occasion == "early":
-        rows = rows[(rows["occasion"] == "session") & rows["session"].isin(early)]
-        return rows.groupby("engagement_id")["score"].mean()
-    rows = rows[rows["occasion"] == variable.occasion]
-    return rows.groupby("engagement_id")["score"].mean()
+class _Picker:
+    """Mean scores per engagement for one instrument, scale, rater and occasion at a time,
+    with the text columns of the scores table factorised once."""
+
+    def __init__(self, scores: pd.DataFrame, engagements: pd.Index) -> None:
+        self.codes, self.values = {}, {}
+        for column in ("engagement_id", "instrument", "scale", "rater", "occasion"):
+            self.codes[column], self.values[column] = pd.factorize(scores[column])
+        self.score = scores["score"].to_numpy(dtype=float, na_value=np.nan)
+        self.session = scores["session"]
+        self.rows = pd.Index(self.values["engagement_id"]).get_indexer(engagements)
+
+    def _is(self, column: str, value: str) -> np.ndarray:
+        at = np.flatnonzero(np.asarray(self.values[column], dtype=object) == value)
+        return self.codes[column] == (at[0] if len(at) else -2)
+
+    def pick(self, variable: Variable, early: tuple[int, ...]) -> np.ndarray:
+        """The variable's mean score for each engagement of the table (NaN for none)."""
+        rows = self._is("instrument", variable.instrument) & self._is("scale", variable.scale)
+        rows &= self._is("rater", variable.rater) & (self.codes["engagement_id"] >= 0)
+        if variable.occasion == "early":
+            rows &= self._is("occasion", "session") & self.session.isin(early).to_numpy(
+                dtype=bool, na_value=False)
+        else:
+            rows &= self._is("occasion", variable.occasion)
+        means = pd.Series(self.score[rows]).groupby(self.codes["engagement_id"][rows]).mean()
+        out = np.full(len(self.values["engagement_id"]) + 1, np.nan)
+        out[means.index.to_numpy()] = means.to_numpy()
+        return out[self.rows]  # position -1 (not scored) is the NaN at the end
 
 
 def _session_columns(sessions: pd.DataFrame) -> pd.DataFrame:
@@ -143,6 +163,39 @@ def _feeds(instrument: str, occasion: str, rater: str, early: bool) -> list[str]
 
 def _sessions_text(sessions: tuple[int, ...]) -> str:
     return ", ".join(str(s) for s in sessions)
+
+
+def _source_counts(responses: pd.DataFrame, early: tuple[int, ...],
+                   keys: list[str]) -> pd.DataFrame:
+    """Responses and distinct engagements per instrument, occasion, session window and rater
+    (sorted, missing last), counted on integer codes."""
+    per_session = (responses["occasion"] == "session").to_numpy(dtype=bool, na_value=False)
+    in_early = responses["session"].isin(early).to_numpy(dtype=bool, na_value=False)
+    names = sorted({"", _sessions_text(early), "later"})
+    window = np.where(~per_session, names.index(""),
+                      np.where(in_early, names.index(_sessions_text(early)), names.index("later")))
+    coded = KeyCodes({"instrument": responses["instrument"], "occasion": responses["occasion"],
+                      "sessions": pd.Categorical.from_codes(window, categories=names),
+                      "rater": responses["rater"]})
+    number, first = coded.groups(np.arange(len(responses)))
+    engagement, found = pd.factorize(responses["engagement_id"])
+    ok = engagement >= 0
+    n_groups, width = len(first["instrument"]), max(len(found), 1)
+    pairs = number[ok].astype(np.int64) * width + engagement[ok]
+    if n_groups * width <= max(2 * len(pairs), 2**20):  # a bitmap of the pairs, no sort
+        seen = np.zeros(n_groups * width, dtype=bool)
+        seen[pairs] = True
+        pairs = np.flatnonzero(seen)
+    else:
+        pairs = np.unique(pairs)
+    out = pd.DataFrame({key: coded.column(key, first[key]) for key in keys})
+    if not len(out):  # the key columns keep their types
+        types = {key: responses[key].dtype for key in keys if key in responses}
+        out = out.astype({"sessions": "str"} | types)
+    out["responses"] = np.bincount(number, minlength=n_groups).astype(np.int64)
+    out["engagements"] = np.bincount(pairs // width,
+                                     minlength=n_groups).astype(np.int64)
+    return out
 
 
 def analysis_sources(responses: pd.DataFrame, *,
@@ -176,15 +229,8 @@ def analysis_sources(responses: pd.DataFrame, *,
     [['end', ''], ['intake', 'self_efficacy']]
     """
     early = tuple(early_sessions)
-    per_session = responses["occasion"] == "session"
-    window = np.where(~per_session, "",
-                      np.where(responses["session"].isin(early).fillna(False).to_numpy(bool),
-                               _sessions_text(early), "later"))
-    frame = responses.assign(sessions=window)
     keys = ["instrument", "occasion", "sessions", "rater"]
-    grouped = frame.groupby(keys, sort=True, dropna=False)
-    out = pd.DataFrame({"responses": grouped.size(),
-                        "engagements": grouped["engagement_id"].nunique()}).reset_index()
+    out = _source_counts(responses, early, keys)
     out["columns"] = [", ".join(_feeds(str(i), str(o), str(r), w not in ("", "later")))
                       for i, o, w, r in zip(out["instrument"], out["occasion"],
                                             out["sessions"], out["rater"], strict=True)]
@@ -273,9 +319,11 @@ def build_analysis_table(
     if "research_consent" in base.columns:
         base = base[base["research_consent"].fillna(True).astype(bool)]
     table = base[_ENGAGEMENT_COLUMNS].reset_index(drop=True).set_index("engagement_id")
+    picker = _Picker(scores, table.index)
     for variable in VARIABLES:
-        table[variable.name] = _pick(scores, variable, early_sessions)
-    first = _pick(scores, Variable("s1", "ors", "total", "early", "outcome", ""), (1,))
+        table[variable.name] = picker.pick(variable, early_sessions)
+    first = pd.Series(picker.pick(Variable("s1", "ors", "total", "early", "outcome", ""), (1,)),
+                      index=table.index)
     table["baseline"] = table["baseline"].fillna(first)
     table["change"] = table["end_score"] - table["baseline"]
     per_session = _session_columns(sessions)

@@ -204,3 +204,23 @@ def test_many_small_entries_that_together_unpack_a_thousandfold_are_refused(tmp_
     with pytest.raises(LimitError, match="zip_ratio"):
         extract_zip(tmp_path / "many.zip", tmp_path / "out", file="many.zip")
     assert not (tmp_path / "out").exists()
+
+
+def test_stopping_the_server_ends_the_job_processes(root):
+    with make_client(root) as client:
+        pool = client.app.state.site.jobs_pool()
+        pid = pool.submit(os.getpid).result(timeout=60)
+        pool.submit(time.sleep, 120)  # a job still running when the server stops
+        time.sleep(0.2)
+    ends = time.monotonic() + 10
+    while _alive(pid):
+        assert time.monotonic() < ends, "a job's process outlived the server"
+        time.sleep(0.1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "zombie" not in status

@@ -51,20 +51,32 @@ def omega_of(matrix: np.ndarray, start: np.ndarray | None = None) -> tuple[float
 
 def bootstrap_omega(matrix: np.ndarray, start: np.ndarray, n_boot: int, ci_level: float,
                      rng: np.random.Generator, scale: str) -> tuple[float, float]:
-    """Percentile interval of omega over respondents resampled with replacement."""
+    """Percentile interval of omega over respondents resampled with replacement.
+
+    Each sample is held as how often it draws each respondent, so that its cross-products
+    come from one matrix product with the respondents' own cross-products (the same draws as
+    indexing the rows, without copying them). A sample in which an item takes one value
+    has no correlation matrix and is left out.
+    """
     if n_boot <= 0 or not np.all(np.isfinite(start)):
         return (float("nan"), float("nan"))
     n, p = matrix.shape
     uniqueness = np.clip(1 - start**2, LOWEST_UNIQUENESS, 1.0)
     draws = np.full(n_boot, np.nan)
+    centred = matrix - matrix.mean(axis=0)
+    products = (centred[:, :, None] * centred[:, None, :]).reshape(n, p * p)
+    levels = [np.unique(column, return_inverse=True)[1] for column in matrix.T]
     chunk = max(1, 2_000_000 // (n * p))
     for first in range(0, n_boot, chunk):
-        samples = matrix[rng.integers(0, n, (min(chunk, n_boot - first), n))]
-        centred = samples - samples.mean(axis=1, keepdims=True)
-        cov = np.einsum("bni,bnj->bij", centred, centred)
-        sd = np.sqrt(np.einsum("bii->bi", cov))
-        usable = np.all(sd > 1e-12 * (1 + np.abs(samples).max(axis=(1, 2)))[:, None], axis=1)
-        corrs = cov[usable] / sd[usable][:, :, None] / sd[usable][:, None, :]
+        size = min(chunk, n_boot - first)
+        picks = rng.integers(0, n, (size, n))
+        counts = np.bincount((picks + n * np.arange(size)[:, None]).ravel(),
+                             minlength=size * n).reshape(size, n).astype(float)
+        sums = counts @ centred
+        cov = (counts @ products).reshape(size, p, p) - sums[:, :, None] * sums[:, None, :] / n
+        usable = ~np.any(_one_value(counts > 0, levels), axis=1)
+        sd = np.sqrt(np.einsum("bii->bi", cov[usable]))
+        corrs = cov[usable] / sd[:, :, None] / sd[:, None, :]
         loading, converged = one_factor_batch(corrs, uniqueness)
         for b in np.flatnonzero(~converged):
             loading[b] = one_factor(corrs[b], start=uniqueness)
@@ -81,6 +93,15 @@ def bootstrap_omega(matrix: np.ndarray, start: np.ndarray, n_boot: int, ci_level
     tail = (1 - ci_level) / 2
     low, high = np.quantile(kept, [tail, 1 - tail])
     return (float(low), float(high))
+
+
+def _one_value(drawn: np.ndarray, levels: list[np.ndarray]) -> np.ndarray:
+    """(B, p): whether item j takes one value only among the respondents each sample drew."""
+    out = np.empty((drawn.shape[0], len(levels)), dtype=bool)
+    for j, codes in enumerate(levels):
+        hits = drawn.astype(float) @ np.eye(int(codes.max()) + 1)[codes]
+        out[:, j] = (hits > 0).sum(axis=1) == 1
+    return out
 
 
 def item_statistics(matrix: np.ndarray, scale: str, items: list[int]) -> pd.DataFrame:

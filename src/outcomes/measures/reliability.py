@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import fdtri
 
 from outcomes import instruments as registry
 from outcomes._checks import check_ci_level, check_n_boot, check_seed, shared_parameters
@@ -91,8 +91,9 @@ def feldt_interval(alpha: float, n: int, k: int, *, ci_level: float = 0.95) -> t
         return (float("nan"), float("nan"))
     tail = (1 - ci_level) / 2
     df1, df2 = n - 1, (n - 1) * (k - 1)
-    low = 1 - (1 - alpha) * stats.f.isf(tail, df1, df2)
-    high = 1 - (1 - alpha) * stats.f.isf(1 - tail, df1, df2)
+    # upper quantiles of F(df1, df2): fdtri is the inverse of its distribution function
+    low = 1 - (1 - alpha) * fdtri(df1, df2, 1.0 - tail)
+    high = 1 - (1 - alpha) * fdtri(df1, df2, 1.0 - (1 - tail))
     return (float(low), float(high))
 
 

@@ -32,6 +32,8 @@ from outcomes import instruments as registry
 from outcomes import schema
 from outcomes._errors import DataError, UsageError
 from outcomes.instruments import Instrument, Scale
+from outcomes.measures._codes import KeyCodes, assemble
+from outcomes.measures._codes import sorted_codes as _sorted_codes
 
 __all__ = ["score", "score_with", "item_moments", "combine_item_moments", "item_matrix",
            "reverse_key", "ADMINISTRATION", "COLUMNS"]
@@ -67,26 +69,20 @@ def _check_columns(responses: pd.DataFrame) -> None:
                         fix=f"Give the columns {', '.join(_REQUIRED)} (and optionally rater).")
 
 
-def _sorted_codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Codes that sort as the values do (missing last), and the value of each code."""
-    codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
-    uniques = np.asarray(uniques, dtype=object)
-    if (codes < 0).any():
-        codes = np.where(codes < 0, len(uniques), codes)
-        uniques = np.append(uniques, np.array([None], dtype=object))
-    return codes, uniques
-
-
-def _administrations(rows: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
-    """Number each administration in the order of its key (engagement, occasion, session,
-    rater; missing last); return the codes and one key row per code."""
-    columns = {
+def _key_columns(rows: pd.DataFrame) -> dict[str, pd.Series]:
+    return {
         "engagement_id": rows["engagement_id"],
         "occasion": rows["occasion"],
         "session": rows["session"].astype("Int64"),
         "rater": (rows["rater"].fillna("client") if "rater" in rows
                   else pd.Series("client", index=rows.index, dtype=object)),
     }
+
+
+def _administrations(rows: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """Number each administration in the order of its key (engagement, occasion, session,
+    rater; missing last); return the codes and one key row per code."""
+    columns = _key_columns(rows)
     key = np.zeros(len(rows), dtype=np.int64)
     decoded = []
     for values in columns.values():
@@ -231,12 +227,11 @@ def _share(scale: Scale, instrument: Instrument,
     return float(share)
 
 
-def _score_instrument(rows: pd.DataFrame, instrument: Instrument,
-                      min_answered: float | Mapping[str, float] | None,
-                      standard: tuple | None = None) -> pd.DataFrame:
-    rows = rows[~pd.to_numeric(rows["item"], errors="coerce").isin(instrument.unscored)]
-    codes, keys = _administrations(rows)
-    matrix = _keyed(_matrix(rows, instrument, codes, len(keys)), instrument)
+def _scales(matrix: np.ndarray, instrument: Instrument,
+            min_answered: float | Mapping[str, float] | None,
+            standard: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Every scale of the instrument from the keyed matrix: (scores, answered counts), one
+    column per scale in the order of the instrument file."""
     results: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name, scale in instrument.scales.items():
         if scale.rule == "composite":
@@ -251,14 +246,32 @@ def _score_instrument(rows: pd.DataFrame, instrument: Instrument,
             answered = np.sum([part[1] for part in parts], axis=0)
             results[name] = (values, answered)
     names = list(instrument.scales)
-    n_admin, n_scales = len(keys), len(names)
-    out = keys.iloc[np.repeat(np.arange(n_admin), n_scales)].reset_index(drop=True)
-    out["instrument"] = instrument.key
-    out["scale"] = np.tile(np.array(names, dtype=object), n_admin)
-    out["score"] = np.column_stack([results[n][0] for n in names]).ravel()
-    out["n_items"] = np.column_stack([results[n][1] for n in names]).ravel().astype(np.int64)
-    out["_scale_order"] = np.tile(np.arange(n_scales), n_admin)
-    return out
+    return (np.column_stack([results[n][0] for n in names]),
+            np.column_stack([results[n][1] for n in names]))
+
+
+def _score_part(responses: pd.DataFrame, rows: np.ndarray, keys: KeyCodes,
+                answers: tuple[np.ndarray, np.ndarray], instrument: Instrument,
+                min_answered: float | Mapping[str, float] | None,
+                standard: tuple | None) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Score the rows at positions ``rows`` (one instrument's): the key codes of each
+    administration, and its scores and answered counts (administrations x scales)."""
+    item, value = answers
+    rows = rows[~np.isin(item[rows], instrument.unscored)]
+    number, codes = keys.groups(rows)
+    n_admin, width = len(codes["engagement_id"]), instrument.n_items
+    items = item[rows]
+    with np.errstate(invalid="ignore"):
+        bad = np.isnan(items) | (items != np.round(items)) | (items < 1) | (items > width)
+    if bad.any():
+        _items(responses.iloc[rows], instrument)  # raises, naming the row
+    flat = number * width + (items.astype(np.int64) - 1)
+    if (np.bincount(flat, minlength=n_admin * width) > 1).any():
+        _matrix(responses.iloc[rows], instrument, number, n_admin)  # raises, naming the row
+    matrix = np.full(n_admin * width, np.nan)
+    matrix[flat] = value[rows]
+    matrix = _keyed(matrix.reshape(n_admin, width), instrument)
+    return (codes, *_scales(matrix, instrument, min_answered, standard))
 
 
 def _resolve(responses: pd.DataFrame,
@@ -339,43 +352,24 @@ def score_with(responses: pd.DataFrame, *,
     """
     _check_columns(responses)
     chosen = _resolve(responses, instruments)
-    used = [c for c in (*_REQUIRED, "rater") if c in responses.columns]
     named, names = pd.factorize(responses["instrument"])
     order = np.argsort(named, kind="stable")  # the rows of each instrument, in table order
     bounds = np.searchsorted(named[order], np.arange(len(names) + 1))
     position = {str(name): i for i, name in enumerate(names)}
-    coded = _coded(responses[used])
+    keys = KeyCodes(_key_columns(responses))
+    answers = tuple(pd.to_numeric(responses[c], errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan) for c in ("item", "value"))
     parts = []
     for key in sorted(chosen):
         at = position.get(key)
-        rows = coded.iloc[order[bounds[at]:bounds[at + 1]] if at is not None else []]
-        if len(rows):
+        if at is not None and bounds[at + 1] > bounds[at]:
             standard = None if standards is None else standards.get(key)
-            parts.append(_score_instrument(rows, chosen[key], min_answered, standard))
+            parts.append((key, _score_part(responses, order[bounds[at]:bounds[at + 1]], keys,
+                                           answers, chosen[key], min_answered, standard)))
     if not parts:
         return _empty()
-    scores = pd.concat(parts, ignore_index=True)
-    occasion_order = scores["occasion"].map(_OCCASIONS).fillna(len(_OCCASIONS)).to_numpy()
-    keys = [_sorted_codes(scores[c])[0] for c in ("engagement_id", "occasion", "session",
-                                                   "instrument", "rater")]
-    # engagement, occasion in the order of a study, session, instrument, rater, scale order
-    order = np.lexsort([scores["_scale_order"].to_numpy(), keys[4], keys[3], keys[2], keys[1],
-                        occasion_order, keys[0]])
-    return scores[list(COLUMNS)].iloc[order].reset_index(drop=True)
-
-
-def _coded(rows: pd.DataFrame) -> pd.DataFrame:
-    """The text keys of an administration as categories whose order is the values' order,
-    each factorised once for the whole table, so that the rows of each instrument are taken
-    and numbered as integers (a missing rater is the client)."""
-    out = rows.copy(deep=False)
-    if "rater" in out:
-        out["rater"] = out["rater"].fillna("client")
-    for column in ("engagement_id", "occasion", "rater"):
-        if column in out and not isinstance(out[column].dtype, pd.CategoricalDtype):
-            codes, uniques = pd.factorize(out[column], sort=True)
-            out[column] = pd.Categorical.from_codes(codes, categories=uniques)
-    return out
+    scales = {key: list(chosen[key].scales) for key, _ in parts}
+    return assemble(parts, keys, scales, occasions=_OCCASIONS)[list(COLUMNS)]
 
 
 def _empty() -> pd.DataFrame:

@@ -195,8 +195,9 @@ def _hashes(part: pd.DataFrame, column: str) -> np.ndarray:
     if column not in part.columns:
         return np.zeros(len(part), dtype=np.uint64)
     ids, _ = parse_column(part[column], _ID)
-    text = ids.astype(object).where(ids.notna(), "").to_numpy(dtype=object)
-    return pd.util.hash_array(text.astype(str).astype(object), categorize=False)
+    codes, uniques = pd.factorize(ids)  # each distinct id is hashed once
+    text = np.append(np.asarray(uniques, dtype=object).astype(str).astype(object), "")
+    return pd.util.hash_array(text, categorize=False)[codes]  # code -1 (missing) is ""
 
 
 def _with_bucket(part: pd.DataFrame, column: str, n: int,

@@ -18,11 +18,13 @@ withheld numbers read "withheld" whatever the reason. Coaches appear under keyed
 pseudonyms unless the body asks for names; no client or engagement identifier is written,
 and the finished page is searched for every one of them before anything is saved.
 
-Fast: every model is fitted once and shared between the sections and the summary, BLAS runs
-on one thread (the models multiply many small matrices, which threads only slow down), each
-figure is drawn once as a PNG that the HTML and the PDF share, and the PDF is printed by
-headless Chromium where it is installed (WeasyPrint otherwise). ``Report.stages`` gives the
-seconds each step took.
+Fast: every model is fitted once and shared between the sections and the summary; the two
+slowest (the multiple-imputation shares and the session model) are fitted in a second
+process, forked on Linux, while the first sections are built; BLAS runs on one thread (the
+models multiply many small matrices, which threads only slow down); each figure is drawn
+once as a PNG that the HTML and the PDF share; and the PDF is printed by headless Chromium
+where it is installed (WeasyPrint otherwise). ``Report.stages`` gives the seconds each step
+took (the CPU seconds of this process; the second process's are not among them).
 
 Reproducible: the seed is fixed by default (:data:`~outcomes._checks.DEFAULT_SEED`) and
 recorded in the footer; the date in the footer (``SOURCE_DATE_EPOCH`` when set) is the only
@@ -223,6 +225,7 @@ def build_report(study: Study | str | Path, *, out: str | Path,
     -------
     Report
     """
+    import scipy.linalg  # noqa: F401  (loads SciPy's own BLAS, so that the limit reaches it)
     from threadpoolctl import threadpool_limits
 
     started = time.perf_counter()
@@ -249,7 +252,12 @@ def _build(study: Study | str | Path, *, out: Path, options: ReportOptions,
         raise UsageError(f"the study has {len(run.table)} consenting engagements, fewer than "
                          f"k = {options.k}: there is nothing a report could show.")
     run.gaps.update(study_gaps(study, run.table, k=options.k))
-    sections = _sections(run)
+    try:
+        _fit_ahead(run)
+        clock.stop("starting the slowest models in a second process")
+        sections = _sections(run)
+    finally:
+        run.close()
     who = run.findings["who"]
     context = {"title": options.title, "generator": "outcomes",
                "subtitle": options.subtitle or f"{Path(study.source or 'study').name}: "
@@ -267,6 +275,21 @@ def _build(study: Study | str | Path, *, out: Path, options: ReportOptions,
     return _write(out, "report", context, identifiers, pdf, started,
                   lambda engine: _footer(study, options, engine, command), options.k, run,
                   files=run.files, prefer=PDF_ENGINES)
+
+
+def _fit_ahead(run: Any) -> None:
+    """Start the slowest models in a second process, in the order the sections need them:
+    the multiple-imputation shares, then the session model. What they import is imported
+    first, so that the process forked inherits it (this one imports it later anyway)."""
+    import statsmodels.regression.mixed_linear_model  # noqa: F401
+
+    import outcomes.mixed.alliance  # noqa: F401
+    import outcomes.shares.decomposition  # noqa: F401
+    from outcomes.report import _itt, _sessions
+    from outcomes.report._drivers import factors_of
+
+    _itt.fit_ahead(run, factors_of(run))
+    _sessions.fit_ahead(run)
 
 
 def _sections(run: Any) -> list[dict[str, Any]]:

@@ -81,6 +81,8 @@ class Run:
     appendix: list[dict[str, Any]] = field(default_factory=list)
     files: dict[str, pd.DataFrame] = field(default_factory=dict)
     clock: Stopwatch = field(default_factory=Stopwatch)
+    pending: dict[str, Any] = field(default_factory=dict, repr=False)
+    worker: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.gate = Disclosure(k=int(self.options.k), base=self.base)
@@ -131,10 +133,59 @@ class Run:
         return block
 
     def cached(self, key: str, compute: Any) -> Any:
-        """A model computed once per report and shared by every section that needs it."""
+        """A model computed once per report and shared by every section that needs it (in
+        the second process when :meth:`ahead` started it there)."""
         if key not in self.results:
-            self.results[key] = compute()
+            value = _NOTHING
+            future = self.pending.pop(key, None)
+            if future is not None:
+                try:
+                    value = future.result()
+                except Exception:  # noqa: BLE001 - recomputed here, where errors surface
+                    value = _NOTHING
+            self.results[key] = compute() if value is _NOTHING else value
         return self.results[key]
+
+    def ahead(self, key: str, fn: Any, *args: Any, **kwargs: Any) -> None:
+        """Start ``quiet(fn, *args, **kwargs)`` in a second process, for :meth:`cached` to
+        collect under ``key`` (the same numbers, computed while the sections before it are
+        built). Only where a process can be forked (Linux) and a second core exists; an
+        error or a failed process is left to ``cached``, which computes it here again."""
+        if key in self.results or key in self.pending:
+            return
+        if self.worker is None:
+            self.worker = _worker()
+        if self.worker:
+            try:
+                self.pending[key] = self.worker.submit(quiet, fn, *args, **kwargs)
+            except Exception:  # noqa: BLE001 - no second process here: compute in this one
+                self.worker.shutdown(wait=False, cancel_futures=True)
+                self.worker = False
+
+    def close(self) -> None:
+        """End the second process, if one was started."""
+        if self.worker:
+            self.worker.shutdown(wait=True, cancel_futures=True)
+        self.pending.clear()
+
+
+_NOTHING = object()
+
+
+def _worker() -> Any:
+    """One forked worker process, or False where forking is unsafe (not Linux, or other
+    threads running, whose locks a fork could copy held), not allowed (a daemonic process)
+    or of no use (one core)."""
+    import multiprocessing
+    import os
+    import sys
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+
+    if not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2 \
+            or threading.active_count() > 1 or multiprocessing.current_process().daemon:
+        return False
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
 
 
 def withheld_note(run: Run, hidden: bool, unit: str = "engagements") -> str:

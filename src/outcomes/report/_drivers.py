@@ -13,7 +13,7 @@ from outcomes.report import _blocks as b
 from outcomes.report._body import FACTOR_NAMES, Run, factor_label, quiet
 from outcomes.report._itt import basis_sentences, intention_to_treat, missing_note
 
-__all__ = ["drivers", "quiet", "FACTOR_NAMES", "factor_label", "column_label"]
+__all__ = ["drivers", "quiet", "FACTOR_NAMES", "factor_label", "column_label", "factors_of"]
 
 def column_label(column: str) -> str:
     """A column of the analysis table as words (``n_techniques`` -> "number of techniques")."""
@@ -23,7 +23,8 @@ def column_label(column: str) -> str:
     return words.get(column, column.replace("_", " "))
 
 
-def _factors(run: Run) -> dict[str, list[str]]:
+def factors_of(run: Run) -> dict[str, list[str]]:
+    """The factor groups of the shares: the columns measured for at least k clients."""
     chosen = run.options.factors or FACTORS
     table = run.table
     out = {name: [c for c in cols if c in table and table[c].notna().sum() >= run.k]
@@ -148,7 +149,7 @@ def drivers(run: Run) -> dict[str, Any]:
     from outcomes.plots import shares_figure
 
     opts = run.options
-    factors = _factors(run)
+    factors = factors_of(run)
     title = "What drives outcome"
     intro = b.text(
         "Which groups of common factors go with a better end score, once the intake score is "

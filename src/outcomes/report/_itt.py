@@ -41,9 +41,8 @@ def intention_to_treat(run: Run, factors: dict[str, list[str]], fit: Any) -> dic
     covariates = list(opts.covariates)
     cluster = "coach_id" if opts.n_boot else None
     try:
-        out["itt"], out["notes"] = quiet(
-            decompose, run.table, opts.outcome, factors, covariates=covariates,
-            missing="mi", n_boot=opts.n_boot, cluster=cluster, seed=opts.seed)
+        out["itt"], out["notes"] = run.cached("itt", lambda: quiet(
+            decompose, run.table, opts.outcome, factors, **_imputed_shares(run)))
     except OutcomesError as error:
         out["failed"].append("The shares with every client kept (missing values imputed) "
                              f"could not be estimated: {error}")
@@ -61,6 +60,25 @@ def intention_to_treat(run: Run, factors: dict[str, list[str]], fit: Any) -> dic
     except OutcomesError as error:
         out["failed"].append(f"The dropout sensitivity analysis could not be run: {error}")
     return out
+
+
+def fit_ahead(run: Run, factors: dict[str, list[str]]) -> None:
+    """Start the multiple-imputation shares (the slowest model of the factor shares) in the
+    second process when a value they use is missing, so that they are ready when the
+    section needs them."""
+    from outcomes.shares.decomposition import decompose
+
+    opts = run.options
+    columns = [opts.outcome, *opts.covariates, *(c for cols in factors.values() for c in cols)]
+    if run.table[[c for c in dict.fromkeys(columns) if c in run.table]].isna().to_numpy().any():
+        run.ahead("itt", decompose, run.table, opts.outcome, factors, **_imputed_shares(run))
+
+
+def _imputed_shares(run: Run) -> dict[str, Any]:
+    """The options of ``decompose`` for the intention-to-treat shares."""
+    opts = run.options
+    return {"covariates": list(opts.covariates), "missing": "mi", "n_boot": opts.n_boot,
+            "cluster": "coach_id" if opts.n_boot else None, "seed": opts.seed}
 
 
 def _conclusion(itt: Any) -> tuple[str, str] | None:

@@ -84,10 +84,30 @@ def _effects_text(run: Run, fit: Any) -> tuple[pd.DataFrame | None, list[list[st
         f"ORS points {rows[1][2]}.")
 
 
+def fit_ahead(run: Run) -> None:
+    """Start the session model (the slowest of the report) in a second process, so that it
+    is fitted while the sections before it are built."""
+    from outcomes.mixed.alliance import alliance_outcome
+
+    if "session_ratings" in run.gaps:
+        return
+    try:
+        sessions = _session_table(run)
+    except OutcomesError:
+        return  # the section says why
+    run.ahead("alliance", alliance_outcome, sessions, alliance="alliance", outcome="outcome")
+
+
+def _session_table(run: Run) -> pd.DataFrame:
+    from outcomes.mixed.sessions import session_table
+
+    return run.cached("sessions", lambda: session_table(
+        run.consenting(run.study.scores()), run.consenting(run.study.valid("engagements"))))
+
+
 def alliance(run: Run) -> dict[str, Any]:
     """Alliance over sessions: mean ratings by session and within/between-client effects."""
     from outcomes.mixed.alliance import alliance_outcome
-    from outcomes.mixed.sessions import session_table
     from outcomes.plots import alliance_figure
 
     title = "Alliance over sessions"
@@ -100,10 +120,8 @@ def alliance(run: Run) -> dict[str, Any]:
         run.log.append(("Alliance", "not estimated: " + run.gaps["session_ratings"]))
         return b.section("alliance", title, [b.lead("There are no session ratings to study."),
                                              intro, b.warning(run.gaps["session_ratings"])])
-    scores = run.consenting(run.study.scores())
-    engagements = run.consenting(run.study.valid("engagements"))
     try:
-        sessions = session_table(scores, engagements)
+        sessions = _session_table(run)
     except OutcomesError as error:
         return b.section("alliance", title, [b.lead("The session ratings could not be "
                                                     "paired."), intro, b.note(str(error))])
@@ -111,7 +129,8 @@ def alliance(run: Run) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = [intro]
     effects = None
     try:
-        fit, notes = quiet(alliance_outcome, sessions, alliance="alliance", outcome="outcome")
+        fit, notes = run.cached("alliance", lambda: quiet(
+            alliance_outcome, sessions, alliance="alliance", outcome="outcome"))
         effects, rows, sentence = _effects_text(run, fit)
         blocks.append(b.text(sentence))
         if rows:

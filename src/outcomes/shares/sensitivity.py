@@ -32,11 +32,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from outcomes._checks import check_choice, check_covariates, check_seed, shared_parameters
+from outcomes._checks import (
+    check_choice,
+    check_covariates,
+    check_positive_int,
+    check_seed,
+    shared_parameters,
+)
 from outcomes._errors import UsageError
 from outcomes._results import Result, Summary, jsonable, text_table
 from outcomes.shares.metrics import METHODS, Method, share_statistic
-from outcomes.shares.missing import prepare_incomplete
+from outcomes.shares.missing import (
+    default_imputations,
+    one_thread,
+    prepare_incomplete,
+    seed_entropy,
+)
 from outcomes.shares.moments import Moments
 
 __all__ = ["sensitivity", "Sensitivity"]
@@ -85,8 +96,7 @@ def sensitivity(
     seed = check_seed(seed, "sensitivity")
     covariates = check_covariates(covariates, "sensitivity")
     design = prepare_incomplete(data, outcome, factors, covariates=covariates, weights=weights,
-                                cluster=cluster, caller="sensitivity", missing="mi",
-                                n_imputations=n_imputations, seed=seed)
+                                cluster=cluster, caller="sensitivity", missing="em")
     names = list(design.names)
     first, second = _conclusion(conclusion, names)
     inc = design.incomplete
@@ -95,8 +105,7 @@ def sensitivity(
     if not dropped.any():
         raise UsageError(f'sensitivity(): "{outcome}" is observed for every client; there are '
                          "no dropouts whose end scores could be shifted.")
-    rows = np.arange(design.n)
-    done = [design.completed_matrix(rows, s) for s in design.seeds[: len(design.imputed)]]
+    done = _imputations(design, n_imputations, seed)
     spread = float(np.nanstd(inc.matrix[:, -1], ddof=1))
     grid = np.sort(np.linspace(0, spread, 11) if deltas is None
                    else np.asarray(deltas, dtype=float))
@@ -122,7 +131,20 @@ def sensitivity(
                        shares=table, tipping_point=_tipping(grid, holds, at, names, first,
                                                             second),
                        n=design.n, n_dropouts=int(dropped.sum()),
-                       n_imputations=len(design.imputed))
+                       n_imputations=len(done))
+
+
+def _imputations(design, n_imputations: int | None, seed) -> list[np.ndarray]:
+    """The completed model matrices: the imputations ``decompose(missing="mi")`` makes of
+    the same data with the same seed (the same number, seeds and chains from the EM
+    estimate), each made once and kept whole so that dropouts' outcomes can be shifted."""
+    inc = design.incomplete
+    m = default_imputations(inc.report.fraction_incomplete) if n_imputations is None \
+        else check_positive_int(n_imputations, "n_imputations", "sensitivity", minimum=1)
+    seeds = np.random.SeedSequence(seed_entropy(seed)).spawn(m + 1)
+    rows = np.arange(design.n)
+    with one_thread():
+        return [design.completed_matrix(rows, s) for s in seeds[:m]]
 
 
 def _conclusion(conclusion, names) -> tuple[str, str]:
@@ -142,7 +164,12 @@ def _tipping(grid, holds, at, names, first, second) -> float | None:
 
     i = int(np.argmin(holds))
     a, b = names.index(first), names.index(second)
-    return float(brentq(lambda d: at(d)[a] - at(d)[b], grid[i - 1], grid[i], xtol=1e-6))
+
+    def gap(delta: float) -> float:
+        shares = at(delta)
+        return float(shares[a] - shares[b])
+
+    return float(brentq(gap, grid[i - 1], grid[i], xtol=1e-6))
 
 
 @dataclass(frozen=True, eq=False, repr=False)

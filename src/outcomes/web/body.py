@@ -224,7 +224,6 @@ async def job_file(request: Any) -> Any:
 
 async def job_everything(request: Any) -> Any:
     """GET /body/jobs/{ident}/everything.zip: all the job made, then the job is deleted."""
-    from starlette.background import BackgroundTask
     from starlette.responses import Response
 
     refused, folder, state = _job(request)
@@ -234,8 +233,9 @@ async def job_everything(request: Any) -> Any:
     if state["status"] in ("queued", "running"):
         return message(409, "Not finished", "The job is still running; come back when it is "
                        "done.")
-    return Response(_zip(folder / "out"), media_type="application/zip",
-                    background=BackgroundTask(remove, folder),
+    data = _zip(folder / "out")
+    remove(folder)  # gone before the zip is sent
+    return Response(data, media_type="application/zip",
                     headers={"content-disposition": 'attachment; filename="outcomes.zip"'})
 
 

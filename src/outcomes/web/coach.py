@@ -165,7 +165,6 @@ def _owned(folder: Path, owner: str) -> bool:
 
 async def benchmark_pdf(request: Any) -> Any:
     """GET /coach/results/{ident}/benchmark.pdf: the PDF, then the result is deleted."""
-    from starlette.background import BackgroundTask
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import Response
 
@@ -187,10 +186,13 @@ async def benchmark_pdf(request: Any) -> Any:
 
     def make() -> bytes:
         target = html_path.with_suffix(".pdf")
-        with site.lock:
-            write_pdf(html_path.read_text("utf-8"), target)
-        return target.read_bytes()
+        try:
+            with site.lock:
+                write_pdf(html_path.read_text("utf-8"), target)
+            return target.read_bytes()
+        finally:
+            remove(folder)  # gone before the PDF is sent, whatever happens to the download
 
     data = await run_in_threadpool(make)
-    return Response(data, media_type="application/pdf", background=BackgroundTask(remove, folder),
+    return Response(data, media_type="application/pdf",
                     headers={"content-disposition": 'attachment; filename="benchmark.pdf"'})

@@ -72,9 +72,14 @@ class Site:
             return self.pool
 
     def stop(self) -> None:
-        """Stop the job processes; remove the temporary root if this site made it."""
+        """Stop the job processes (a job still running is ended: its process would outlive
+        the server otherwise); remove the temporary root if this site made it."""
         if self.pool is not None:
+            processes = list((getattr(self.pool, "_processes", None) or {}).values())
             self.pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                process.terminate()
+                process.join(timeout=5)
         if self.own_root:
             import shutil
 
