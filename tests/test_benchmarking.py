@@ -190,7 +190,7 @@ def test_faces_and_the_coachs_report(tmp_path, norms):
     assert list(result.by_band.columns) == ["band", "n", "mean_change", "body_median",
                                             "body_q25", "body_q75", "body_n"]
     assert "your mean change" in result.summary()  # display labels only in the text
-    assert repr(result).startswith("<Benchmark: 7 clients (6 with intake and end) against")
+    assert repr(result).startswith("<Benchmark: 7 clients vs ")
     ax = result.plot()
     assert ax.get_xlabel() == "clients"
     report = build_benchmark_report(result, out=tmp_path / "out", pdf=False,

@@ -218,8 +218,11 @@ def test_mapping_refuses_to_write_over_the_export(tmp_path):
 def test_every_table_the_toolkit_writes_goes_through_the_formula_guard():
     src = Path(__file__).resolve().parents[1] / "src" / "outcomes"
     unguarded = []
+    # a Word table (python-docx's grid.cell) is not a spreadsheet: Word never evaluates a
+    # cell's text, so its writer needs no formula guard
+    not_spreadsheets = {src / "apa" / "word.py"}
     for path in sorted(src.rglob("*.py")):
-        if path.name == "writing.py":
+        if path.name == "writing.py" or path in not_spreadsheets:
             continue
         lines = path.read_text(encoding="utf-8").splitlines()
         for number, line in enumerate(lines):

@@ -91,15 +91,13 @@ class Benchmark(Result):
 
     def headline(self) -> str:
         """How many clients, against whose norms, and the coach's standing."""
-        head = (f"{self.n_clients} clients ({self.n_complete} with intake and end) against "
-                f"the norms of {self.norms['title']}")
+        head = f"{self.n_clients} clients vs {self.norms['title']} norms"
         if self.standing is None:
             return head + "; no standing among coaches"
         s = self.standing
         words = {"above": "more than", "about": "about as much as", "below": "less than"}
-        return (f"{head}: improved {words[str(self.verdict)]} clients like them "
-                f"({s['estimate']:+.2f} [{s['ci_low']:+.2f}, {s['ci_high']:+.2f}] points from "
-                "expected)")
+        return (f"{head}: improved {words[str(self.verdict)]} others "
+                f"({s['estimate']:+.2f} [{s['ci_low']:+.2f}, {s['ci_high']:+.2f}] points)")
 
     def summary(self) -> Summary:
         """The benchmark in words and small tables."""

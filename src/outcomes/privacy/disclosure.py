@@ -403,6 +403,8 @@ class Disclosure:
                                   "not available")
         if int(n) < self.k:
             return self._withhold(what, int(n), f"fewer than {self.k}")
+        if not math.isfinite(float(value)):  # e.g. an effect size of a group with no spread
+            return self._withhold(what, int(n), "not available")
         step = 10.0 ** -digits
         published = _on_grid(float(value), step)
         return self._keep(Released(what, published, _write(published, step), int(n),

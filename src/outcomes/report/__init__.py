@@ -254,7 +254,7 @@ def _build(study: Study | str | Path, *, out: Path, options: ReportOptions,
     run.gaps.update(study_gaps(study, run.table, k=options.k))
     try:
         _fit_ahead(run)
-        clock.stop("starting the slowest models in a second process")
+        clock.stop("starting the second process")
         sections = _sections(run)
     finally:
         run.close()
@@ -321,10 +321,11 @@ def _write(out: Path, stem: str, context: dict[str, Any], identifiers: dict[str,
     engine = pdf_engine(prefer) if pdf else "none"
     html_path, html = _write_html(out, stem, context, footer(engine), identifiers)
     if files:
-        from outcomes.io.writing import write_table
+        from outcomes.io.writing import neutralise_formulas, write_table
 
-        for name, frame in files.items():
-            check_no_identifiers(frame.to_csv(index=False), identifiers, where=name)
+        for name, frame in files.items():  # the text the file will hold, checked before writing
+            text = neutralise_formulas(frame).to_csv(index=False)
+            check_no_identifiers(text, identifiers, where=name)
             write_table(frame, out / name)
     clock = getattr(run, "clock", None)
     if clock is not None:
