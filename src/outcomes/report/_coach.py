@@ -46,6 +46,8 @@ def _words(value: Released, unit: str = "points") -> str:
     """A signed difference as "0.5 points more" / "less" (or "withheld")."""
     if value.withheld or value.value is None:
         return value.text
+    if value.value == 0:
+        return f"{value.text} {unit}, no more and no less"
     return f"{value.text.lstrip('−')} {unit} " + ("less" if value.value < 0 else "more")
 
 
@@ -84,12 +86,21 @@ def _headline(result: Any, run: CoachRun, level: Released) -> dict[str, Any]:
     run.facts["verdict"] = verdict_of({"ci_low": low.value, "ci_high": high.value})
     detail = [
         f"On average your {gate.count(n, 'finished clients')} finished clients changed "
-        f"{_words(raw)} than clients who started at the same score usually do. Allowing for "
-        f"chance, your own effect is {_words(est)}, and it could lie anywhere from "
-        f"{_words(low)} to {_words(high)} ({level} % interval: the range that holds the true "
-        f"value in {level} of 100 such comparisons).", ors]
+        f"{_words(raw)} than clients who started at the same score usually do. "
+        + _chance(est, low, high, level), ors]
     return {"kind": "verdict", "headline": VERDICTS[run.facts["verdict"]].format(body=body),
             "detail": detail, "rule": verdict_rule(f"{level} %")}
+
+
+def _chance(est: Any, low: Any, high: Any, level: str) -> str:
+    """The estimate allowing for chance, in words; said plainly when it cannot move."""
+    if low.value is not None and low.value == high.value:
+        return ("The coaches of this body differ so little beyond chance that no coach's own "
+                "effect can yet be told apart from the body's average: allowing for chance, "
+                f"your own effect is put at {_words(est)}, with no room either way.")
+    return (f"Allowing for chance, your own effect is {_words(est)}, and it could lie anywhere "
+            f"from {_words(low)} to {_words(high)} ({level} % interval: the range that holds "
+            f"the true value in {level} of 100 such comparisons).")
 
 
 def _glance(result: Any, run: CoachRun) -> dict[str, Any]:
