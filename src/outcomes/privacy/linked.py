@@ -14,7 +14,9 @@ then withholds further counts (*complementary*) until
   while its total is published, and
 - no primary count is fixed by the published counts and all the constraints together
   (checked with the null space of the constraint system, as in Hundepool et al. 2012,
-  *Statistical Disclosure Control*, section 4.2 on linked tables).
+  *Statistical Disclosure Control*, section 4.2 on linked tables), and
+- no primary count is bounded within 1 to ``k - 1`` once every count is known to be 0 or
+  more (an audit by linear programming, the attack of a reader with a solver).
 
 Some cells are never published but a reader could work them out (the clients of a band
 without a session rating); they take part in the rules like any other count.
@@ -176,5 +178,64 @@ def suppress_linked(values: Mapping[str, float], constraints: Sequence[Constrain
         added |= unknown - before
         if unknown == before:
             break
+    before = set(unknown)
+    _audit(values, constraints, unknown, primary, k, totals, touching, never)
+    added |= unknown - before
     return {c: "primary" if c in primary else "complementary" if c in added else ""
             for c in values}
+
+
+def _pinned(cell: str, values: Mapping[str, float], constraints: Sequence[Constraint],
+            unknown: set[str], k: int) -> bool:
+    """Whether the published counts, the ties and counts being 0 or more bound ``cell``
+    between 1 and ``k - 1`` (a linear programme, as a reader with a solver would run it)."""
+    from scipy.optimize import linprog
+
+    cells = sorted(unknown)
+    position = {c: i for i, c in enumerate(cells)}
+    rows, rhs = [], []
+    for parts, total in constraints:
+        row, known = np.zeros(len(cells)), 0.0
+        for name, sign in [*((c, 1.0) for c in parts), (total, -1.0)]:
+            if name in position:
+                row[position[name]] += sign
+            else:
+                known += sign * values[name]
+        if row.any():
+            rows.append(row)
+            rhs.append(-known)
+    if not rows:
+        return False
+    target = np.zeros(len(cells))
+    target[position[cell]] = 1.0
+    high = linprog(-target, A_eq=np.array(rows), b_eq=np.array(rhs), bounds=(0, None),
+                   method="highs")
+    if high.status != 0 or -high.fun >= k - 0.5:
+        return False
+    low = linprog(target, A_eq=np.array(rows), b_eq=np.array(rhs), bounds=(0, None),
+                  method="highs")
+    return low.status == 0 and low.fun > 0.5
+
+
+def _audit(values: Mapping[str, float], constraints: Sequence[Constraint], unknown: set[str],
+           primary: set[str], k: int, totals: set[str], touching: Mapping[str, list[int]],
+           never: Collection[str]) -> None:
+    """Hide more counts until no primary count is bounded within 1 to ``k - 1`` once counts
+    are known to be 0 or more (ties alone, as :func:`_fixed` checks, miss such bounds)."""
+    for _ in range(len(values)):
+        pinned = [c for c in sorted(primary) if _pinned(c, values, constraints, unknown, k)]
+        if not pinned:
+            return
+        cell, seen, frontier, options = pinned[0], {pinned[0]}, {pinned[0]}, []
+        while frontier and not options:
+            nearby = {c for f in frontier for i in touching[f]
+                      for c in (*constraints[i][0], constraints[i][1])} - seen
+            options = sorted((c for c in nearby if c not in unknown and c not in never),
+                             key=lambda c: (c in totals, values[c] == 0, values[c], c))
+            seen |= nearby
+            frontier = nearby
+        if not options:
+            return
+        freeing = [c for c in options
+                   if not _pinned(cell, values, constraints, unknown | {c}, k)]
+        unknown.add((freeing or options)[0])
