@@ -226,7 +226,8 @@ def _audit(values: Mapping[str, float], constraints: Sequence[Constraint], unkno
         pinned = [c for c in sorted(primary) if _pinned(c, values, constraints, unknown, k)]
         if not pinned:
             return
-        cell, seen, frontier, options = pinned[0], {pinned[0]}, {pinned[0]}, []
+        cell, seen, frontier = pinned[0], {pinned[0]}, {pinned[0]}
+        options: list[str] = []
         while frontier and not options:
             nearby = {c for f in frontier for i in touching[f]
                       for c in (*constraints[i][0], constraints[i][1])} - seen

@@ -92,7 +92,7 @@ def _headline(result: Any, run: CoachRun, level: Released) -> dict[str, Any]:
             "detail": detail, "rule": verdict_rule(f"{level} %")}
 
 
-def _chance(est: Any, low: Any, high: Any, level: str) -> str:
+def _chance(est: Any, low: Any, high: Any, level: Any) -> str:
     """The estimate allowing for chance, in words; said plainly when it cannot move."""
     if low.value is not None and low.value == high.value:
         return ("The coaches of this body differ so little beyond chance that no coach's own "
