@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -51,8 +52,10 @@ def client(scheduler: str | None = None, *, n_workers: int = 2,
         with distributed.Client(scheduler) as connected:
             yield connected
         return
+    # workers' own log lines (a heartbeat to a scheduler that is shutting down prints a
+    # traceback) are not for the user; failures reach the caller as exceptions
     with distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1,
                                   memory_limit=memory_limit, dashboard_address=None,
-                                  processes=True) as cluster, \
+                                  processes=True, silence_logs=logging.CRITICAL) as cluster, \
             distributed.Client(cluster) as local:
         yield local
