@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -158,7 +159,8 @@ def run_dask(study: Path, work: Path) -> dict:
         rows = int(report.counts.set_index("table").loc["responses", "input"])
 
         def scores():
-            paths = _write_parts(scale.score(report.valid("responses"), grouped=True),
+            paths = _write_parts(scale.score(report.valid("responses"), grouped=True,
+                                             item_moments=report.item_moments),
                                  work / "scores")
             return dd.from_map(pd.read_parquet, paths)
 
@@ -218,8 +220,12 @@ def bootstrap_comparison(n_rows: int = 1_000_000, n_coaches: int = 5_000,
 
 # --- driver -----------------------------------------------------------------------------
 
-def measure(command: list[str]) -> tuple[dict | None, float, float, str]:
-    """Run a child; return its JSON result, wall time, peak RSS (GiB) of its process tree."""
+def measure(command: list[str]) -> tuple[dict | None, float, float, str, float]:
+    """Run a child; return its JSON result, wall time, peak RSS (GiB) of its process tree,
+    its error output and the CPU seconds (user + system) of the child and its workers."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     proc = psutil.Process(child.pid)
@@ -233,9 +239,11 @@ def measure(command: list[str]) -> tuple[dict | None, float, float, str]:
         time.sleep(0.1)
     out, err = child.communicate()
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # workers are reaped by the child
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     lines = [line for line in out.splitlines() if line.startswith("{")]
     result = json.loads(lines[-1]) if child.returncode == 0 and lines else None
-    return result, wall, peak / 2**30, err[-2000:]
+    return result, wall, peak / 2**30, err[-2000:], cpu
 
 
 def main() -> None:
@@ -268,13 +276,15 @@ def main() -> None:
                 work = root / f"work-{engine}-{parts}"
                 shutil.rmtree(work, ignore_errors=True)
                 command = [sys.executable, __file__, "--child", engine, str(study), str(work)]
-                result, wall, peak, err = measure(command)
+                load = os.getloadavg()[0]
+                result, wall, peak, err, cpu = measure(command)
                 shutil.rmtree(work, ignore_errors=True)
                 if result is None:
                     print(f"{engine} at {size:.0e} failed:\n{err}", flush=True)
                     continue
                 row = {"rows": result["rows"], "engine": engine, **result["times"],
-                       "wall (s)": wall, "peak RSS (GiB)": peak}
+                       "wall (s)": wall, "CPU (s)": cpu, "peak RSS (GiB)": peak,
+                       "load before": load}
                 rows.append(row)
                 print(json.dumps(row | {"shares": result["shares"]}), flush=True)
         table = pd.DataFrame(rows)

@@ -120,3 +120,68 @@ def test_parquet_parts_keep_file_and_record_numbers(tmp_path, on_cluster):
     assert Path(problem["file"]).name == "sessions-2.parquet"
     assert problem["row"] == 4  # the third record of the file, as a spreadsheet counts
     assert problem["column"] == "adherence" and problem["rule"] == "range"
+
+
+def _cut(frame: pd.DataFrame, bounds: list[int]):
+    """The frame as a Dask frame cut at the given row positions, in order."""
+    edges = [0, *bounds, len(frame)]
+    parts = [frame.iloc[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    return dd.from_map(lambda part: part, parts, meta=frame.iloc[:0], enforce_metadata=False)
+
+
+def _engagement_edges(frame: pd.DataFrame, every: int) -> list[int]:
+    """Row positions where a new engagement starts, taking every ``every``-th one."""
+    ids = frame["engagement_id"].to_numpy()
+    starts = [i for i in range(1, len(ids)) if ids[i] != ids[i - 1]]
+    return starts[every - 1::every]
+
+
+@pytest.mark.parametrize("whole", [True, False])
+def test_parts_that_keep_engagements_whole_stay_where_they_are(tmp_path, whole, on_cluster):
+    tables = _faulty_study()
+    tables["responses"] = tables["responses"].sort_values(
+        "engagement_id", kind="stable").reset_index(drop=True)
+    memory = validate_in_memory(tables)
+    edges = _engagement_edges(tables["responses"], 2)  # E1-E2 | E3-E4 | E5-E6
+    if not whole:  # the first engagement's rows in two parts: the tables are hashed
+        edges = [5, *edges]
+    frames = {"coaches": _cut(tables["coaches"], [2]),  # one file of engagements, sessions
+              "engagements": _cut(tables["engagements"], []),  # cut across engagements
+              "sessions": _cut(tables["sessions"], [4, 7, 13]),
+              "responses": _cut(tables["responses"], edges)}
+    scaled = partitioned.validate_tables(frames, out=tmp_path)
+    _same_report(scaled, memory)
+    for kind in tables:
+        pd.testing.assert_frame_equal(scaled.valid(kind).compute().sort_index(),
+                                      memory.valid[kind].sort_index(), check_dtype=False)
+    if whole:  # bucket i holds the rows of part i of the responses, nothing else
+        assert scaled.npartitions == len(edges) + 1
+        valid = scaled.valid("responses")
+        bounds = [0, *edges, len(tables["responses"])]
+        for i in range(valid.npartitions):
+            rows = valid.partitions[i].compute().index
+            assert len(rows) and rows.min() > bounds[i] and rows.max() <= bounds[i + 1]
+    from outcomes.partitioned._route import closed_buckets
+
+    assert (closed_buckets({"responses": frames["responses"]}, "responses") is None) != whole
+
+
+def test_scoring_with_the_moments_validation_gathered_skips_a_pass(tmp_path, on_cluster,
+                                                                   monkeypatch):
+    from outcomes.partitioned import _derive
+
+    simulated = oc.simulate_study(n_coaches=6, clients_per_coach=8, seed=3)  # CEQ included
+    frames = {k: dd.from_pandas(v, npartitions=3) for k, v in simulated.tables.items()}
+    report = partitioned.validate_tables(frames, out=tmp_path)
+    assert set(report.item_moments) == {"ceq"}
+    valid = report.valid("responses")
+    passed = partitioned.score(valid, grouped=True).compute()
+
+    def no_pass(*args, **kwargs):
+        raise AssertionError("the responses were read again for their item moments")
+
+    monkeypatch.setattr(_derive, "_moments_of", no_pass)
+    with pytest.raises(AssertionError, match="read again"):
+        partitioned.score(valid, grouped=True)
+    given = partitioned.score(valid, grouped=True, item_moments=report.item_moments)
+    pd.testing.assert_frame_equal(given.compute(), passed)  # to the last bit

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from outcomes.io import _arrow
 from outcomes.measures._codes import KeyCodes
 
 __all__ = ["Variable", "VARIABLES", "FACTORS", "build_analysis_table", "describe_columns",
@@ -111,22 +112,32 @@ class _Picker:
     def __init__(self, scores: pd.DataFrame, engagements: pd.Index) -> None:
         self.codes, self.values = {}, {}
         for column in ("engagement_id", "instrument", "scale", "rater", "occasion"):
-            self.codes[column], self.values[column] = pd.factorize(scores[column])
+            self.codes[column], self.values[column] = _arrow.factorize(scores[column])
         self.score = scores["score"].to_numpy(dtype=float, na_value=np.nan)
         self.session = scores["session"]
         self.rows = pd.Index(self.values["engagement_id"]).get_indexer(engagements)
+        self._masks: dict[tuple[object, ...], np.ndarray] = {}
 
     def _is(self, column: str, value: str) -> np.ndarray:
-        at = np.flatnonzero(np.asarray(self.values[column], dtype=object) == value)
-        return self.codes[column] == (at[0] if len(at) else -2)
+        """Which scores hold ``value`` in ``column`` (worked out once per pair)."""
+        if (column, value) not in self._masks:
+            at = np.flatnonzero(np.asarray(self.values[column], dtype=object) == value)
+            self._masks[column, value] = self.codes[column] == (at[0] if len(at) else -2)
+        return self._masks[column, value]
+
+    def _early(self, early: tuple[int, ...]) -> np.ndarray:
+        """Which scores are of per-session ratings in the ``early`` sessions."""
+        if ("early", early) not in self._masks:
+            self._masks["early", early] = self._is("occasion", "session") & self.session.isin(
+                early).to_numpy(dtype=bool, na_value=False)
+        return self._masks["early", early]
 
     def pick(self, variable: Variable, early: tuple[int, ...]) -> np.ndarray:
         """The variable's mean score for each engagement of the table (NaN for none)."""
         rows = self._is("instrument", variable.instrument) & self._is("scale", variable.scale)
         rows &= self._is("rater", variable.rater) & (self.codes["engagement_id"] >= 0)
         if variable.occasion == "early":
-            rows &= self._is("occasion", "session") & self.session.isin(early).to_numpy(
-                dtype=bool, na_value=False)
+            rows &= self._early(tuple(early))
         else:
             rows &= self._is("occasion", variable.occasion)
         means = pd.Series(self.score[rows]).groupby(self.codes["engagement_id"][rows]).mean()
@@ -141,15 +152,23 @@ def _session_columns(sessions: pd.DataFrame) -> pd.DataFrame:
     if "adherence" in sessions:
         out["adherence"] = grouped["adherence"].mean()
     if "techniques" in sessions:
-        codes = sessions[["engagement_id", "techniques"]].dropna()
-        codes = codes.assign(code=codes["techniques"].astype(str).str.split(";")).explode("code")
-        codes["code"] = codes["code"].str.strip()
-        codes = codes[codes["code"] != ""]
-        out["n_techniques"] = codes.groupby("engagement_id")["code"].nunique()
+        out["n_techniques"] = _technique_counts(sessions)
         out["n_techniques"] = out["n_techniques"].fillna(0)
     if "duration_min" in sessions:
         out["minutes"] = grouped["duration_min"].sum(min_count=1)
     return out
+
+
+def _technique_counts(sessions: pd.DataFrame) -> pd.Series:
+    """The number of distinct technique codes each engagement's sessions list (engagements
+    that list none are left out); each distinct list of codes is split once."""
+    given = sessions[["engagement_id", "techniques"]].dropna()
+    listed, lists = pd.factorize(given["techniques"].astype(str))
+    codes = pd.Series(lists, dtype=object).str.split(";").explode().str.strip()
+    codes = pd.DataFrame({"list": codes.index.to_numpy(), "code": codes.to_numpy()})
+    used = pd.DataFrame({"engagement_id": given["engagement_id"].to_numpy(), "list": listed})
+    pairs = used.drop_duplicates().merge(codes[codes["code"] != ""], on="list")
+    return pairs.groupby("engagement_id")["code"].nunique()
 
 
 def _feeds(instrument: str, occasion: str, rater: str, early: bool) -> list[str]:
@@ -178,7 +197,7 @@ def _source_counts(responses: pd.DataFrame, early: tuple[int, ...],
                       "sessions": pd.Categorical.from_codes(window, categories=names),
                       "rater": responses["rater"]})
     number, first = coded.groups(np.arange(len(responses)))
-    engagement, found = pd.factorize(responses["engagement_id"])
+    engagement, found = _arrow.factorize(responses["engagement_id"])
     ok = engagement >= 0
     n_groups, width = len(first["instrument"]), max(len(found), 1)
     pairs = number[ok].astype(np.int64) * width + engagement[ok]

@@ -94,3 +94,43 @@ def test_validation_over_partitions_equals_memory(parts, buckets, seed, dask_cli
     pd.testing.assert_frame_equal(scaled.counts, memory.counts)
     pd.testing.assert_frame_equal(_problems(scaled.problems()), _problems(memory.problems),
                                   check_dtype=False)
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 1000), every=st.integers(1, 3))
+def test_parts_that_keep_engagements_whole_validate_as_memory(seed, every, dask_client,
+                                                              tmp_path_factory):
+    """Responses cut between engagements (so they stay where they are), every other table
+    in any order and cut anywhere: the report and the valid rows of memory."""
+    import dask
+
+    from outcomes import partitioned as scale
+    from outcomes.validation.rules import validate_tables
+    from tests.test_partitioned_validate import (
+        _cut,
+        _engagement_edges,
+        _faulty_study,
+        _problems,
+    )
+
+    rng = np.random.default_rng(seed)
+    tables = {k: v.iloc[rng.permutation(len(v))].reset_index(drop=True)
+              for k, v in _faulty_study().items()}
+    ids = tables["responses"]["engagement_id"]
+    rank = dict(zip(ids.unique(), rng.permutation(ids.nunique()), strict=True))
+    tables["responses"] = tables["responses"].iloc[
+        np.argsort(ids.map(rank).to_numpy(), kind="stable")].reset_index(drop=True)
+    memory = validate_tables(tables)
+    frames = {k: _cut(v, sorted(set(rng.integers(1, len(v), size=rng.integers(0, 4)))))
+              for k, v in tables.items() if k != "responses"}
+    frames["responses"] = _cut(tables["responses"],
+                               _engagement_edges(tables["responses"], every))
+    with dask.config.set(scheduler=dask_client):
+        scaled = scale.validate_tables(frames, out=tmp_path_factory.mktemp("v"))
+        assert scaled.npartitions == frames["responses"].npartitions
+        for kind in ("engagements", "sessions"):
+            pd.testing.assert_frame_equal(scaled.valid(kind).compute().sort_index(),
+                                          memory.valid[kind].sort_index(), check_dtype=False)
+    pd.testing.assert_frame_equal(scaled.counts, memory.counts)
+    pd.testing.assert_frame_equal(_problems(scaled.problems()), _problems(memory.problems),
+                                  check_dtype=False)

@@ -52,7 +52,8 @@ def _dask_study(folder: str, work: Path) -> Any:
             if (work / part).exists():
                 shutil.copytree(work / part, kept / part)
         note_rejected(folder, int(report.counts["rejected"].sum()), str(kept))
-    scores = scale.score(report.valid("responses"), grouped=True)
+    scores = scale.score(report.valid("responses"), grouped=True,
+                         item_moments=report.item_moments)
     return scale.analysis_table(report.valid("engagements"), report.valid("sessions"), scores,
                                 grouped=True)
 

@@ -10,16 +10,22 @@ the caller scans the last record for it.
 
 The cells are tidied with Arrow's kernels, column by column: whitespace stripped, the
 missing markers made missing, one quote taken off a quoted formula.
+
+Two helpers let the steps after reading skip work on such columns: :func:`byte_range` reads
+the smallest and largest byte of the text in one pass (no NUL byte, whitespace or non-ASCII
+character below and above them), and :func:`factorize` numbers a column's distinct values
+once for as long as the column lives, however many steps ask.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["parse", "tidy", "is_arrow_text"]
+__all__ = ["parse", "tidy", "is_arrow_text", "byte_range", "factorize", "text_from_codes"]
 
 #: The dtype of text columns read here: pandas' ``str``, held by Arrow, NaN for missing.
 ARROW_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
@@ -105,3 +111,111 @@ def tidy(column: pd.Series, markers: Iterable[str]) -> pd.Series:
         cells = pc.if_else(missing, pa.scalar(None, pa.large_string()), cells)
     return pd.Series(pd.arrays.ArrowStringArray(cells, dtype=column.dtype), index=column.index,
                      name=column.name, copy=False)
+
+
+def byte_range(column: pd.Series) -> tuple[int, int] | None:
+    """The smallest and largest byte of the text of a column held by Arrow, or None when its
+    cells hold no text: one pass over the bytes, no copy.
+
+    A smallest byte above 32 (the space) and a largest below 128 say that no cell holds a
+    NUL byte, whitespace or a character outside ASCII, so the checks for those can be
+    skipped. The bytes of a missing cell may be counted too: the answer can only err towards
+    making the full check.
+
+    Examples
+    --------
+    >>> byte_range(pd.Series(["ab", None, "c "], dtype=ARROW_TEXT))
+    (32, 99)
+    >>> byte_range(pd.Series(["", None], dtype=ARROW_TEXT)) is None
+    True
+    """
+    import pyarrow as pa
+
+    low, high = 256, -1
+    for chunk in column.array.__arrow_array__().chunks:
+        _, offsets, data = chunk.buffers()
+        if not len(chunk) or data is None:
+            continue
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        ends = np.frombuffer(offsets, dtype=width)[chunk.offset:chunk.offset + len(chunk) + 1]
+        text = np.frombuffer(data, dtype=np.uint8)[ends[0]:ends[-1]]
+        if len(text):
+            low, high = min(low, int(text.min())), max(high, int(text.max()))
+    return None if high < 0 else (low, high)
+
+
+#: The codes of text columns held by Arrow, by the identity of the Arrow array, while it lives.
+_CODES: dict[int, tuple[np.ndarray, pd.Index]] = {}
+# Columns shorter than this are factorised each time: keeping their codes would not pay.
+_KEEP_FROM = 10_000
+
+
+def factorize(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """``pd.factorize(column)``: each cell's code (-1 where missing) and the distinct values
+    in order of appearance, computed once for a text column held by Arrow.
+
+    An Arrow array never changes, so its codes are kept while it lives and serve every frame
+    that holds it: validation, scoring and the analysis table read the same
+    ``engagement_id``, ``occasion`` and ``instrument`` columns of a million responses, and
+    factorise each once. The codes are read-only, in the smallest integer type that holds
+    ``-1`` to ``len(distinct)``.
+
+    Examples
+    --------
+    >>> codes, distinct = factorize(pd.Series(["b", None, "a", "b"], dtype=ARROW_TEXT))
+    >>> codes.tolist(), distinct.tolist()
+    ([0, -1, 1, 0], ['b', 'a'])
+    """
+    if not is_arrow_text(column) or len(column) < _KEEP_FROM:
+        codes, distinct = pd.factorize(column)
+        return codes, pd.Index(distinct)
+    found = _CODES.get(id(column.array.__arrow_array__()))
+    if found is None:
+        codes, distinct = pd.factorize(column)
+        found = _remember(column, codes, pd.Index(distinct))
+    return found
+
+
+def _remember(column: pd.Series, codes: np.ndarray,
+              distinct: pd.Index) -> tuple[np.ndarray, pd.Index]:
+    """Keep the :func:`factorize` codes of a text column held by Arrow while it lives."""
+    array = column.array.__arrow_array__()
+    key = id(array)
+    codes = codes.astype(np.min_scalar_type(-len(distinct) - 1), copy=False)
+    codes.flags.writeable = False
+    found = _CODES[key] = (codes, distinct)
+    weakref.finalize(array, _CODES.pop, key, None)
+    return found
+
+
+def text_from_codes(values: Iterable[str | None], codes: np.ndarray,
+                    name: str | None = None) -> pd.Series:
+    """The text column whose cells are ``values[codes]`` (a None value: missing), held by
+    Arrow, with its :func:`factorize` codes worked out from ``codes`` rather than by a
+    pass over the text.
+
+    Examples
+    --------
+    >>> column = text_from_codes(["x", "y", None, "y"], np.tile([1, 2, 3, 0], 5000))
+    >>> column[:4].tolist()
+    ['y', nan, 'y', 'x']
+    >>> codes, distinct = factorize(column)          # kept, not worked out again
+    >>> codes[:4].tolist(), distinct.tolist()
+    ([0, -1, 0, 1], ['y', 'x'])
+    >>> bool((codes == pd.factorize(column)[0]).all())
+    True
+    """
+    text = pd.Series(list(values), dtype=ARROW_TEXT)
+    column = pd.Series(text.array.take(codes), name=name)
+    if len(column) < _KEEP_FROM:
+        return column
+    same, distinct = pd.factorize(text)  # a value listed twice is one value
+    cells = same[codes]  # -1 where missing
+    first = np.full(len(distinct) + 1, len(cells), dtype=np.int64)  # each value's first cell
+    first[cells[::-1]] = np.arange(len(cells) - 1, -1, -1)
+    present = np.flatnonzero(first[:-1] < len(cells))
+    present = present[np.argsort(first[present], kind="stable")]  # in order of appearance
+    number = np.full(len(distinct) + 1, -1, dtype=np.int64)  # the last, for missing cells
+    number[present] = np.arange(len(present))
+    _remember(column, number[cells], pd.Index(distinct[present]))
+    return column

@@ -28,6 +28,7 @@ from outcomes.io import _arrow
 from outcomes.io._common import (
     MISSING,
     clean_header,
+    count_newlines,
     drop_blank_rows,
     is_id_column,
     number_rows,
@@ -144,7 +145,10 @@ def read_delimited(
     frame = table.iloc[1:]
     frame.columns = names
     frame = number_rows(frame, rows)
-    frame = tidy_text(frame, markers) if tidy else _restore_quotes(frame)
+    if tidy:
+        frame = tidy_text(frame, markers)
+    elif b"'" in raw:  # without a quote there is no quoted formula to restore
+        frame = _restore_quotes(frame)
     if decimal == "," or (decimal is None and sep == ";"):
         frame = _decimal_points(frame)
     unnamed = [n for n, h in zip(names, header, strict=True) if not str(h).strip()]
@@ -208,7 +212,7 @@ def _read_bytes(path: str | PathLike[str], *, file: str, most: int) -> bytes:
 def _check_size(raw: bytes, width: int, *, file: str, header_line: int) -> None:
     """Refuse a table with more lines, columns or cells than the limits, before parsing."""
     bound = limits()
-    lines = raw.count(b"\n") + (not raw.endswith(b"\n"))
+    lines = count_newlines(raw) + (not raw.endswith(b"\n"))
     if lines - 1 > bound.rows:
         raise LimitError(f"the file has {lines - 1:,} lines after the header", limit="rows",
                          file=file)

@@ -32,6 +32,7 @@ from outcomes import instruments as registry
 from outcomes import schema
 from outcomes._errors import DataError, UsageError
 from outcomes.instruments import Instrument, Scale
+from outcomes.io import _arrow
 from outcomes.measures._codes import KeyCodes, assemble
 from outcomes.measures._codes import sorted_codes as _sorted_codes
 
@@ -74,8 +75,8 @@ def _key_columns(rows: pd.DataFrame) -> dict[str, pd.Series]:
         "engagement_id": rows["engagement_id"],
         "occasion": rows["occasion"],
         "session": rows["session"].astype("Int64"),
-        "rater": (rows["rater"].fillna("client") if "rater" in rows
-                  else pd.Series("client", index=rows.index, dtype=object)),
+        "rater": ((rows["rater"].fillna("client") if rows["rater"].hasnans else rows["rater"])
+                  if "rater" in rows else pd.Series("client", index=rows.index, dtype=object)),
     }
 
 
@@ -276,8 +277,8 @@ def _score_part(responses: pd.DataFrame, rows: np.ndarray, keys: KeyCodes,
 
 def _resolve(responses: pd.DataFrame,
              chosen: Iterable[str | Instrument] | None) -> dict[str, Instrument]:
-    present = pd.unique(responses["instrument"].dropna())
-    if responses["instrument"].isna().any():
+    named, present = _arrow.factorize(responses["instrument"])  # in order of appearance
+    if (named < 0).any():
         where = responses.index[responses["instrument"].isna().to_numpy()][0]
         raise DataError("the instrument is missing", row=where, column="instrument",
                         fix="Name the instrument of every response row.")
@@ -352,7 +353,7 @@ def score_with(responses: pd.DataFrame, *,
     """
     _check_columns(responses)
     chosen = _resolve(responses, instruments)
-    named, names = pd.factorize(responses["instrument"])
+    named, names = _arrow.factorize(responses["instrument"])
     order = np.argsort(named, kind="stable")  # the rows of each instrument, in table order
     bounds = np.searchsorted(named[order], np.arange(len(names) + 1))
     position = {str(name): i for i, name in enumerate(names)}

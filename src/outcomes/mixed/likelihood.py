@@ -40,7 +40,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import chi2
+from scipy.special import gammaincinv
 
 from outcomes._errors import ModelError
 
@@ -297,7 +297,7 @@ def profile_interval(
     problem = _Problem(stats, predictors, reml, np.ones((1, stats.n_clusters)))
     ratio = _minimise(problem)
     best = float(_batched_criterion(problem, ratio)[0])
-    limit = best + float(chi2.ppf(ci_level, 1))
+    limit = best + float(2 * gammaincinv(0.5, ci_level))  # the chi-square(1) quantile
     rho_hat = float(ratio[0] / (1 + ratio[0]))
 
     def excess(rho: float) -> float:

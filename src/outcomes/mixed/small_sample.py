@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import stdtr, stdtrit
 
 if TYPE_CHECKING:
     from outcomes.mixed.design import Design
@@ -245,9 +245,9 @@ def t_table(coef, cov, df, names, ci_level: float) -> pd.DataFrame:
     coef = np.asarray(coef, dtype=float)
     se = np.sqrt(np.diag(np.asarray(cov, dtype=float)))
     df = np.broadcast_to(np.asarray(df, dtype=float), coef.shape)
-    quantile = stats.t.ppf(0.5 + ci_level / 2, df)
+    quantile = stdtrit(df, 0.5 + ci_level / 2)  # Student's t quantile
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = 2 * stats.t.sf(np.abs(coef / se), df)
+        p = 2 * stdtr(df, -np.abs(coef / se))  # two-sided
     return pd.DataFrame({"estimate": coef, "std_error": se, "ci_low": coef - quantile * se,
                          "ci_high": coef + quantile * se, "p_value": p, "df": df},
                         index=pd.Index(list(names), name="term"))

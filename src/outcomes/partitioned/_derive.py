@@ -30,6 +30,21 @@ def _moments_of(part: pd.DataFrame, keys: list[str]) -> dict[str, tuple]:
     return {k: item_moments(part, k) for k in keys if (part["instrument"] == k).any()}
 
 
+def zsum_moments(part: pd.DataFrame) -> dict[str, tuple]:
+    """The item moments of each ``zsum`` instrument a partition of responses holds."""
+    return _moments_of(part, _zsum_keys(None))
+
+
+def pooled_moments(found: Iterable[Mapping[str, tuple]]) -> dict[str, tuple]:
+    """Item moments of partitions pooled, in the order given, into those of the whole."""
+    standards: dict[str, tuple] = {}
+    for moments in found:
+        for key, part in moments.items():
+            standards[key] = (part if key not in standards
+                              else combine_item_moments(standards[key], part))
+    return standards
+
+
 def _plain(part: pd.DataFrame) -> pd.DataFrame:
     drop = [c for c in (ROW, FILE, BUCKET) if c in part.columns]
     return part.drop(columns=drop).reset_index(drop=True)
@@ -48,7 +63,8 @@ def _grouped(frame: Any, grouped: bool, n: int | None) -> Any:
 
 def score(responses: Any, *, instruments: Iterable[str] | None = None,
           min_answered: float | Mapping[str, float] | None = None, grouped: bool = False,
-          npartitions: int | None = None) -> Any:
+          npartitions: int | None = None,
+          item_moments: Mapping[str, tuple] | None = None) -> Any:
     """Score a Dask ``responses`` table: :func:`outcomes.score`, engagement by engagement.
 
     Parameters
@@ -63,6 +79,10 @@ def score(responses: Any, *, instruments: Iterable[str] | None = None,
         into buckets of engagements.
     npartitions : int, optional
         Buckets when shuffling (default: the partitions of ``responses``).
+    item_moments : mapping, optional
+        The item moments of the ``zsum`` instruments over all of ``responses``, when they
+        are known already (``ScaledValidation.item_moments`` for the valid responses that
+        :func:`validate_tables` wrote); otherwise one pass over ``responses`` gathers them.
 
     Returns
     -------
@@ -85,13 +105,11 @@ def score(responses: Any, *, instruments: Iterable[str] | None = None,
     _check_columns(responses._meta)
     keys = _zsum_keys(instruments)
     standards: dict[str, tuple] = {}
-    if keys:
-        parts = dask.compute(*[dask.delayed(_moments_of)(p, keys)
-                               for p in responses.to_delayed()])
-        for found in parts:
-            for key, moments in found.items():
-                standards[key] = (moments if key not in standards
-                                  else combine_item_moments(standards[key], moments))
+    if item_moments is not None:
+        standards = {k: v for k, v in item_moments.items() if k in keys}
+    elif keys:
+        standards = pooled_moments(dask.compute(*[dask.delayed(_moments_of)(p, keys)
+                                                  for p in responses.to_delayed()]))
     frame = _grouped(responses, grouped, npartitions)
     meta = _score_part(_example(), instruments, min_answered, None).iloc[:0]
     return frame.map_partitions(_score_part, instruments, min_answered, standards, meta=meta,

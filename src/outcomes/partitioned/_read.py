@@ -49,9 +49,20 @@ def _parquet_piece(piece: tuple[str, tuple[int, ...], int],
         if is_id_column(name):
             frame.isetitem(position, id_to_text(frame.iloc[:, position]).array)
     frame = frame.reset_index(drop=True)
-    frame[ROW] = np.arange(start + 2, start + 2 + len(frame), dtype=np.int64)
-    frame[FILE] = pd.array([path] * len(frame), dtype="str")
+    if columns is None or ROW in columns:
+        frame[ROW] = np.arange(start + 2, start + 2 + len(frame), dtype=np.int64)
+    if columns is None or FILE in columns:
+        frame[FILE] = repeated_text(path, len(frame))
     return frame if columns is None else frame[list(columns)]
+
+
+def repeated_text(text: str, n: int) -> Any:
+    """``n`` copies of ``text`` as a ``str`` array, built by Arrow (no Python strings)."""
+    import pyarrow as pa
+
+    cells = pa.repeat(pa.scalar(text, pa.large_string()), n)
+    return pd.arrays.ArrowStringArray(pa.chunked_array([cells], type=pa.large_string()),
+                                      dtype=pd.StringDtype("pyarrow", np.nan))
 
 
 def _csv_piece(path: str, kind: str | None, columns: list[str] | None = None) -> pd.DataFrame:
@@ -61,7 +72,7 @@ def _csv_piece(path: str, kind: str | None, columns: list[str] | None = None) ->
     rows = frame.index.to_numpy(dtype=np.int64)
     frame = frame.reset_index(drop=True)
     frame[ROW] = rows
-    frame[FILE] = pd.array([path] * len(frame), dtype="str")
+    frame[FILE] = repeated_text(path, len(frame))
     return frame if columns is None else frame[list(columns)]
 
 
@@ -203,7 +214,7 @@ def _hashes(part: pd.DataFrame, column: str) -> np.ndarray:
 def _with_bucket(part: pd.DataFrame, column: str, n: int,
                  layout: pd.Series | None = None) -> pd.DataFrame:
     out = part.copy()
-    hashed = _hashes(part, column)
+    hashed = _hashes(part, column)  # a layout (bucket of each hash) overrides the modulo
     buckets = (hashed % np.uint64(n)).astype(np.int64)
     if layout is not None and len(layout):
         placed = layout.reindex(hashed).to_numpy()
@@ -212,35 +223,26 @@ def _with_bucket(part: pd.DataFrame, column: str, n: int,
     return out
 
 
-def bucket(frame: Any, column: str, n: int, layout: Any = None) -> Any:
+def bucket(frame: Any, column: str, n: int) -> Any:
     """Partition ``frame`` into ``n`` partitions by a hash of its (parsed) ``column``.
 
     Partition ``i`` of every table bucketed with the same ``n`` holds the same ids, so
-    partitions of different tables can be checked and joined side by side. ``layout``
-    (from :func:`layout`) sends the ids it knows to their partition of another table.
+    partitions of different tables can be checked and joined side by side.
     """
     meta = _with_bucket(frame._meta, column, n)
-    tagged = frame.map_partitions(_with_bucket, column, n, layout, meta=meta)
+    tagged = frame.map_partitions(_with_bucket, column, n, meta=meta)
     divisions = [*range(n), n - 1] if n > 1 else [0, 0]
     return tagged.set_index(BUCKET, divisions=divisions)
 
 
-def _unique_hashes(part: pd.DataFrame, column: str) -> np.ndarray:
-    return np.unique(_hashes(part, column))
+def unique_hashes(part: pd.DataFrame, column: str) -> np.ndarray:
+    """The sorted distinct hashes of a partition's ids (as :func:`_hashes` gives them).
 
-
-def layout(frame: Any, column: str) -> pd.Series | None:
-    """Partition of each id when every id's rows sit in one partition of ``frame``, else None.
-
-    A table exported engagement by engagement (or site by site) need not be shuffled: the
-    other tables are sent to its partitions instead (one extra read of ``frame``).
+    Each distinct cell is parsed once: parsing an id depends on the cell alone (and, for a
+    column of numbers, on whether all are whole, which the distinct cells tell as well).
     """
-    import dask
+    if column not in part.columns:
+        return np.unique(_hashes(part, column))
+    cells = pd.DataFrame({column: part[column].unique()})
+    return np.unique(_hashes(cells, column))
 
-    ids = frame[[column]] if column in frame.columns else frame[[ROW]]
-    found = dask.compute(*[dask.delayed(_unique_hashes)(p, column) for p in ids.to_delayed()])
-    every = np.concatenate(found) if found else np.zeros(0, dtype=np.uint64)
-    if len(np.unique(every)) != len(every):
-        return None
-    where = np.repeat(np.arange(len(found)), [len(f) for f in found]).astype(float)
-    return pd.Series(where, index=every)

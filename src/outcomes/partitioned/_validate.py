@@ -19,13 +19,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from outcomes._errors import UsageError
+from outcomes._errors import OutcomesError, UsageError
 from outcomes._plotting import OKABE_ITO, axes_or_new
 from outcomes._results import Result, Summary, jsonable, text_table
 from outcomes.io.writing import neutralise_formulas, restore_cell, restore_formulas
-from outcomes.partitioned._read import FILE, ROW, bucket, layout, numbered
-from outcomes.schema import COLUMNS, TABLES
-from outcomes.validation._parsing import parse_column
+from outcomes.measures.scoring import _check_columns as check_columns
+from outcomes.partitioned._derive import pooled_moments, zsum_moments
+from outcomes.partitioned._read import FILE, ROW, bucket, numbered
+from outcomes.partitioned._route import closed_buckets, closed_parts, coach_ids, concat
+from outcomes.schema import TABLES
 from outcomes.validation.report import (
     COUNT_COLUMNS,
     PROBLEM_COLUMNS,
@@ -41,22 +43,23 @@ __all__ = ["validate_tables", "ScaledValidation"]
 _ENGAGEMENT_TABLES = ("engagements", "sessions", "responses", "scores")
 
 
-def _coach_ids(part: pd.DataFrame) -> set[str]:
-    if "coach_id" not in part.columns:
-        return set()
-    ids, _ = parse_column(part["coach_id"].rename(None), COLUMNS["coaches"]["coach_id"])
-    return set(ids.dropna().astype(str))
+def _check(part: pd.DataFrame, kind: str) -> tuple[TableCheck, np.ndarray, np.ndarray]:
+    """The in-memory checks of one table's bucket; each row's file as a code, and the files.
 
-
-def _check(part: pd.DataFrame, kind: str) -> tuple[TableCheck, np.ndarray]:
-    """The in-memory checks of one table's bucket, and the file of each row."""
-    part = part.sort_values([FILE, ROW], kind="stable")
-    files = part[FILE].astype(str).to_numpy()
+    The rows are checked in the order of their files and lines; a bucket that is one part
+    of one file, as read, is in that order already and is not sorted again.
+    """
+    rows = part[ROW].to_numpy(dtype=np.int64)
+    codes, names = pd.factorize(part[FILE], sort=True)
+    if len(names) > 1 or (len(rows) > 1 and not (np.diff(rows) > 0).all()):
+        order = np.lexsort((rows, codes))
+        part, rows, codes = part.iloc[order], rows[order], codes[order]
+    names = np.asarray(names, dtype=object)
     raw = part.drop(columns=[ROW, FILE]).reset_index(drop=True)
-    raw.attrs = {"source_file": files[0]} if len(set(files)) == 1 else {}
+    raw.attrs = {"source_file": names[0]} if len(names) == 1 else {}
     check = check_table(raw, kind)
-    check.rows = part[ROW].to_numpy(dtype=np.int64)
-    return check, files
+    check.rows = rows
+    return check, codes, names
 
 
 class _Parent:
@@ -68,16 +71,15 @@ class _Parent:
         self.missing_columns: list[str] = []
 
 
-def _outputs(check: TableCheck, files: np.ndarray) -> dict[str, Any]:
+def _outputs(check: TableCheck, codes: np.ndarray, names: np.ndarray) -> dict[str, Any]:
     found = check.problems()
-    files = np.asarray(files, dtype=object)
     is_bad = np.zeros(len(check.raw), bool)
     is_bad[found["_pos"].to_numpy(dtype=int)] = True
     valid = check.typed.loc[~is_bad].copy()
     valid.index = pd.Index(check.rows[~is_bad], name="row")
     rejected = rejected_rows(check, found, is_bad)
-    rejected.insert(0, "file", files[is_bad] if len(files) else [])
-    found["file"] = files[found["_pos"].to_numpy(dtype=int)] if len(found) else []
+    rejected.insert(0, "file", names[codes[is_bad]] if len(codes) else [])
+    found["file"] = names[codes[found["_pos"].to_numpy(dtype=int)]] if len(found) else []
     problems = found.drop(columns="_pos")[PROBLEM_COLUMNS]
     return {"valid": valid, "rejected": rejected, "problems": problems,
             "counts": (len(check.raw), int((~is_bad).sum()), int(is_bad.sum()))}
@@ -114,35 +116,60 @@ def _write(results: dict[str, dict[str, Any]], folder: Path, index: int) -> dict
     return summary
 
 
-def _bucket_task(index: int, parts: dict[str, pd.DataFrame], coach_ids: set[str] | None,
+def _bucket_task(index: int, pieces: dict[str, list[pd.DataFrame]],
+                 metas: dict[str, pd.DataFrame], coach_ids: set[str] | None,
                  folder: str) -> dict[str, Any]:
-    """Check one bucket of every table, write its valid and rejected rows."""
-    done = {kind: _check(part, kind) for kind, part in parts.items()}
-    checks: dict[str, Any] = {kind: check for kind, (check, _) in done.items()}
+    """Check one bucket of every table (its pieces put together), write its valid and
+    rejected rows."""
+    done = {kind: _check(concat(found, metas[kind]), kind) for kind, found in pieces.items()}
+    checks: dict[str, Any] = {kind: found[0] for kind, found in done.items()}
     if coach_ids is not None and "coaches" not in checks:
         checks["coaches"] = _Parent(coach_ids)
     check_links(checks)
-    results = {kind: _outputs(check, files) for kind, (check, files) in done.items()}
-    return _write(results, Path(folder), index)
+    results = {kind: _outputs(*found) for kind, found in done.items()}
+    summary = _write(results, Path(folder), index)
+    if "responses" in results:  # for scoring the valid rows without reading them once more
+        summary["responses"]["moments"] = _moments(results["responses"]["valid"])
+    return summary
 
 
-def _linked(frames: dict[str, Any], n: int, may_anchor: bool) -> dict[str, list]:
-    """Partitions of the engagement tables, partition ``i`` of each holding the same
-    engagements: the largest table stays as it is when each engagement's rows already sit
-    in one of its partitions, and the others are sent there; otherwise all are hashed."""
-    import dask
+def _moments(valid: pd.DataFrame) -> dict[str, tuple] | None:
+    """The item moments of the valid responses' ``zsum`` instruments (None if unscorable)."""
+    try:
+        check_columns(valid)
+        return zsum_moments(valid)
+    except OutcomesError:
+        return None
 
+
+def _linked(frames: dict[str, Any], n: int, may_anchor: bool) -> dict[str, list[list]]:
+    """The pieces of the engagement tables in each bucket, bucket ``i`` of each holding the
+    same engagements: the largest table stays as it is when each engagement's rows already
+    sit in one of its partitions, and the others are sent there (:mod:`._route`);
+    otherwise all are hashed."""
     if not frames:
         return {}
     anchor = "responses" if "responses" in frames else max(
         frames, key=lambda k: frames[k].npartitions)
-    found = layout(frames[anchor], "engagement_id") if may_anchor else None
-    if found is None:
-        return {k: bucket(f, "engagement_id", n).to_delayed() for k, f in frames.items()}
-    n = frames[anchor].npartitions
-    placed = dask.delayed(found)
-    return {k: f.to_delayed() if k == anchor else
-            bucket(f, "engagement_id", n, placed).to_delayed() for k, f in frames.items()}
+    routed = closed_buckets(frames, anchor) if may_anchor else None
+    if routed is not None:
+        return routed
+    return {k: [[p] for p in bucket(f, "engagement_id", n).to_delayed()]
+            for k, f in frames.items()}
+
+
+def _coach_buckets(coaches: Any, n: int, may_keep: bool) -> tuple[list[list], set[str] | None]:
+    """``n`` buckets of coaches (each coach id in one) and the coach ids, gathered first."""
+    import dask
+
+    kept = closed_parts(coaches, n) if may_keep else None
+    if kept is not None:
+        return kept
+    buckets = bucket(coaches, "coach_id", n).to_delayed()
+    if "coach_id" not in coaches.columns:
+        return [[p] for p in buckets], None
+    found = dask.compute(*[dask.delayed(coach_ids)(p) for p in buckets])
+    return [[p] for p in buckets], set().union(*found)
 
 
 def validate_tables(tables: Mapping[str, Any], *, out: str | Path | None = None,
@@ -191,19 +218,17 @@ def validate_tables(tables: Mapping[str, Any], *, out: str | Path | None = None,
     linked = _linked({k: frames[k] for k in _ENGAGEMENT_TABLES if k in frames}, n,
                      npartitions is None)
     n = len(next(iter(linked.values()))) if linked else n
-    coach_ids = None
+    ids = None
     tasks = []
+    metas = dask.delayed({k: f._meta for k, f in frames.items()})  # one copy, shared
     if "coaches" in frames:
-        coaches = bucket(frames["coaches"], "coach_id", n)
-        if "coach_id" in frames["coaches"].columns:
-            found = dask.compute(*[dask.delayed(_coach_ids)(p) for p in coaches.to_delayed()])
-            coach_ids = set().union(*found)
-        tasks += [dask.delayed(_bucket_task)(n + i, {"coaches": p}, None, str(folder))
-                  for i, p in enumerate(coaches.to_delayed())]
-    shared = dask.delayed(coach_ids)
+        coaches, ids = _coach_buckets(frames["coaches"], n, npartitions is None)
+        tasks += [dask.delayed(_bucket_task)(n + i, {"coaches": p}, metas, None, str(folder))
+                  for i, p in enumerate(coaches)]
+    shared = dask.delayed(ids)
     for i in range(n if linked else 0):
         parts = {k: v[i] for k, v in linked.items()}
-        tasks.append(dask.delayed(_bucket_task)(i, parts, shared, str(folder)))
+        tasks.append(dask.delayed(_bucket_task)(i, parts, metas, shared, str(folder)))
     results = dask.compute(*tasks)
     return ScaledValidation.collect(results, folder, [k for k in TABLES if k in frames], n)
 
@@ -221,6 +246,9 @@ class ScaledValidation(Result):
         Where ``valid/``, ``rejected/`` and ``problems/`` were written.
     n_problems : int
         Problems found (one row each in ``problems/``).
+    item_moments : dict or None
+        The pooled item moments of the valid responses' ``zsum`` instruments, for
+        :func:`score` (``item_moments=``) to standardise them without another pass.
     """
 
     counts: pd.DataFrame
@@ -228,20 +256,25 @@ class ScaledValidation(Result):
     n_problems: int
     metas: dict[str, pd.DataFrame]
     npartitions: int = 1
+    item_moments: dict[str, tuple] | None = None
 
     @classmethod
     def collect(cls, results, folder: Path, kinds: list[str], n: int) -> ScaledValidation:
         totals = {k: np.zeros(3, dtype=np.int64) for k in kinds}
         metas: dict[str, pd.DataFrame] = {}
         n_problems = 0
+        moments = []  # bucket by bucket, in order
         for result in results:
             for kind, entry in result.items():
                 totals[kind] += np.asarray(entry["counts"], dtype=np.int64)
                 n_problems += entry["problems"]
                 metas.setdefault(kind, entry["meta"])
+                if kind == "responses":
+                    moments.append(entry["moments"])
         rows = [(k, *map(int, totals[k])) for k in kinds]
+        pooled = pooled_moments(moments) if moments and None not in moments else None
         return cls(pd.DataFrame(rows, columns=COUNT_COLUMNS),
-                   folder, n_problems, metas, n)
+                   folder, n_problems, metas, n, pooled)
 
     @property
     def ok(self) -> bool:

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import ndtri
 
 from outcomes._errors import DataError, UsageError
 
@@ -60,7 +60,7 @@ def wilson_interval(k: float, n: float, *, ci_level: float = 0.95) -> tuple[floa
     """
     if n <= 0:
         return (float("nan"), float("nan"))
-    z = stats.norm.ppf(0.5 + ci_level / 2)
+    z = ndtri(0.5 + ci_level / 2)
     p = k / n
     centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
     half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
@@ -228,7 +228,7 @@ def effect_sizes(pre: np.ndarray, post: np.ndarray, direction: int, saes: np.nda
 def effect_rows(n: int, mean_diff: float, s_pre: float, s_post: float, r: float,
                 saes_mean: float, se_saes: float, ci_level: float) -> pd.DataFrame:
     """The effect-size table from the summary figures of the clients with both scores."""
-    z = stats.norm.ppf(0.5 + ci_level / 2)
+    z = ndtri(0.5 + ci_level / 2)
     rows = []
     if n >= 3:
         d = mean_diff / s_pre

@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import ndtri
 
 from outcomes._checks import check_ci_level, check_n_boot, check_seed, shared_parameters
 from outcomes._errors import DataError, UsageError
@@ -310,7 +310,7 @@ def improvement_split(
     notes: list[str] = []
     replicates = None
     if summaries is not None:
-        z = stats.norm.ppf(0.5 + ci_level / 2)
+        z = ndtri(0.5 + ci_level / 2)
         table = _summary_rows(summaries, roles, direction)
         table["std_error"] = table["sd"] / np.sqrt(table["n"])
         means = table["mean"].to_numpy()

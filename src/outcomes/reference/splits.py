@@ -69,6 +69,12 @@ class ReferenceSplit(Result):
     residual: str | None = None
     additive: bool = True
 
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        """Pickled with its shares as a dict (a read-only view of them cannot be pickled),
+        so that a split can be sent to another process."""
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return _unpickled, ({**values, "shares": dict(self.shares)},)
+
     def headline(self) -> str:
         """The label, the number of parts and whether they add up."""
         flags = [f"{len(self.shares)} parts", "not additive" if not self.additive else "",
@@ -116,6 +122,10 @@ def _split(key, label, shares, share_of, denominator, citation, **kw) -> Referen
 
 
 _COMMON = {"client": 0.40, "relationship": 0.30, "expectancy": 0.15, "technique": 0.15}
+def _unpickled(values: dict[str, Any]) -> ReferenceSplit:
+    return ReferenceSplit(**{**values, "shares": MappingProxyType(dict(values["shares"]))})
+
+
 REFERENCES: Mapping[str, ReferenceSplit] = MappingProxyType({s.key: s for s in (
     _split("asay-lambert-1999", "Asay & Lambert (1999): 40/30/15/15", _COMMON,
            "improvement (judgement)", "improvement",

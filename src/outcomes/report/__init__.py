@@ -18,13 +18,15 @@ withheld numbers read "withheld" whatever the reason. Coaches appear under keyed
 pseudonyms unless the body asks for names; no client or engagement identifier is written,
 and the finished page is searched for every one of them before anything is saved.
 
-Fast: every model is fitted once and shared between the sections and the summary; the two
-slowest (the multiple-imputation shares and the session model) are fitted in a second
-process, forked on Linux, while the first sections are built; BLAS runs on one thread (the
-models multiply many small matrices, which threads only slow down); each figure is drawn
-once as a PNG that the HTML and the PDF share; and the PDF is printed by headless Chromium
-where it is installed (WeasyPrint otherwise). ``Report.stages`` gives the seconds each step
-took (the CPU seconds of this process; the second process's are not among them).
+Fast: every model is fitted once and shared between the sections and the summary. On
+Linux two forked processes start while the study is read: one imports matplotlib, fits
+the multiple-imputation shares and draws every figure (once, as a PNG that the HTML and
+the PDF share); the other imports statsmodels and fits the session model and the
+monitoring's expected course, so that this process imports neither. Chromium starts while
+the last sections wait for them, and prints the page once it is written (WeasyPrint where
+Chromium is not installed). BLAS runs on one thread (the models multiply many small
+matrices, which threads only slow down). ``Report.stages`` gives the seconds each step took
+(the CPU seconds of this process; the others' are not among them).
 
 Reproducible: the seed is fixed by default (:data:`~outcomes._checks.DEFAULT_SEED`) and
 recorded in the footer; the date in the footer (``SOURCE_DATE_EPOCH`` when set) is the only
@@ -63,7 +65,7 @@ from outcomes.report._provenance import footer as _footer
 from outcomes.report._provenance import made as made
 from outcomes.report._provenance import package_versions
 from outcomes.report._provenance import salted_names as _salted_names
-from outcomes.report._render import render, visible_text, write_pdf
+from outcomes.report._render import render, start_printer, visible_text, write_pdf
 from outcomes.study import Study
 
 __all__ = ["ReportOptions", "Report", "build_report", "build_benchmark_report",
@@ -237,54 +239,59 @@ def build_report(study: Study | str | Path, *, out: str | Path,
 def _build(study: Study | str | Path, *, out: Path, options: ReportOptions,
            salt: bytes | None, salt_file: str | Path | None, pdf: bool, command: str | None,
            started: float) -> Report:
-    from outcomes.report._body import Run, Stopwatch
+    from outcomes.report._body import Run, Stopwatch, start_helpers, stop_helpers
 
     clock = Stopwatch()
-    if not isinstance(study, Study):
-        from outcomes.study import read_study
-
-        study = read_study(study)
-    names = _salted_names(study, options, salt, salt_file, out)
-    table = study.analysis_table()
-    clock.stop("reading and validating the study")
-    run = Run(study=study, table=table, options=options, names=names, clock=clock)
-    if len(run.table) < options.k:
-        raise UsageError(f"the study has {len(run.table)} consenting engagements, fewer than "
-                         f"k = {options.k}: there is nothing a report could show.")
-    run.gaps.update(study_gaps(study, run.table, k=options.k))
+    drawer, worker = start_helpers()  # busy while the study is read
+    run = None
     try:
+        if not isinstance(study, Study):
+            from outcomes.study import read_study
+
+            study = read_study(study)
+        names = _salted_names(study, options, salt, salt_file, out)
+        table = study.analysis_table()
+        clock.stop("reading and validating the study")
+        run = Run(study=study, table=table, options=options, names=names, clock=clock,
+                  drawer=drawer, worker=worker)
+        if len(run.table) < options.k:
+            raise UsageError(f"the study has {len(run.table)} consenting engagements, fewer "
+                             f"than k = {options.k}: there is nothing a report could show.")
+        run.gaps.update(study_gaps(study, run.table, k=options.k))
         _fit_ahead(run)
         clock.stop("starting the second process")
-        sections = _sections(run)
-    finally:
+        sections = _sections(run, pdf)
         run.close()
-    who = run.findings["who"]
-    context = {"title": options.title, "generator": "outcomes",
-               "subtitle": options.subtitle or f"{Path(study.source or 'study').name}: "
-                           f"{who['engagements']} engagements, {who['coaches']} coaches",
-               "privacy": f"Every number in this report rests on at least {options.k} clients; "
-                          "a number that would rest on fewer reads \u201cwithheld\u201d. "
-                          + ("Coaches are named." if options.coach_names else
-                             "Coaches appear under pseudonyms."),
-               "sections": sections}
-    engagements = study.valid("engagements")
-    identifiers = {"client_id": engagements["client_id"],
-                   "engagement_id": engagements["engagement_id"]}
-    if not options.coach_names:
-        identifiers["coach_id"] = engagements["coach_id"]
-    return _write(out, "report", context, identifiers, pdf, started,
-                  lambda engine: _footer(study, options, engine, command), options.k, run,
-                  files=run.files, prefer=PDF_ENGINES)
+        who = run.findings["who"]
+        context = {"title": options.title, "generator": "outcomes",
+                   "subtitle": options.subtitle or f"{Path(study.source or 'study').name}: "
+                               f"{who['engagements']} engagements, {who['coaches']} coaches",
+                   "privacy": f"Every number in this report rests on at least {options.k} "
+                              "clients; a number that would rest on fewer reads \u201cwithheld"
+                              "\u201d. " + ("Coaches are named." if options.coach_names else
+                                            "Coaches appear under pseudonyms."),
+                   "sections": sections}
+        engagements = study.valid("engagements")
+        identifiers = {"client_id": engagements["client_id"],
+                       "engagement_id": engagements["engagement_id"]}
+        if not options.coach_names:
+            identifiers["coach_id"] = engagements["coach_id"]
+        return _write(out, "report", context, identifiers, pdf, started,
+                      lambda engine: _footer(study, options, engine, command), options.k, run,
+                      files=run.files, prefer=PDF_ENGINES, printer=run.printer)
+    finally:
+        if run is not None:
+            run.close()  # the worker and the drawer
+        stop_helpers(drawer if run is None else None, worker if run is None else False,
+                     None if run is None else run.printer)
 
 
 def _fit_ahead(run: Any) -> None:
-    """Start the slowest models in a second process, in the order the sections need them:
-    the multiple-imputation shares, then the session model. What they import is imported
-    first, so that the process forked inherits it (this one imports it later anyway)."""
-    import statsmodels.regression.mixed_linear_model  # noqa: F401
-
-    import outcomes.mixed.alliance  # noqa: F401
-    import outcomes.shares.decomposition  # noqa: F401
+    """Start the slowest models in the other processes, in the order the sections need
+    them: the multiple-imputation shares with the dropout sensitivity in the drawer's
+    (:mod:`outcomes.report._drawer`), the session model and then the monitoring's expected
+    course in the worker's (which imported statsmodels while this one read the study; this
+    one does not import it)."""
     from outcomes.report import _itt, _sessions
     from outcomes.report._drivers import factors_of
 
@@ -292,9 +299,10 @@ def _fit_ahead(run: Any) -> None:
     _sessions.fit_ahead(run)
 
 
-def _sections(run: Any) -> list[dict[str, Any]]:
+def _sections(run: Any, pdf: bool) -> list[dict[str, Any]]:
     """Every section in reading order, the summary (built last, from what the others
-    found) first."""
+    found) first. Chromium is started (for the PDF) before the last sections, which mostly
+    wait for the other processes' models."""
     from outcomes.report._appendix import appendix
     from outcomes.report._body import who
     from outcomes.report._coaches import coaches
@@ -306,16 +314,20 @@ def _sections(run: Any) -> list[dict[str, Any]]:
     body = []
     for section in (who, measurement, improvement, drivers, coaches, alliance, monitoring,
                     methods, appendix):
+        if section is coaches and pdf:
+            run.printer = start_printer(PDF_ENGINES)
         body.append(section(run))
         run.clock.stop(f"section: {body[-1]['title']}")
     order = [("summary", "Summary")] + [(s["id"], s["title"]) for s in body]
-    return [summary(run, order), *body]
+    first = summary(run, order)
+    run.finish_figures()
+    return [first, *body]
 
 
 def _write(out: Path, stem: str, context: dict[str, Any], identifiers: dict[str, Any],
            pdf: bool, started: float, footer: Any, k: int, run: Any,
            files: dict[str, pd.DataFrame] | None = None,
-           prefer: tuple[str, ...] = ("weasyprint",)) -> Report:
+           prefer: tuple[str, ...] = ("weasyprint",), printer: Any = None) -> Report:
     from outcomes.report._render import pdf_engine
 
     engine = pdf_engine(prefer) if pdf else "none"
@@ -338,7 +350,8 @@ def _write(out: Path, stem: str, context: dict[str, Any], identifiers: dict[str,
             if blk["kind"] in ("lead", "text", "warning", "note")]]
         fallback = {"title": context["title"], "paragraphs": paragraphs,
                     "figures": run.figures}
-        used = write_pdf(html, pdf_path, fallback=fallback, prefer=prefer, source=html_path)
+        used = write_pdf(html, pdf_path, fallback=fallback, prefer=prefer, source=html_path,
+                         printer=printer)
         if used != engine:  # the engine failed at run time: the footer names the one used
             html_path, html = _write_html(out, stem, context, footer(used), identifiers)
             used = write_pdf(html, pdf_path, fallback=fallback, prefer=(used,),

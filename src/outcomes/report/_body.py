@@ -18,12 +18,13 @@ import pandas as pd
 
 from outcomes.privacy.disclosure import Disclosure, Released
 from outcomes.report import _blocks as b
+from outcomes.report._drawer import can_fork
 from outcomes.report._render import figure_uri
 from outcomes.schema import ALLOWED
 from outcomes.study import Study
 
-__all__ = ["Run", "Stopwatch", "quiet", "who", "withheld_note", "SPONSORS", "FACTOR_NAMES",
-           "factor_label"]
+__all__ = ["Run", "Stopwatch", "quiet", "can_fork", "start_helpers", "stop_helpers",
+           "start_worker", "who", "withheld_note", "SPONSORS", "FACTOR_NAMES", "factor_label"]
 
 STATUSES = ALLOWED["status"]  # in the schema's order, "unknown" last
 #: The factor groups as a reader names them.
@@ -83,6 +84,9 @@ class Run:
     clock: Stopwatch = field(default_factory=Stopwatch)
     pending: dict[str, Any] = field(default_factory=dict, repr=False)
     worker: Any = field(default=None, repr=False)
+    drawer: Any = field(default=None, repr=False)
+    printer: Any = field(default=None, repr=False)
+    drawing: dict[int, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.gate = Disclosure(k=int(self.options.k), base=self.base)
@@ -132,6 +136,26 @@ class Run:
         self.figures.append(block)
         return block
 
+    def draw(self, fn: Any, *args: Any, alt: str, caption: str, **kwargs: Any
+             ) -> dict[str, Any]:
+        """The figure ``fn(*args, **kwargs)`` (a function of :mod:`outcomes.plots`), drawn
+        by the drawer process when there is one (its image is filled in by
+        :meth:`finish_figures`), else here and now."""
+        if self.drawer is None or not self.drawer.submit(len(self.figures), fn, args, kwargs):
+            return self.figure(fn(*args, **kwargs), alt=alt, caption=caption)
+        block = b.figure("", alt=alt, caption=caption)
+        self.figures.append(block)
+        self.drawing[len(self.figures) - 1] = (fn, args, kwargs)
+        return block
+
+    def finish_figures(self) -> None:
+        """Fill in the images the drawer made; draw here any it could not."""
+        drawn = self.drawer.collect() if self.drawer is not None and self.drawing else {}
+        for index, (fn, args, kwargs) in self.drawing.items():
+            uri = drawn.get(index)
+            self.figures[index]["src"] = uri if uri else figure_uri(fn(*args, **kwargs))
+        self.drawing.clear()
+
     def cached(self, key: str, compute: Any) -> Any:
         """A model computed once per report and shared by every section that needs it (in
         the second process when :meth:`ahead` started it there)."""
@@ -146,12 +170,18 @@ class Run:
             self.results[key] = compute() if value is _NOTHING else value
         return self.results[key]
 
-    def ahead(self, key: str, fn: Any, *args: Any, **kwargs: Any) -> None:
+    def ahead(self, key: str, fn: Any, *args: Any, on: str = "worker", **kwargs: Any
+              ) -> None:
         """Start ``quiet(fn, *args, **kwargs)`` in a second process, for :meth:`cached` to
         collect under ``key`` (the same numbers, computed while the sections before it are
-        built). Only where a process can be forked (Linux) and a second core exists; an
-        error or a failed process is left to ``cached``, which computes it here again."""
+        built): the worker, or with ``on="drawer"`` the process that draws the figures. Only
+        where a process can be forked (Linux) and a second core exists; an error or a failed
+        process is left to ``cached``, which computes it here again."""
         if key in self.results or key in self.pending:
+            return
+        if on == "drawer" and self.drawer is not None:
+            if self.drawer.submit(key, quiet, (fn, *args), kwargs, urgent=True):
+                self.pending[key] = _Later(self.drawer, key)
             return
         if self.worker is None:
             self.worker = _worker()
@@ -163,29 +193,80 @@ class Run:
                 self.worker = False
 
     def close(self) -> None:
-        """End the second process, if one was started."""
+        """End the second process and the drawer, if they were started."""
         if self.worker:
             self.worker.shutdown(wait=True, cancel_futures=True)
+            self.worker = False
         self.pending.clear()
+        if self.drawer is not None:
+            self.drawer.close()
+            self.drawer = None
 
 
 _NOTHING = object()
 
 
+@dataclass(frozen=True)
+class _Later:
+    """A result the drawer sends back, collected like a future's."""
+
+    drawer: Any
+    key: str
+
+    def result(self) -> Any:
+        return self.drawer.result(self.key)
+
+
 def _worker() -> Any:
-    """One forked worker process, or False where forking is unsafe (not Linux, or other
-    threads running, whose locks a fork could copy held), not allowed (a daemonic process)
-    or of no use (one core)."""
+    """One forked worker process, or False where forking is unsafe, not allowed or of no
+    use (:func:`can_fork`)."""
     import multiprocessing
-    import os
-    import sys
-    import threading
     from concurrent.futures import ProcessPoolExecutor
 
-    if not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2 \
-            or threading.active_count() > 1 or multiprocessing.current_process().daemon:
+    if not can_fork():
         return False
     return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+
+
+#: What the worker imports while the study is read: what its models need.
+WORKER_IMPORTS = ("statsmodels.regression.mixed_linear_model",
+                  "statsmodels.regression.quantile_regression", "outcomes.mixed.alliance",
+                  "outcomes.practice.monitoring", "outcomes.practice.trajectories")
+
+
+def start_helpers() -> tuple[Any, Any]:
+    """``(drawer, worker)``, started while this process reads the study: the drawer imports
+    matplotlib, the worker statsmodels (forked in this order, so that no thread runs before
+    the worker's); None and False where there are none."""
+    from outcomes.report._drawer import start_drawer
+
+    drawer = start_drawer()
+    return drawer, start_worker(*WORKER_IMPORTS)
+
+
+def stop_helpers(drawer: Any, worker: Any, printer: Any) -> None:
+    """End the worker, the drawer and Chromium, where they were started."""
+    if worker:
+        worker.shutdown(wait=True, cancel_futures=True)
+    for helper in (drawer, printer):
+        if helper is not None:
+            helper.close()
+
+
+def start_worker(*modules: str) -> Any:
+    """The worker, forked now (:func:`_worker`), importing ``modules`` at once (while this
+    process reads the study); False where there can be none."""
+    import importlib
+
+    worker = _worker()
+    if worker:
+        try:
+            for name in modules:
+                worker.submit(importlib.import_module, name)
+        except Exception:  # noqa: BLE001 - no second process after all
+            worker.shutdown(wait=False, cancel_futures=True)
+            worker = False
+    return worker
 
 
 def withheld_note(run: Run, hidden: bool, unit: str = "engagements") -> str:
@@ -261,9 +342,9 @@ def who(run: Run) -> dict[str, Any]:
     blocks.append(b.table(["status", *[SPONSORS.get(str(c), str(c)) for c in columns]], rows,
                           caption="Engagements by status and who paid",
                           note=withheld_note(run, bool(shown.mask.to_numpy().any()))))
-    fig = _engagements_figure(shown.values.drop(index="total", columns="total"))
-    blocks.append(run.figure(
-        fig, alt="Horizontal stacked bars of engagements by status, split by who paid: "
+    blocks.append(run.draw(
+        _engagements_figure, shown.values.drop(index="total", columns="total"),
+        alt="Horizontal stacked bars of engagements by status, split by who paid: "
         + "; ".join(f"{s}: {_cell(v)}" for s, v in status.items()),
         caption="Figure 1. Engagements by status, split by who paid. Withheld cells are not "
                 "drawn."))

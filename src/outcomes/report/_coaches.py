@@ -106,7 +106,7 @@ def coaches(run: Run) -> dict[str, Any]:
         f"their clients changed than expected, pulled towards the average in proportion to "
         f"how little the coach's clients can tell. Coaches differ beyond chance by a standard "
         f"deviation of {tau} ORS points; clients of the same coach differ by {sigma}. " + RULE),
-        run.figure(coaches_figure(effects), alt="Funnel plot of each published coach's mean "
+        run.draw(coaches_figure, effects, alt="Funnel plot of each published coach's mean "
                    "difference from expected change against their number of clients, with "
                    "95 % and 99.8 % limits; beside it each coach's effect with its 95 % "
                    f"interval in order of estimate. {len(standing)} intervals lie wholly "

@@ -193,8 +193,8 @@ def drivers(run: Run) -> dict[str, Any]:
     blocks.append(_dominance(run, factors))
     blocks += _icc(run, found["ml_null"])
     blocks += [b.note(text) for text in found["failed"]]
-    blocks.append(run.figure(
-        shares_figure(comparison, found["ml_shares"]),
+    blocks.append(run.draw(
+        shares_figure, comparison, found["ml_shares"],
         alt="Bar chart of each factor's share of what the factors explain with 95 % "
         "intervals beside the reference split: " + "; ".join(
             f"{r[0]} {r[2]} % against {r[-2]} %" for r in table["rows"]),

@@ -21,7 +21,8 @@ from typing import Any
 from outcomes._errors import OutcomesError
 from outcomes.report._body import Run, factor_label, quiet
 
-__all__ = ["intention_to_treat", "basis_sentences", "missing_note", "CONCLUSION"]
+__all__ = ["intention_to_treat", "imputed_models", "basis_sentences", "missing_note",
+           "CONCLUSION"]
 
 #: The comparison whose robustness to dropout is asked (the larger of the two, by the
 #: intention-to-treat shares, comes first): Asay and Lambert's relationship (30 %) against
@@ -32,52 +33,66 @@ CONCLUSION = ("relationship", "technique")
 def intention_to_treat(run: Run, factors: dict[str, list[str]], fit: Any) -> dict[str, Any]:
     """The multiple-imputation shares (with the same bootstrap settings as the complete-case
     ones) and the dropout sensitivity; empty when no client misses a value."""
-    from outcomes.shares.decomposition import decompose
-
-    opts = run.options
     out: dict[str, Any] = {"itt": None, "sensitivity": None, "notes": [], "failed": []}
     if fit.n_dropped == 0:
         return out
-    covariates = list(opts.covariates)
-    cluster = "coach_id" if opts.n_boot else None
-    try:
-        out["itt"], out["notes"] = run.cached("itt", lambda: quiet(
-            decompose, run.table, opts.outcome, factors, **_imputed_shares(run)))
-    except OutcomesError as error:
+    found, out["notes"] = run.cached("itt", lambda: quiet(
+        imputed_models, run.table, run.options.outcome, factors, **_imputed_shares(run)))
+    if found["itt_error"] is not None:
         out["failed"].append("The shares with every client kept (missing values imputed) "
-                             f"could not be estimated: {error}")
+                             f"could not be estimated: {found['itt_error']}")
         return out
-    order = _conclusion(out["itt"])
-    if order is None or not run.table[opts.outcome].isna().any():
-        return out
+    out["itt"], out["sensitivity"] = found["itt"], found["sensitivity"]
+    if found["sensitivity_error"] is not None:
+        out["failed"].append("The dropout sensitivity analysis could not be run: "
+                             f"{found['sensitivity_error']}")
+    return out
+
+
+def imputed_models(table: Any, outcome: str, factors: dict[str, list[str]], *,
+                   covariates: list[str], n_boot: int, cluster: str | None,
+                   seed: Any) -> dict[str, Any]:
+    """The multiple-imputation shares, then the dropout sensitivity when the end score is
+    missing for some clients (made from the same imputations, which are kept); a model that
+    cannot be estimated gives its reason instead (``itt_error``, ``sensitivity_error``)."""
+    from outcomes.shares.decomposition import decompose
     from outcomes.shares.sensitivity import sensitivity
 
+    out: dict[str, Any] = {"itt": None, "itt_error": None, "sensitivity": None,
+                           "sensitivity_error": None}
     try:
-        out["sensitivity"], more = quiet(
-            sensitivity, run.table, opts.outcome, factors, covariates=covariates,
-            conclusion=order, cluster=cluster, seed=opts.seed)
-        out["notes"] += more
+        out["itt"] = decompose(table, outcome, factors, covariates=covariates, missing="mi",
+                               n_boot=n_boot, cluster=cluster, seed=seed)
     except OutcomesError as error:
-        out["failed"].append(f"The dropout sensitivity analysis could not be run: {error}")
+        out["itt_error"] = str(error)
+        return out
+    order = _conclusion(out["itt"])
+    if order is None or not table[outcome].isna().any():
+        return out
+    try:
+        out["sensitivity"] = sensitivity(table, outcome, factors, covariates=covariates,
+                                         conclusion=order, cluster=cluster, seed=seed)
+    except OutcomesError as error:
+        out["sensitivity_error"] = str(error)
     return out
 
 
 def fit_ahead(run: Run, factors: dict[str, list[str]]) -> None:
-    """Start the multiple-imputation shares (the slowest model of the factor shares) in the
-    second process when a value they use is missing, so that they are ready when the
-    section needs them."""
-    from outcomes.shares.decomposition import decompose
-
+    """Start the multiple-imputation shares and the dropout sensitivity (the slowest models
+    of the factor shares) in the process that draws the figures (the worker fits the session
+    model) when a value they use is missing, so that they are ready when the section needs
+    them."""
     opts = run.options
     columns = [opts.outcome, *opts.covariates, *(c for cols in factors.values() for c in cols)]
     if run.table[[c for c in dict.fromkeys(columns) if c in run.table]].isna().to_numpy().any():
-        run.ahead("itt", decompose, run.table, opts.outcome, factors, **_imputed_shares(run))
+        run.ahead("itt", imputed_models, run.table, opts.outcome, factors, on="drawer",
+                  **_imputed_shares(run))
 
 
 def _imputed_shares(run: Run) -> dict[str, Any]:
     """The options of ``decompose`` for the intention-to-treat shares."""
     opts = run.options
-    return {"covariates": list(opts.covariates), "missing": "mi", "n_boot": opts.n_boot,
+    return {"covariates": list(opts.covariates), "n_boot": opts.n_boot,
             "cluster": "coach_id" if opts.n_boot else None, "seed": opts.seed}
 
 

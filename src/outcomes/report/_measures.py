@@ -8,6 +8,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from outcomes import instruments as registry
@@ -87,9 +88,9 @@ def measurement(run: Run) -> dict[str, Any]:
                               note="; ".join(f"{k}: {v}" for k, v in names.items()) + "."))
         from outcomes.plots import reliability_figure
 
-        fig = reliability_figure(pd.concat(frames, ignore_index=True))
-        blocks.append(run.figure(
-            fig, alt="Dot plot of alpha and omega with intervals for each scale; "
+        blocks.append(run.draw(
+            reliability_figure, pd.concat(frames, ignore_index=True),
+            alt="Dot plot of alpha and omega with intervals for each scale; "
             + "; ".join(f"{r[0]} {r[1]} alpha {r[4].split()[0]}" for r in rows),
             caption="Figure 2. Alpha (circles) and omega (squares) with 95 % intervals. Dotted "
                     "lines mark .70 and .80."))
@@ -110,11 +111,18 @@ def _change(run: Run) -> Any:
         return change(run.table, pre="baseline", post="end_score", instrument="ors")
 
 
-def _wilson(count: float, total: float) -> tuple[float, float]:
-    from statsmodels.stats.proportion import proportion_confint
+def _wilson(count: float, total: float, alpha: float = 0.05) -> tuple[float, float]:
+    """Wilson's score interval of a proportion (as statsmodels' ``proportion_confint(...,
+    method="wilson")`` gives it, to the last bit, without importing statsmodels here)."""
+    from scipy.special import ndtri
 
-    low, high = proportion_confint(count, total, alpha=0.05, method="wilson")
-    return float(low), float(high)
+    z = -ndtri(alpha / 2)
+    p = count / total
+    z2 = z * z
+    scale = 1 + z2 / total
+    centre = (p + z2 / (2 * total)) / scale
+    half = z * np.sqrt(p * (1.0 - p) / total + z2 / (4.0 * total ** 2)) / scale
+    return float(max(centre - half, 0.0)), float(min(centre + half, 1.0))
 
 
 def _category_rows(run: Run, counts: pd.Series) -> tuple[list[list[Any]], pd.DataFrame, Any]:
@@ -209,9 +217,9 @@ def improvement(run: Run) -> dict[str, Any]:
     blocks += _effect_sizes(run, result)
     from outcomes.plots import change_figure
 
-    fig = change_figure(result, categories=categories)
-    blocks.append(run.figure(
-        fig, alt="Bar chart of the percent of rated clients in each change category with "
+    blocks.append(run.draw(
+        change_figure, result, categories=categories,
+        alt="Bar chart of the percent of rated clients in each change category with "
         "intervals, and a dot plot of the effect sizes: " + "; ".join(
             f"{r[0]} {r[2]} %" for r in rows[:-1]),
         caption="Figure 3. Left: clients by reliable change category, with 95 % intervals. "

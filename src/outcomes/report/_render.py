@@ -8,7 +8,8 @@ break inside a figure or a table row) by the first engine of ``prefer`` that wor
 - ``"chromium"``: headless Chromium's ``--print-to-pdf`` (Debian's ``chromium``), about
   three times faster than WeasyPrint on a report of fifteen pages; run with every host
   name unresolvable and a throw-away profile, on a page that holds no script and only
-  ``data:`` images, so it can fetch nothing;
+  ``data:`` images, so it can fetch nothing; a body's report starts it while the numbers
+  are computed (:mod:`outcomes.report._chromium`), so that only the printing is left;
 - ``"weasyprint"``: WeasyPrint, in the process (needs the Pango library);
 - otherwise a plainer PDF of the text and figures drawn with matplotlib, and the report
   says so.
@@ -33,7 +34,7 @@ from typing import Any
 from outcomes._errors import UsageError
 
 __all__ = ["environment", "figure_uri", "render", "write_pdf", "pdf_engine", "visible_text",
-           "chromium", "css_string", "ENGINES"]
+           "chromium", "css_string", "start_printer", "ENGINES"]
 
 _DPI = 110
 #: The PDF engines, fastest first; the matplotlib fallback is always available.
@@ -122,12 +123,28 @@ def pdf_engine(prefer: Sequence[str] = ("weasyprint",)) -> str:
     return "matplotlib"
 
 
+def start_printer(prefer: Sequence[str]) -> Any:
+    """A Chromium started now to print later (:class:`~outcomes.report._chromium.Printer`),
+    or None where Chromium is not the engine ``prefer`` picks here, or on Windows."""
+    if os.name != "posix" or pdf_engine(prefer) != "chromium":
+        return None
+    from outcomes.report._chromium import Printer
+
+    executable = chromium()
+    return None if executable is None else Printer(executable, seconds=_CHROMIUM_SECONDS)
+
+
 def write_pdf(html: str, path: Path, *, fallback: dict[str, Any] | None = None,
-              prefer: Sequence[str] = ("weasyprint",), source: Path | None = None) -> str:
+              prefer: Sequence[str] = ("weasyprint",), source: Path | None = None,
+              printer: Any = None) -> str:
     """Write the PDF of a report with the first engine of ``prefer`` that works here;
     returns the engine used. ``source`` is the written HTML file (Chromium prints a file;
-    without it a temporary copy is written)."""
+    without it a temporary copy is written); ``printer`` a Chromium already started
+    (:func:`start_printer`), tried first."""
     engine = pdf_engine(prefer)
+    if engine == "chromium" and printer is not None and source is not None \
+            and printer.print_pdf(source, path):
+        return "chromium"
     if engine == "chromium" and _chromium_pdf(html, path, source):
         return "chromium"
     if engine == "chromium":
@@ -159,7 +176,9 @@ def _chromium_pdf(html: str, path: Path, source: Path | None) -> bool:
     executable = chromium()
     if executable is None:
         return False
-    with tempfile.TemporaryDirectory(prefix="outcomes-pdf-") as scratch:
+    from outcomes.report._chromium import memory_folder
+
+    with tempfile.TemporaryDirectory(prefix="outcomes-pdf-", dir=memory_folder()) as scratch:
         page = source
         if page is None:
             page = Path(scratch) / "page.html"

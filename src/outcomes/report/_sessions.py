@@ -13,7 +13,8 @@ from outcomes.report import _blocks as b
 from outcomes.report._body import Run, withheld_note
 from outcomes.report._drivers import quiet
 
-__all__ = ["alliance", "monitoring", "flag_rules", "MIN_SESSION_CLIENTS", "BAND"]
+__all__ = ["alliance", "monitoring", "monitoring_models", "flag_rules", "MIN_SESSION_CLIENTS",
+           "BAND"]
 
 #: Fewest clients behind a session's mean rating drawn in the alliance figure.
 MIN_SESSION_CLIENTS = 30
@@ -85,8 +86,9 @@ def _effects_text(run: Run, fit: Any) -> tuple[pd.DataFrame | None, list[list[st
 
 
 def fit_ahead(run: Run) -> None:
-    """Start the session model (the slowest of the report) in a second process, so that it
-    is fitted while the sections before it are built."""
+    """Start the session model (the slowest of the report), then the monitoring's expected
+    course, in the worker, so that they are fitted while the sections before them are
+    built."""
     from outcomes.mixed.alliance import alliance_outcome
 
     if "session_ratings" in run.gaps:
@@ -96,6 +98,11 @@ def fit_ahead(run: Run) -> None:
     except OutcomesError:
         return  # the section says why
     run.ahead("alliance", alliance_outcome, sessions, alliance="alliance", outcome="outcome")
+    try:
+        monitored = _monitored(run)
+    except OutcomesError:
+        return  # the section says why
+    run.ahead("monitoring", monitoring_models, monitored)
 
 
 def _session_table(run: Run) -> pd.DataFrame:
@@ -150,8 +157,8 @@ def alliance(run: Run) -> dict[str, Any]:
                                     "shown."))
     if len(by_session):
         first, last = by_session.iloc[0], by_session.iloc[-1]
-        blocks.append(run.figure(
-            alliance_figure(by_session, effects),
+        blocks.append(run.draw(
+            alliance_figure, by_session, effects,
             alt=f"Line chart of mean ORS and mean SRS over sessions {first.session} to "
                 f"{last.session} on one scale from 0 to 40; ORS from {first.outcome_text} to "
                 f"{last.outcome_text}, SRS from {first.alliance_text} to "
@@ -163,14 +170,19 @@ def alliance(run: Run) -> dict[str, Any]:
     return b.section("alliance", title, blocks)
 
 
-def _flags(run: Run) -> Any:
-    from outcomes.practice.monitoring import monitor
-    from outcomes.practice.trajectories import expected_trajectories, session_scores
+def _monitored(run: Run) -> pd.DataFrame:
+    from outcomes.practice.trajectories import session_scores
 
-    sessions = session_scores(run.consenting(run.study.scores()))
-    fit, _ = quiet(expected_trajectories, sessions, outcome="ors", intake="intake")
-    flags, _ = quiet(monitor, sessions, fit, outcome="ors", alliance="srs")
-    return fit, flags
+    return session_scores(run.consenting(run.study.scores()))
+
+
+def monitoring_models(sessions: pd.DataFrame) -> tuple[Any, Any]:
+    """The expected course of the ORS (quantile regression) and the flags it gives."""
+    from outcomes.practice.monitoring import monitor
+    from outcomes.practice.trajectories import expected_trajectories
+
+    fit = expected_trajectories(sessions, outcome="ors", intake="intake")
+    return fit, monitor(sessions, fit, outcome="ors", alliance="srs")
 
 
 def monitoring(run: Run) -> dict[str, Any]:
@@ -184,7 +196,8 @@ def monitoring(run: Run) -> dict[str, Any]:
                    "health.")
     run.findings["monitoring"] = None
     try:
-        fit, flags = run.cached("monitoring", lambda: _flags(run))
+        (fit, flags), _ = run.cached("monitoring", lambda: quiet(monitoring_models,
+                                                                 _monitored(run)))
     except OutcomesError as error:
         gap = run.gaps.get("session_ratings")
         if gap:
@@ -234,8 +247,8 @@ def monitoring(run: Run) -> dict[str, Any]:
                      "is a new chance: compare the two right-hand columns. The other flags "
                      "have no published benchmark for coaching: compare them with this "
                      "body's next report.")]
-    blocks.append(run.figure(
-        monitoring_figure(pd.DataFrame({"flag": counts.index, "share": shares})),
+    blocks.append(run.draw(
+        monitoring_figure, pd.DataFrame({"flag": counts.index, "share": shares}),
         alt="Bar chart of the percent of engagements ever flagged: "
         + "; ".join(f"{r[0]} {r[3]} %" for r in rows),
         caption="Figure 7. Percent of engagements flagged at least once, by reason."))

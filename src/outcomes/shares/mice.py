@@ -237,13 +237,34 @@ def _draw_fits(cross, step: _Step, rngs):
            + np.einsum("rij,rij->rj", beta, xtx @ beta))
     sigma = np.zeros((len(cross), c))
     noise = np.zeros((len(cross), q, c))
-    for r in np.flatnonzero(step.n_gone):
+    chains = np.flatnonzero(step.n_gone)
+    roots = _roots(inverse, present, chains)
+    for r in chains:
         keep = present[r]
         df = max(step.seen_weight[r] - keep.sum(), 1.0)
         sigma[r] = np.sqrt(np.clip(ssr[r], 0, None) / rngs[r].chisquare(df, size=c))
-        root = _cholesky(inverse[r] if keep.all() else inverse[r][np.ix_(keep, keep)])
-        noise[r, keep] = root @ rngs[r].standard_normal((int(keep.sum()), c))
+        noise[r, keep] = roots[r] @ rngs[r].standard_normal((int(keep.sum()), c))
     return beta + noise * sigma[:, None, :], sigma
+
+
+def _roots(inverse, present, chains) -> dict[int, np.ndarray]:
+    """The Cholesky root of each chain's coefficient covariance (its kept predictors): the
+    chains that keep every predictor in one call (the same factorisation of each matrix as
+    one call each), the others, or all when one of them is not positive definite, one by
+    one."""
+    whole = [int(r) for r in chains if present[r].all()]
+    out: dict[int, np.ndarray] = {}
+    if whole:
+        try:
+            out.update(zip(whole, np.linalg.cholesky(inverse[whole]), strict=True))
+        except np.linalg.LinAlgError:
+            pass
+    for r in chains:
+        if int(r) not in out:
+            keep = present[r]
+            out[int(r)] = _cholesky(inverse[r] if keep.all() else
+                                    inverse[r][np.ix_(keep, keep)])
+    return out
 
 
 def _cholesky(matrix) -> np.ndarray:

@@ -112,12 +112,22 @@ class IncompleteDesign(Design):
 
     def completed_matrix(self, rows: np.ndarray, seed) -> np.ndarray:
         """One imputed copy of the given rows of the model matrix, the chain started from
-        the EM estimate."""
+        the EM estimate (kept for :func:`sensitivity`, which imputes the same data with
+        the same seeds)."""
         inc, em = self.incomplete, self.em
         assert inc is not None and em is not None
         w = None if inc.weights is None else inc.weights[rows]
-        return impute(inc.matrix[rows], inc.blocks, rng=np.random.default_rng(seed),
-                      weights=w, start=(em.mean[0], em.covariance[0]), cache=self.fill_cache)
+        x, start = inc.matrix[rows], (em.mean[0], em.covariance[0])
+        key = _imputation_key(x, inc.blocks, w, start, seed)
+        if key is not None and key in _COMPLETED:
+            return _COMPLETED[key].copy()
+        out = impute(x, inc.blocks, rng=np.random.default_rng(seed), weights=w, start=start,
+                     cache=self.fill_cache)
+        if key is not None:
+            while len(_COMPLETED) >= _KEEP:
+                del _COMPLETED[next(iter(_COMPLETED))]
+            _COMPLETED[key] = out.copy()
+        return out
 
     def completed(self, rows: np.ndarray, seed) -> np.ndarray:
         """Cross-products of one imputed copy of the given rows."""
@@ -223,6 +233,30 @@ def pull_in(reps: np.ndarray, per_imputation: np.ndarray, columns=slice(None)) -
     out = reps.copy()
     out[:, columns] = centre + (reps[:, columns] - centre) * np.nan_to_num(factor, nan=1.0)
     return out
+
+
+#: The last completed copies made, by what determines them (the rows' values, the columns'
+#: blocks, the weights, the chain's start and the seed): ``decompose(missing="mi")`` and
+#: ``sensitivity`` of the same data and seed make the same copies, once.
+_COMPLETED: dict[tuple, np.ndarray] = {}
+_KEEP = 200
+
+
+def _imputation_key(x, blocks, weights, start, seed) -> tuple | None:
+    """What one completed copy depends on, as a key; None for a seed that is not a
+    ``SeedSequence`` (its draws cannot be told apart)."""
+    if not isinstance(seed, np.random.SeedSequence):
+        return None
+    import hashlib
+
+    digest = hashlib.sha256()
+    for part in (x, weights, *start):
+        if part is not None:
+            array = np.ascontiguousarray(part, dtype=float)
+            digest.update(repr(array.shape).encode())
+            digest.update(array.tobytes())
+    return (digest.hexdigest(), repr([list(b) for b in blocks]), repr(seed.entropy),
+            tuple(seed.spawn_key), seed.pool_size)
 
 
 def imputed(design: Design, cross=None) -> np.ndarray:

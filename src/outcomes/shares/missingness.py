@@ -232,7 +232,18 @@ def _report(frame, groups, covariates, outcome, n_left_out) -> MissingnessReport
         "n_missing": missing.sum().to_numpy().astype(int),
     })
     columns["percent"] = 100 * columns.n_missing / max(n, 1)
-    labels = missing.apply(lambda row: ", ".join(c for c, m in row.items() if m), axis=1)
-    patterns = labels.value_counts().rename_axis("missing").reset_index(name="n")
+    patterns = _pattern_labels(missing).value_counts().rename_axis("missing").reset_index(name="n")
     patterns["percent"] = 100 * patterns.n / max(n, 1)
     return MissingnessReport(columns, patterns, "listwise", n, n_left_out)
+
+
+def _pattern_labels(missing: pd.DataFrame) -> pd.Series:
+    """Each row's missing columns, in column order, joined by ", " ("" for a complete row):
+    one label per distinct pattern, then spread over the rows."""
+    if missing.empty:
+        return missing.apply(lambda row: ", ".join(c for c, m in row.items() if m), axis=1)
+    found, rows = np.unique(missing.to_numpy(dtype=bool), axis=0, return_inverse=True)
+    names = list(missing.columns)
+    text = np.array([", ".join(str(c) for c, m in zip(names, pattern, strict=True) if m)
+                     for pattern in found], dtype=object)
+    return pd.Series(text[rows.reshape(-1)].tolist(), index=missing.index)

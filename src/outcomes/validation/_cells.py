@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from outcomes.io import limit_variable, limits, shorten
+from outcomes.io import _arrow, limit_variable, limits, shorten
 from outcomes.validation.report import TableCheck
 
 __all__ = ["RULES", "check_cells"]
@@ -64,13 +64,14 @@ def check_cells(check: TableCheck) -> None:
 def _flags(cells: pd.Series, most: int) -> tuple[np.ndarray, np.ndarray] | None:
     """The cells with a NUL byte and the over-long ones, or None when there are none (or the
     column holds no text)."""
-    if isinstance(cells.array, pd.arrays.ArrowStringArray):
+    if _arrow.is_arrow_text(cells):
         import pyarrow.compute as pc
 
+        # no byte 0 in the text, no NUL byte; a cell of more bytes than the limit may be
+        # over-long: only then are the cells searched and their characters counted
+        low = (_arrow.byte_range(cells) or (1, 0))[0]
         array = cells.array.__arrow_array__()
-        nul_any = pc.any(pc.match_substring(array, "\x00")).as_py()
-        # a cell of more bytes than the limit may be over-long; only then count characters
-        if not nul_any and not (pc.max(pc.binary_length(array)).as_py() or 0) > most:
+        if low > 0 and not (pc.max(pc.binary_length(array)).as_py() or 0) > most:
             return None
     try:
         text = cells.str

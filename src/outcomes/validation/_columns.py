@@ -93,7 +93,7 @@ def check_schema(check: TableCheck) -> None:
             repeated = values.duplicated(keep=False).to_numpy() & given
             _add(check, "field_uniqueness", name, np.flatnonzero(repeated))
         for rule in column.checks:
-            failing = ~_passes(rule, values) & given
+            failing = ~_passes(rule, values, check, name) & given
             _add(check, _label(rule), name, np.flatnonzero(failing))
     _check_repeated_keys(check)
 
@@ -104,10 +104,12 @@ def _failing(rule: Any, typed: pd.DataFrame) -> np.ndarray:
     return ~np.asarray(pd.Series(output).fillna(True), dtype=bool)
 
 
-def _passes(rule: Any, values: pd.Series) -> np.ndarray:
+def _passes(rule: Any, values: pd.Series, check: TableCheck, name: str) -> np.ndarray:
     """Which cells pass one column check (missing cells pass: they are checked as empty)."""
-    if rule.name == "isin":
-        return values.isin(list(rule.statistics["allowed_values"])).to_numpy(dtype=bool)
+    if rule.name == "isin":  # each distinct value is looked up once
+        codes, uniques = check.codes(name)
+        allowed = list(rule.statistics["allowed_values"])
+        return pd.Series(uniques, dtype=object).isin(allowed).to_numpy(dtype=bool)[codes]
     if rule.name in _COMPARE:
         statistic, compare = _COMPARE[rule.name]
         result = compare(values, rule.statistics[statistic])
@@ -152,7 +154,8 @@ def key_codes(parts: list[tuple[np.ndarray, int]]) -> tuple[np.ndarray, int]:
         if size * width >= 2**62:  # renumber the key so far before it could overflow
             key, kept = pd.factorize(key)
             size = max(len(kept), 1)
-        key = key * width + codes
+        key *= width  # in place: the key is this function's own array
+        key += codes
         size *= width
     return key, size
 

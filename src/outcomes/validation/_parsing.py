@@ -15,9 +15,13 @@ import numpy as np
 import pandas as pd
 from pandas.api.extensions import take
 
+from outcomes.io import _arrow
 from outcomes.schema import ColumnSpec
 
-__all__ = ["parse_column", "FIXES"]
+__all__ = ["parse_column", "parse_coded", "FIXES", "Codes"]
+
+#: The codes of a parsed column: each cell's code and the value of each code.
+Codes = tuple[np.ndarray, pd.Index]
 
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
@@ -69,12 +73,30 @@ def parse_column(raw: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, np.ndarra
     >>> parse_column(pd.Series(["2024-02-30"]), ColumnSpec("date"))[1].tolist()
     [True]
     """
+    values, bad, _ = parse_coded(raw, spec)
+    return values, bad
+
+
+def parse_coded(raw: pd.Series,
+                spec: ColumnSpec) -> tuple[pd.Series, np.ndarray, Codes | None]:
+    """:func:`parse_column`, and the codes of the parsed cells when the column was parsed
+    once per distinct value (else None): a code per cell, equal for equal values, missing
+    values sharing one, and the value of each code, as ``pd.factorize(values,
+    use_na_sentinel=False)`` gives them (in another order, perhaps).
+
+    Examples
+    --------
+    >>> raw = pd.Series(["3", "x", None, "03"] * 300)
+    >>> values, bad, (codes, distinct) = parse_coded(raw, ColumnSpec("int"))
+    >>> codes[:4].tolist(), distinct.tolist()
+    ([0, 1, 1, 0], [3, <NA>])
+    """
     kind = spec.kind
     if kind in ("id", "text"):
-        return _identifiers(raw, kind), np.zeros(len(raw), bool)
+        return _identifiers(raw, kind), np.zeros(len(raw), bool), None
     if len(raw) >= _FEW and _is_text(raw):
         return _by_distinct_value(raw, spec)
-    return _parse_cells(raw, kind)
+    return (*_parse_cells(raw, kind), None)
 
 
 def _is_text(raw: pd.Series) -> bool:
@@ -83,7 +105,8 @@ def _is_text(raw: pd.Series) -> bool:
     return raw.dtype == object and pd.api.types.infer_dtype(raw, skipna=True) == "string"
 
 
-def _by_distinct_value(raw: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, np.ndarray]:
+def _by_distinct_value(raw: pd.Series,
+                       spec: ColumnSpec) -> tuple[pd.Series, np.ndarray, Codes]:
     """Parse each distinct cell once and give every cell its value: the same result as
     parsing cell by cell, since each cell is parsed on its own."""
     codes, distinct = pd.factorize(raw, use_na_sentinel=True)
@@ -93,22 +116,40 @@ def _by_distinct_value(raw: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, np.
                     name=raw.name)
     flags = np.zeros(len(raw), bool)
     flags[given] = bad[codes[given]]
-    return out, flags
+    return out, flags, _parsed_codes(codes, values)
+
+
+def _parsed_codes(codes: np.ndarray, values: pd.Series) -> Codes:
+    """The codes of the parsed cells, from the code of each raw cell (-1 where missing) and
+    the parsed value of each raw code: no pass over the cells but one lookup."""
+    number, parsed = pd.factorize(values, use_na_sentinel=False)
+    parsed = pd.Index(parsed)
+    blank = np.flatnonzero(parsed.isna())
+    if len(blank):
+        missing = int(blank[0])
+    else:
+        missing = len(parsed)
+        if (codes < 0).any():
+            parsed = parsed.append(pd.Index([None], dtype=parsed.dtype))
+    lookup = np.append(number, missing).astype(np.min_scalar_type(-len(parsed) - 1))
+    return lookup[codes], parsed
 
 
 def _identifiers(raw: pd.Series, kind: str) -> pd.Series:
     """Identifiers and free text: stripped, empty cells missing; ``7.0`` read as ``"7"``."""
-    if isinstance(raw.array, pd.arrays.ArrowStringArray):
+    if _arrow.is_arrow_text(raw):
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        given = raw.array.__arrow_array__()
-        cells = pc.utf8_trim_whitespace(given)
-        if pc.all(pc.equal(pc.binary_length(cells), pc.binary_length(given))).as_py() is not False:
-            cells = given  # nothing was stripped: keep the column as read, sharing its memory
-        empty = pc.equal(cells, "")
-        if pc.any(empty).as_py():
-            cells = pc.if_else(empty, pa.scalar(None, cells.type), cells)
+        given = cells = raw.array.__arrow_array__()
+        low, high = _arrow.byte_range(raw) or (33, 0)
+        if low <= 32 or high >= 128:  # a cell may hold whitespace to strip
+            cells = pc.utf8_trim_whitespace(given)
+            if pc.all(pc.equal(pc.binary_length(cells),
+                               pc.binary_length(given))).as_py() is not False:
+                cells = given  # nothing was stripped: keep the column as read, and its memory
+        if pc.min(pc.binary_length(cells)).as_py() == 0:
+            cells = pc.if_else(pc.equal(cells, ""), pa.scalar(None, cells.type), cells)
         array = pd.arrays.ArrowStringArray(cells, dtype=pd.StringDtype("pyarrow", np.nan))
         return pd.Series(array, index=raw.index, name=raw.name, copy=False)
     if pd.api.types.is_float_dtype(raw) and kind == "id":

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from outcomes import instruments as _instruments
+from outcomes.io import _arrow
 from outcomes.schema import ALLOWED, COLUMNS, canonical_spellings, spelling_key, spelling_keys
 
 __all__ = ["match_headers", "near_misses", "canonical_values", "missing_text", "rename_fix",
@@ -180,7 +181,10 @@ def canonical_values(column: str, raw: pd.Series,
     >>> note[2:]                                  # cells changed, examples
     (2, 'SRS -> srs; Wai_SR -> wai-sr')
     """
-    codes, uniques = pd.factorize(raw.astype("string"))
+    if _arrow.is_arrow_text(raw):  # factorised once for every step that reads the column
+        codes, uniques = _arrow.factorize(raw)
+    else:
+        codes, uniques = pd.factorize(raw.astype("string"))
     spelt = pd.Series(uniques, dtype="string")
     keys = spelling_keys(spelt)
     found = keys.map(_known(column)).astype("string")

@@ -16,7 +16,7 @@ import pandas as pd
 from outcomes._errors import locate
 from outcomes._plotting import OKABE_ITO, axes_or_new
 from outcomes._results import Result, Summary, jsonable, text_table
-from outcomes.io import shorten
+from outcomes.io import _arrow, shorten
 
 __all__ = ["TableCheck", "ValidationReport", "PROBLEM_COLUMNS", "COUNT_COLUMNS", "NOTE_COLUMNS",
            "rejected_rows", "counts_headline"]
@@ -114,10 +114,23 @@ class TableCheck:
     def codes(self, column: str) -> tuple[np.ndarray, pd.Index]:
         """An integer code for each parsed cell of ``column`` and the distinct values they
         stand for (missing values share a code); computed once per column."""
-        if column not in self._codes:
-            codes, uniques = pd.factorize(self.typed[column], use_na_sentinel=False)
-            self._codes[column] = (codes, pd.Index(uniques))
+        if column in self._codes:
+            return self._codes[column]
+        values = self.typed[column]
+        if _arrow.is_arrow_text(values):  # the codes scoring and the analysis table reuse
+            codes, uniques = _arrow.factorize(values)
+            if values.hasnans:
+                codes = np.where(codes < 0, len(uniques), codes)
+                uniques = uniques.append(pd.Index([np.nan], dtype=uniques.dtype))
+        else:
+            codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        self._codes[column] = (codes, pd.Index(uniques))
         return self._codes[column]
+
+    def keep_codes(self, column: str, codes: np.ndarray, uniques: pd.Index) -> None:
+        """Give :meth:`codes` of ``column``, found another way (they must number the parsed
+        cells as :meth:`codes` would, up to the order of the values)."""
+        self._codes[column] = (codes, uniques)
 
     def has_problem(self, where: np.ndarray, column: str) -> np.ndarray:
         mask = self._flagged.get(column)
@@ -347,7 +360,7 @@ class ValidationReport(Result):
 def rejected_rows(check: TableCheck, found: pd.DataFrame, is_bad: np.ndarray) -> pd.DataFrame:
     """The rows of ``check`` marked in ``is_bad``, as given, with ``row`` and ``reasons``."""
     raw = check.raw.reset_index(drop=True)
-    out = raw.loc[is_bad].copy()
+    out = raw.loc[is_bad].copy() if is_bad.any() else raw.iloc[:0].copy()
     out.insert(0, "row", check.rows[is_bad])
     if not len(found):
         out["reasons"] = pd.Series(dtype=object)

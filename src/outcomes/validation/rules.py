@@ -20,7 +20,7 @@ from outcomes import instruments as _instruments
 from outcomes._errors import UsageError
 from outcomes.schema import COLUMNS, TABLES
 from outcomes.validation import _cells, _columns, _spellings
-from outcomes.validation._parsing import EXPECTED, FIXES, parse_column
+from outcomes.validation._parsing import EXPECTED, FIXES, parse_coded
 from outcomes.validation.report import TableCheck, ValidationReport
 
 __all__ = ["validate", "validate_tables", "check_table", "check_links", "RULES"]
@@ -148,7 +148,7 @@ def _parse(check: TableCheck) -> pd.DataFrame:
             if spec.required:
                 check.missing_columns.append(column)
             continue
-        values, bad = parse_column(typed[column], spec)
+        values, bad, coded = parse_coded(typed[column], spec)
         if column in _spellings.VOCABULARIES:
             values, note = _spellings.canonical_values(column, typed[column], values)
             if note is not None:
@@ -166,6 +166,8 @@ def _parse(check: TableCheck) -> pd.DataFrame:
                 FIXES[spec.kind],
             )
         typed[column] = values
+        if coded is not None and spec.default is None:
+            check.keep_codes(column, *coded)  # the parsed cells' codes, found while parsing
     for column in check.missing_columns:
         message, fix = _spellings.missing_text(kind, check.file, column, misspelt)
         check.add_table_problem(column, "missing_column", message, fix)
@@ -224,28 +226,33 @@ def _item_ranges() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["instrument", "item", "low", "high", "step"])
 
 
-def _ranges_of(check: TableCheck) -> pd.DataFrame:
-    """The registry's range of each row's instrument and item (missing when it has none),
-    looked up once per distinct pair and spread to the rows."""
-    key, size = _columns.table_key(check, ["instrument", "item"])
-    if size > 4 * len(key) + 1024:  # many distinct pairs: number them from 0
-        key, distinct = pd.factorize(key)
-        size = len(distinct)
-    first = np.full(size, -1, dtype=np.int64)
-    first[key[::-1]] = np.arange(len(key) - 1, -1, -1)  # the first row of each pair
-    present = np.flatnonzero(first >= 0)
-    number = np.zeros(size, dtype=np.int64)
+def _ranges_of(check: TableCheck) -> tuple[np.ndarray, pd.DataFrame]:
+    """The number of each row's instrument and item pair, and the registry's range of each
+    pair (missing when it has none), looked up once per distinct pair."""
+    key, first, present = _first_rows(*_columns.table_key(check, ["instrument", "item"]))
+    number = np.zeros(len(first), dtype=np.int64)
     number[present] = np.arange(len(present))
     rows = check.typed[["instrument", "item"]].iloc[first[present]].reset_index(drop=True)
     found = rows.merge(_item_ranges(), on=["instrument", "item"], how="left")
-    return found[["low", "high", "step"]].iloc[number[key]].reset_index(drop=True)
+    return number[key], found[["low", "high", "step"]]
+
+
+def _first_rows(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The keys (renumbered from 0 when they are sparse), the first row of each key (``-1``
+    for a key no row holds), and the keys some row holds."""
+    if size > 4 * len(key) + 1024:  # many distinct keys: number them from 0
+        key, distinct = pd.factorize(key)
+        size = len(distinct)
+    first = np.full(size, -1, dtype=np.int64)
+    first[key[::-1]] = np.arange(len(key) - 1, -1, -1)
+    return key, first, np.flatnonzero(first >= 0)
 
 
 def _check_items(check: TableCheck) -> None:
     typed = check.typed
     known = set(_instruments.available())
-    in_registry = typed["instrument"].isin(known).to_numpy(dtype=bool)
-    unknown = ~in_registry & typed["instrument"].notna().to_numpy()
+    unknown = _given_but_not_in(check, "instrument", known)
+    in_registry = ~unknown & typed["instrument"].notna().to_numpy()
     if unknown.any():
         where = np.flatnonzero(unknown)
         check.add(
@@ -256,8 +263,9 @@ def _check_items(check: TableCheck) -> None:
             "is not an instrument in the registry",
             f"Use one of {', '.join(sorted(known))}, or register an instrument file.",
         )
-    ranges = _ranges_of(check)
-    no_item = in_registry & ranges["low"].isna().to_numpy() & typed["item"].notna().to_numpy()
+    pair, ranges = _ranges_of(check)
+    no_range = ranges["low"].isna().to_numpy()[pair]
+    no_item = in_registry & no_range & typed["item"].notna().to_numpy()
     if no_item.any():
         where = np.flatnonzero(no_item)
         check.add(
@@ -268,32 +276,46 @@ def _check_items(check: TableCheck) -> None:
             "is not an item number of this instrument",
             "Check the item numbering against the instrument's file in the registry.",
         )
-    _check_values(check, ranges)
+    _check_values(check, pair, ranges)
 
 
-def _check_values(check: TableCheck, ranges: pd.DataFrame) -> None:
-    """A value outside its item's range, or between its response options."""
-    value = check.typed["value"].reset_index(drop=True)
+def _check_values(check: TableCheck, pair: np.ndarray, ranges: pd.DataFrame) -> None:
+    """A value outside its item's range, or between its response options: worked out once
+    per distinct item and value, and spread to the rows."""
+    codes, values = check.codes("value")
+    key, first, present = _first_rows(pair * max(len(values), 1) + codes,
+                                      len(ranges) * max(len(values), 1))
+    at = first[present]
+    value = check.typed["value"].to_numpy(dtype=float, na_value=np.nan)
+    outside, between = _off_the_scale(value[at], ranges.iloc[pair[at]].reset_index(drop=True))
+    for flags, message in (
+        (outside, "lies outside the instrument's response range"),
+        (between, "is not one of the instrument's response options"),
+    ):
+        if flags.any():
+            mask = np.zeros(len(first), dtype=bool)
+            mask[present[flags]] = True
+            where = np.flatnonzero(mask[key])
+            found = ranges.iloc[pair[where]].reset_index(drop=True)
+            fixes = (
+                "Use a value from " + found["low"].map("{:g}".format)
+                + " to " + found["high"].map("{:g}".format)
+                + np.where(found["step"] > 0, " in steps of "
+                           + found["step"].map("{:g}".format), "")
+                + "; leave unanswered items empty."
+            )
+            check.add(where, "value", check.typed["value"].iloc[where].to_numpy(),
+                      "item_range", message, fixes.to_numpy())
+
+
+def _off_the_scale(value: np.ndarray, ranges: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Which values lie outside their range, and which inside it but between the steps."""
+    value = pd.Series(value)
     low, high, step = ranges["low"], ranges["high"], ranges["step"].fillna(0.0)
     outside = ((value < low) | (value > high)).fillna(False).to_numpy(bool)
     offset = (value - low) / step.where(step > 0)
     between = (step > 0) & ((offset - offset.round()).abs() > 1e-9)
-    between = between.fillna(False).to_numpy(bool) & ~outside
-    for mask, message in (
-        (outside, "lies outside the instrument's response range"),
-        (between, "is not one of the instrument's response options"),
-    ):
-        if mask.any():
-            where = np.flatnonzero(mask)
-            fixes = (
-                "Use a value from " + low[mask].map("{:g}".format)
-                + " to " + high[mask].map("{:g}".format)
-                + np.where(ranges["step"][mask] > 0, " in steps of "
-                           + ranges["step"][mask].map("{:g}".format), "")
-                + "; leave unanswered items empty."
-            )
-            check.add(where, "value", value.iloc[where].to_numpy(), "item_range",
-                      message, fixes.to_numpy())
+    return outside, between.fillna(False).to_numpy(bool) & ~outside
 
 
 def check_links(checks: dict[str, TableCheck]) -> None:
@@ -314,7 +336,7 @@ def check_links(checks: dict[str, TableCheck]) -> None:
         if check is None or known is None or check.missing_columns:
             continue
         values = check.typed[column]
-        bad = (values.notna() & ~values.astype(str).isin(known)).to_numpy()
+        bad = _given_but_not_in(check, column, known)
         if bad.any():
             where = np.flatnonzero(bad)
             check.add(
@@ -323,6 +345,16 @@ def check_links(checks: dict[str, TableCheck]) -> None:
                 f"Add it to {parent}, or correct the identifier.",
             )
     _check_response_sessions(checks)
+
+
+def _given_but_not_in(check: TableCheck, column: str, known: pd.Series | set) -> np.ndarray:
+    """Which rows hold a value of ``column`` (as text) that ``known`` does not: each
+    distinct value is looked up once."""
+    codes, uniques = check.codes(column)
+    distinct = pd.Series(uniques, dtype=object)
+    text = distinct.astype(str).astype(object)  # looked up in a hash table of Python text
+    bad = (distinct.notna() & ~text.isin(known)).to_numpy(dtype=bool)
+    return bad[codes]
 
 
 def _check_response_sessions(checks: dict[str, TableCheck]) -> None:

@@ -1,0 +1,174 @@
+"""Headless Chromium started ahead of the page it prints, driven over its DevTools pipe.
+
+Starting Chromium takes most of the time of ``chromium --print-to-pdf`` (about half a
+second of a second). :class:`Printer` starts it while the report is still being computed,
+with the same locked-down settings as the one-shot command (every host name unresolvable,
+a throw-away profile and home folder, no extensions, the sandbox on except for root), and
+prints the written HTML file once it exists, through the DevTools protocol on two pipes
+(``--remote-debugging-pipe``: no port is opened). The print settings are those of
+``--print-to-pdf --no-pdf-header-footer``: the page's own ``@page`` size and margins,
+backgrounds, a tagged PDF, no header or footer. Anything unexpected (no executable, the
+browser gone, an error answer, the time limit) makes :meth:`Printer.print_pdf` return False,
+and the caller prints another way.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Printer", "PRINT_SETTINGS", "memory_folder"]
+
+#: ``Page.printToPDF`` settings equal to ``--print-to-pdf --no-pdf-header-footer``.
+PRINT_SETTINGS = {"printBackground": True, "preferCSSPageSize": True,
+                  "displayHeaderFooter": False, "generateTaggedPDF": True}
+_FLAGS = ("--headless", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
+          "--disable-extensions", "--disable-background-networking", "--disable-sync",
+          "--mute-audio", "--host-resolver-rules=MAP * ~NOTFOUND", "--remote-debugging-pipe")
+
+
+def _high(*fds: int) -> tuple[int, ...]:
+    """The descriptors moved to 10 and above, clear of the 3 and 4 the shell sets."""
+    import fcntl
+
+    out = tuple(fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in fds)
+    for fd in fds:
+        os.close(fd)
+    return out
+
+
+def memory_folder() -> str | None:
+    """``/dev/shm`` where it is a writable folder (in memory: Chromium's profile, whose caches
+    it fills at start, is then removed in milliseconds), else the usual temporary folder."""
+    folder = "/dev/shm"
+    return folder if os.path.isdir(folder) and os.access(folder, os.W_OK | os.X_OK) else None
+
+
+def _as_3_and_4(read: int, write: int) -> Any:
+    """What the child runs before Chromium starts: the pipes become its descriptors 3 and 4
+    (two system calls; every other descriptor of this process, none of them inheritable,
+    closes on exec)."""
+    def arrange() -> None:
+        os.dup2(read, 3)
+        os.dup2(write, 4)
+
+    return arrange
+
+
+class Printer:
+    """One headless Chromium, started now, that prints one page later (then ends)."""
+
+    def __init__(self, executable: str, seconds: float = 120.0) -> None:
+        self.seconds = seconds
+        self._scratch = tempfile.mkdtemp(prefix="outcomes-pdf-", dir=memory_folder())
+        self._buffer = b""
+        self._events: list[dict[str, Any]] = []
+        self._next_id = 0
+        ours_read, theirs_write = _high(*os.pipe())  # Chromium writes on its fd 4
+        theirs_read, ours_write = _high(*os.pipe())  # and reads on its fd 3
+        command = [executable, *_FLAGS, f"--user-data-dir={self._scratch}", "about:blank"]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            command.insert(1, "--no-sandbox")
+        try:
+            self._process: subprocess.Popen | None = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, preexec_fn=_as_3_and_4(theirs_read, theirs_write),
+                close_fds=False, start_new_session=True,
+                env={**os.environ, "HOME": self._scratch})
+        except OSError:
+            self._process = None
+        finally:
+            os.close(theirs_read)
+            os.close(theirs_write)
+        self._read, self._write = ours_read, ours_write
+
+    def print_pdf(self, page: Path, target: Path) -> bool:
+        """Print the HTML file ``page`` to ``target``; False when that did not work."""
+        if self._process is None:
+            return False
+        deadline = time.monotonic() + self.seconds
+        try:
+            created = self._call("Target.createTarget", {"url": "about:blank"}, deadline)
+            attached = self._call("Target.attachToTarget",
+                                  {"targetId": created["targetId"], "flatten": True}, deadline)
+            session = attached["sessionId"]
+            self._call("Page.enable", {}, deadline, session)
+            self._call("Page.navigate", {"url": Path(page).resolve().as_uri()}, deadline,
+                       session)
+            self._wait_event("Page.loadEventFired", session, deadline)
+            printed = self._call("Page.printToPDF", PRINT_SETTINGS, deadline, session)
+            data = base64.b64decode(printed["data"])
+        except (OSError, ValueError, KeyError, TypeError, TimeoutError):
+            return False
+        if data[:5] != b"%PDF-":
+            return False
+        Path(target).write_bytes(data)
+        return True
+
+    def close(self) -> None:
+        """End Chromium and remove its profile (it holds nothing to keep, so it is stopped
+        at once rather than asked to save and quit, which takes longer)."""
+        process, self._process = self._process, None
+        if process is not None:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            process.wait()
+        for fd in (self._read, self._write):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        shutil.rmtree(self._scratch, ignore_errors=True)
+
+    # -- the DevTools protocol: JSON messages ended by a NUL byte -------------------------
+    def _send(self, method: str, params: dict[str, Any], session: str | None = None) -> int:
+        self._next_id += 1
+        message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params}
+        if session is not None:
+            message["sessionId"] = session
+        data = json.dumps(message).encode("utf-8") + b"\0"
+        while data:
+            data = data[os.write(self._write, data):]
+        return self._next_id
+
+    def _call(self, method: str, params: dict[str, Any], deadline: float,
+              session: str | None = None) -> dict[str, Any]:
+        wanted = self._send(method, params, session)
+        while True:
+            message = self._receive(deadline)
+            if message.get("id") == wanted:
+                if "error" in message:
+                    raise ValueError(f"{method}: {message['error']}")
+                return message.get("result", {})
+            self._events.append(message)
+
+    def _wait_event(self, method: str, session: str, deadline: float) -> None:
+        def seen() -> bool:
+            return any(e.get("method") == method and e.get("sessionId") == session
+                       for e in self._events)
+
+        while not seen():
+            self._events.append(self._receive(deadline))
+
+    def _receive(self, deadline: float) -> dict[str, Any]:
+        while b"\0" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self._read], [], [], left)[0]:
+                raise TimeoutError("Chromium did not answer in time")
+            chunk = os.read(self._read, 1 << 20)
+            if not chunk:
+                raise OSError("Chromium ended")
+            self._buffer += chunk
+        message, self._buffer = self._buffer.split(b"\0", 1)
+        return json.loads(message)

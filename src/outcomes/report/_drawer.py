@@ -1,0 +1,144 @@
+"""A second process that draws a report's figures while the first computes the next section
+(and fits a model the first will need, sent back as soon as it is fitted).
+
+A figure is a function of :mod:`outcomes.plots` and the numbers it shows; drawing it and
+encoding its PNG takes about a tenth of a second of matplotlib, seven times over, plus
+matplotlib's import. :class:`Drawer` forks one process (before any thread starts, and before
+the process that fits the slowest models, so that neither inherits the other), which imports
+matplotlib at once, then draws each figure it is sent, in order, and keeps the
+``data:image/png`` URI. :meth:`Drawer.collect` asks for them all when the page is rendered.
+The same function on the same numbers gives the same image in either process; a figure the
+drawer could not make (an error, the process gone) is drawn again in the first process,
+where its error surfaces.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["Drawer", "start_drawer", "can_fork"]
+
+_SECONDS = 120  # the most a report's figures wait to be collected
+
+
+def can_fork() -> bool:
+    """Whether a second process may be forked here: on Linux, with a second core, from a
+    process that is not itself daemonic, and while no other thread runs (a fork copies the
+    locks another thread may hold)."""
+    import multiprocessing
+    import os
+    import sys
+    import threading
+
+    return sys.platform.startswith("linux") and (os.cpu_count() or 1) >= 2 \
+        and threading.active_count() == 1 and not multiprocessing.current_process().daemon
+
+
+def start_drawer() -> Drawer | None:
+    """A drawer, or None where a process cannot safely be forked here (:func:`can_fork`)."""
+    if not can_fork():
+        return None
+    try:
+        return Drawer()
+    except OSError:
+        return None
+
+
+class Drawer:
+    """One forked process drawing figures in the order they are sent."""
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self._connection, theirs = context.Pipe()
+        self._process = context.Process(target=_serve, args=(theirs, self._connection),
+                                        daemon=True, name="outcomes-figures")
+        self._process.start()
+        theirs.close()
+        self._sent: list[Any] = []
+        self._results: dict[Any, tuple[bool, Any]] = {}
+
+    def submit(self, key: Any, fn: Any, args: tuple, kwargs: dict[str, Any], *,
+               urgent: bool = False) -> bool:
+        """Send ``fn(*args, **kwargs)`` to run; False when it cannot be sent (the caller runs
+        it). A figure's URI is kept for :meth:`collect`; an ``urgent`` result is sent back as
+        soon as it is made, for :meth:`result`."""
+        try:
+            self._connection.send((key, fn, args, kwargs, urgent))
+        except Exception:  # noqa: BLE001 - unpicklable numbers, or the process gone
+            return False
+        if not urgent:
+            self._sent.append(key)
+        return True
+
+    def result(self, key: Any) -> Any:
+        """The result of the urgent job ``key``, waiting for it; raises ``RuntimeError`` when
+        it failed or cannot come (the caller computes it)."""
+        while key not in self._results:
+            if not self._connection.poll(_SECONDS):
+                raise RuntimeError("the drawer did not answer in time")
+            _, done, ok, value = self._connection.recv()
+            self._results[done] = (ok, value)
+        ok, value = self._results.pop(key)
+        if not ok:
+            raise RuntimeError(f"the drawer could not compute {key!r}")
+        return value
+
+    def collect(self) -> dict[Any, str | None]:
+        """The URI of every figure sent, by key (None for one that failed)."""
+        if not self._sent:
+            return {}
+        try:
+            self._connection.send(None)
+            while self._connection.poll(_SECONDS):
+                message = self._connection.recv()
+                if message[0] == "figures":
+                    return dict(message[1])
+                self._results[message[1]] = (message[2], message[3])
+        except Exception:  # noqa: BLE001 - the process ended: the caller draws them all
+            pass
+        return {}
+
+    def close(self) -> None:
+        """End the process."""
+        try:
+            self._connection.close()
+        finally:
+            self._process.join(timeout=1)
+            if self._process.is_alive():
+                self._process.terminate()
+                self._process.join()
+
+
+def _serve(connection: Any, parents: Any) -> None:  # pragma: no cover - forked process
+    from outcomes._plotting import pyplot
+    from outcomes.report._render import figure_uri
+
+    parents.close()  # the first process's end: closing it there ends this loop
+
+    pyplot()  # imported while the first figure's numbers are computed
+    drawn: dict[Any, str | None] = {}
+    while True:
+        try:
+            job = connection.recv()
+        except EOFError:
+            return
+        if job is None:
+            connection.send(("figures", drawn))
+            return
+        key, fn, args, kwargs, urgent = job
+        if urgent:
+            try:
+                value, ok = fn(*args, **kwargs), True
+            except Exception:  # noqa: BLE001 - computed again in the first process
+                value, ok = None, False
+            try:
+                connection.send(("result", key, ok, value))
+            except Exception:  # noqa: BLE001 - an unpicklable result: computed there
+                connection.send(("result", key, False, None))
+            continue
+        try:
+            drawn[key] = figure_uri(fn(*args, **kwargs))
+        except Exception:  # noqa: BLE001 - drawn again in the first process
+            drawn[key] = None

@@ -1,0 +1,218 @@
+"""The report's helper processes give exactly what the report's own process would.
+
+A body's report draws its figures in a second process (which also fits the imputed factor
+shares), fits the session and monitoring models in a third, and has Chromium started before
+the page exists. Each must give the same bytes and numbers as the work done in the report's
+own process, hand back to it when it fails, and keep the report's own process free of the
+heavy imports it no longer needs. (The committed sample report, built through all of them,
+is compared byte for byte in tests/test_report_sample.py.)
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from outcomes.plots import monitoring_figure
+from outcomes.reference import REFERENCES
+from outcomes.report import ReportOptions
+from outcomes.report._body import Run, can_fork, quiet
+from outcomes.report._drawer import start_drawer
+from outcomes.report._measures import _wilson
+from outcomes.report._render import chromium, figure_uri
+from outcomes.shares.missingness import _pattern_labels
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.filterwarnings("ignore:Tight layout not applied")
+SHARES = pd.DataFrame({"flag": ["not on track", "alliance concern"], "share": [12.0, 30.5]})
+
+
+def _run(drawer=None) -> Run:  # noqa: ANN001
+    return Run(study=None, table=pd.DataFrame(), options=ReportOptions(), names={},
+               drawer=drawer)
+
+
+def _broken_figure(shares: pd.DataFrame) -> None:
+    raise ValueError(f"cannot draw {len(shares)} bars")
+
+
+def _mean_and_pid(values: np.ndarray) -> tuple[float, int]:
+    return float(np.mean(values)), os.getpid()
+
+
+@pytest.fixture
+def drawer():
+    if not can_fork():
+        pytest.skip("no second process here (not Linux, one core, or threads running)")
+    made = start_drawer()
+    assert made is not None
+    yield made
+    made.close()
+
+
+def test_a_figure_drawn_by_the_drawer_is_the_one_drawn_here(drawer):
+    run = _run(drawer)
+    block = run.draw(monitoring_figure, SHARES, alt="bars", caption="Figure 7.")
+    assert block["src"] == ""  # filled in when the page is rendered
+    run.finish_figures()
+    assert block["src"] == figure_uri(monitoring_figure(SHARES))
+    assert run.figures == [block] and block["alt"] == "bars"
+
+
+def test_a_figure_the_drawer_cannot_draw_fails_here_with_its_own_error(drawer):
+    run = _run(drawer)
+    run.draw(_broken_figure, SHARES, alt="bars", caption="Figure 7.")
+    with pytest.raises(ValueError, match="cannot draw 2 bars"):
+        run.finish_figures()
+
+
+def test_without_a_drawer_figures_are_drawn_at_once():
+    run = _run()
+    block = run.draw(monitoring_figure, SHARES, alt="bars", caption="Figure 7.")
+    assert block["src"] == figure_uri(monitoring_figure(SHARES))
+    run.finish_figures()  # nothing left to do
+    assert block["src"].startswith("data:image/png;base64,")
+
+
+def test_a_model_fitted_in_the_drawer_is_the_one_the_section_gets(drawer):
+    run = _run(drawer)
+    values = np.arange(7.0)
+    run.ahead("mean", _mean_and_pid, values, on="drawer")
+    run.draw(monitoring_figure, SHARES, alt="bars", caption="Figure 7.")  # queued behind
+    (mean, pid), notes = run.cached("mean", lambda: quiet(_mean_and_pid, values))
+    assert mean == 3.0 and notes == [] and pid != os.getpid()
+    run.finish_figures()
+    assert run.figures[0]["src"].startswith("data:image/png;base64,")
+
+
+def test_a_model_that_fails_in_the_drawer_is_computed_again_here(drawer):
+    run = _run(drawer)
+    run.ahead("figure", _broken_figure, SHARES, on="drawer")
+    with pytest.raises(ValueError, match="cannot draw 2 bars"):
+        run.cached("figure", lambda: quiet(_broken_figure, SHARES))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.lists(st.booleans(), min_size=3, max_size=3), min_size=1, max_size=30))
+def test_missingness_patterns_are_labelled_as_row_by_row(rows):
+    missing = pd.DataFrame(rows, columns=["bond", "hope", "end_score"],
+                           index=pd.RangeIndex(len(rows)) * 2 + 1)
+    by_row = missing.apply(lambda row: ", ".join(c for c, m in row.items() if m), axis=1)
+    labels = _pattern_labels(missing)
+    pd.testing.assert_series_equal(labels, by_row)
+    pd.testing.assert_series_equal(labels.value_counts(), by_row.value_counts())
+
+
+def test_the_wilson_interval_is_statsmodels_to_the_last_bit():
+    from statsmodels.stats.proportion import proportion_confint
+
+    for total in (1, 2, 5, 7, 40, 137, 1140):
+        for count in sorted({0, 1, total // 3, total // 2, total - 1, total}):
+            low, high = proportion_confint(count, total, alpha=0.05, method="wilson")
+            assert _wilson(count, total) == (float(low), float(high))
+            assert _wilson(float(count), float(total)) == (float(low), float(high))
+
+
+def test_a_reference_split_survives_being_sent_to_another_process():
+    for split in REFERENCES.values():
+        copy = pickle.loads(pickle.dumps(split))
+        assert copy == split and copy.table().equals(split.table())
+        with pytest.raises(TypeError):
+            copy.shares["client"] = 0.5  # still read-only
+
+
+def test_the_reports_own_process_imports_neither_statsmodels_nor_matplotlib(tmp_path):
+    """They load in the other processes while this one reads the study; scipy.stats is not
+    needed at all. (Where no process can be forked, the models run here and import them.)"""
+    script = (
+        "import sys, warnings\n"
+        "warnings.simplefilter('ignore')\n"
+        "from outcomes.report import build_report\n"
+        "from outcomes.report._body import can_fork\n"
+        "from outcomes.report import ReportOptions\n"
+        f"build_report({str(ROOT / 'data' / 'sample')!r}, out={str(tmp_path / 'r')!r},\n"
+        f"             salt_file={str(ROOT / 'data' / 'sample.salt')!r}, pdf=False,\n"
+        "             options=ReportOptions(n_boot=20))\n"
+        "heavy = [m for m in ('statsmodels', 'scipy.stats', 'matplotlib') if m in sys.modules]\n"
+        "print('forked' if can_fork() else 'alone', heavy)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    where, heavy = done.stdout.strip().split(" ", 1)
+    if where == "alone":
+        pytest.skip("no second process here")
+    assert heavy == "[]"
+    assert (tmp_path / "r" / "report.html").exists()
+
+
+@pytest.mark.skipif(chromium() is None, reason="Chromium is not installed")
+def test_chromium_started_ahead_prints_what_the_one_shot_command_prints(tmp_path):
+    pdfium = pytest.importorskip("pypdfium2")
+    from outcomes.report._chromium import Printer
+    from outcomes.report._render import _chromium_pdf
+
+    page = tmp_path / "page.html"
+    page.write_text("<!doctype html><html><head><style>@page { size: A4; margin: 2cm }"
+                    "</style></head><body><h1>Report</h1><p>Forty clients.</p>"
+                    "<p style='break-before: page'>Second page.</p></body></html>",
+                    encoding="utf-8")
+    printer = Printer(chromium())
+    try:
+        assert printer.print_pdf(page, tmp_path / "ahead.pdf")
+    finally:
+        printer.close()
+    assert _chromium_pdf("", tmp_path / "once.pdf", page)
+
+    def pages(path: Path) -> list[tuple[tuple[float, float], str]]:
+        document = pdfium.PdfDocument(str(path))
+        return [(document[i].get_size(), document[i].get_textpage().get_text_range())
+                for i in range(len(document))]
+
+    assert pages(tmp_path / "ahead.pdf") == pages(tmp_path / "once.pdf")
+    assert len(pages(tmp_path / "ahead.pdf")) == 2
+
+
+def test_a_chromium_that_cannot_start_hands_over(tmp_path):
+    from outcomes.report._chromium import Printer
+
+    printer = Printer(str(tmp_path / "no-such-chromium"))
+    try:
+        assert printer.print_pdf(tmp_path / "page.html", tmp_path / "out.pdf") is False
+    finally:
+        printer.close()
+    assert not (tmp_path / "out.pdf").exists()
+
+
+def test_the_sensitivity_analysis_reuses_the_imputations_and_gives_the_same_numbers():
+    import outcomes.shares.missing as missing
+    from outcomes.shares.decomposition import decompose
+    from outcomes.shares.sensitivity import sensitivity
+
+    rng = np.random.default_rng(3)
+    data = pd.DataFrame(rng.normal(size=(160, 4)), columns=["bond", "task", "hope", "base"])
+    data["end"] = data.sum(axis=1) + rng.normal(size=160)
+    data.loc[rng.random(160) < 0.25, "end"] = np.nan
+    data.loc[rng.random(160) < 0.1, "hope"] = np.nan
+    factors = {"relationship": ["bond", "task"], "technique": ["hope"]}
+    options = {"covariates": ["base"], "conclusion": ("relationship", "technique"), "seed": 5}
+    missing._COMPLETED.clear()
+    alone = sensitivity(data, "end", factors, **options)
+    missing._COMPLETED.clear()
+    decompose(data, "end", factors, covariates=["base"], missing="mi", seed=5)
+    kept = len(missing._COMPLETED)
+    after = sensitivity(data, "end", factors, **options)
+    assert kept == alone.n_imputations == len(missing._COMPLETED)  # nothing imputed again
+    pd.testing.assert_frame_equal(after.shares, alone.shares, check_exact=True)
+    assert after.tipping_point == alone.tipping_point
+    other = sensitivity(data, "end", factors, **{**options, "seed": 6})
+    assert len(missing._COMPLETED) == 2 * kept  # another seed, other imputations
+    assert not other.shares.equals(alone.shares)
