@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -130,28 +131,41 @@ def test_a_reference_split_survives_being_sent_to_another_process():
             copy.shares["client"] = 0.5  # still read-only
 
 
-def test_the_reports_own_process_imports_neither_statsmodels_nor_matplotlib(tmp_path):
-    """They load in the other processes while this one reads the study; scipy.stats is not
-    needed at all. (Where no process can be forked, the models run here and import them.)"""
+def _normalised(html: str) -> str:
+    """Everything but the date, the PDF engine, the package versions and the command line."""
+    for name in ("Made", "PDF", "Packages", "Command"):
+        html = re.sub(rf"<dt>{name}</dt><dd>[^<]*</dd>", "", html)
+    return html
+
+
+def test_a_fresh_outcomes_report_writes_the_committed_sample_without_heavy_imports(tmp_path):
+    """The documented command in a fresh process, where the other processes start: the page
+    is the committed one, and the report's own process never imported statsmodels,
+    scipy.stats or matplotlib (they load in the others while it reads the study)."""
+    out = tmp_path / "report"
     script = (
-        "import sys, warnings\n"
-        "warnings.simplefilter('ignore')\n"
-        "from outcomes.report import build_report\n"
-        "from outcomes.report._body import can_fork\n"
-        "from outcomes.report import ReportOptions\n"
-        f"build_report({str(ROOT / 'data' / 'sample')!r}, out={str(tmp_path / 'r')!r},\n"
-        f"             salt_file={str(ROOT / 'data' / 'sample.salt')!r}, pdf=False,\n"
-        "             options=ReportOptions(n_boot=20))\n"
+        "import sys\n"
+        "from outcomes.cli import main\n"
+        "from outcomes.report._drawer import can_fork\n"
+        "forked = can_fork()\n"
+        f"main(['report', {str(ROOT / 'data' / 'sample')!r}, '--out', {str(out)!r},\n"
+        f"      '--salt-file', {str(ROOT / 'data' / 'sample.salt')!r}, '--json'],\n"
+        "     standalone_mode=False)\n"
         "heavy = [m for m in ('statsmodels', 'scipy.stats', 'matplotlib') if m in sys.modules]\n"
-        "print('forked' if can_fork() else 'alone', heavy)\n")
+        "print('forked' if forked else 'alone', heavy)\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=300)
+                          cwd=tmp_path, timeout=600)
     assert done.returncode == 0, done.stderr
-    where, heavy = done.stdout.strip().split(" ", 1)
-    if where == "alone":
-        pytest.skip("no second process here")
-    assert heavy == "[]"
-    assert (tmp_path / "r" / "report.html").exists()
+    assert "Traceback" not in done.stdout + done.stderr
+    committed = ROOT / "reports" / "sample"
+    assert _normalised((out / "report.html").read_text(encoding="utf-8")) == _normalised(
+        (committed / "report.html").read_text(encoding="utf-8"))
+    assert (out / "coach-effects.csv").read_bytes() == (committed / "coach-effects.csv"
+                                                        ).read_bytes()
+    assert (out / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    where, heavy = done.stdout.strip().splitlines()[-1].split(" ", 1)
+    if where == "forked":
+        assert heavy == "[]"
 
 
 @pytest.mark.skipif(chromium() is None, reason="Chromium is not installed")
@@ -216,3 +230,25 @@ def test_the_sensitivity_analysis_reuses_the_imputations_and_gives_the_same_numb
     other = sensitivity(data, "end", factors, **{**options, "seed": 6})
     assert len(missing._COMPLETED) == 2 * kept  # another seed, other imputations
     assert not other.shares.equals(alone.shares)
+
+
+def test_the_kept_imputations_stay_within_their_memory_budget(monkeypatch):
+    import outcomes.shares.missing as missing
+    from outcomes.shares.decomposition import decompose
+
+    rng = np.random.default_rng(8)
+    data = pd.DataFrame(rng.normal(size=(120, 3)), columns=["bond", "hope", "end"])
+    data.loc[rng.random(120) < 0.3, "end"] = np.nan
+    missing._COMPLETED.clear()
+    decompose(data, "end", ["bond", "hope"], missing="mi", seed=2)
+    made = list(missing._COMPLETED.values())
+    assert len(made) >= 5
+    monkeypatch.setattr(missing, "_KEEP_BYTES", 3 * made[0].nbytes)
+    missing._COMPLETED.clear()
+    again = decompose(data, "end", ["bond", "hope"], missing="mi", seed=2)
+    kept = list(missing._COMPLETED.values())
+    assert len(kept) == 3 and all(np.array_equal(a, b) for a, b in zip(kept, made[-3:],
+                                                                        strict=True))
+    assert again.shares.equals(decompose(data, "end", ["bond", "hope"], missing="mi",
+                                         seed=2).shares)
+    missing._COMPLETED.clear()

@@ -123,10 +123,17 @@ class KeyCodes:
 
     def column(self, name: str, codes: np.ndarray, dtype: str | None = None) -> pd.Series:
         """The values of ``codes`` in column ``name``, typed as pandas types those values."""
-        values = pd.Series(self.values[name], dtype=dtype)
-        if _arrow.is_arrow_text(values):  # text, with its codes kept for the next step
-            return _arrow.text_from_codes(self.values[name], codes, name)
-        return pd.Series(values.array.take(codes), name=name)
+        return _taken(self.values[name], codes, dtype, name)
+
+
+def _taken(values: np.ndarray | list, codes: np.ndarray, dtype: str | None = None,
+           name: str | None = None) -> pd.Series:
+    """``values[codes]`` as a column of the type pandas gives ``values``; text held by Arrow
+    keeps its codes for the steps after (:func:`outcomes.io._arrow.text_from_codes`)."""
+    given = pd.Series(values, dtype=dtype)
+    if _arrow.is_arrow_text(given):
+        return _arrow.text_from_codes(values, codes, name)
+    return pd.Series(given.array.take(codes), name=name)
 
 
 def assemble(parts: list, keys: KeyCodes, scales: Mapping[str, list[str]], *,
@@ -153,9 +160,8 @@ def assemble(parts: list, keys: KeyCodes, scales: Mapping[str, list[str]], *,
         "engagement_id": keys.column("engagement_id", code["engagement_id"][order]),
         "occasion": keys.column("occasion", code["occasion"][order]),
         "session": keys.column("session", code["session"][order], "Int64"),
-        "instrument": _arrow.text_from_codes([key for key, _ in parts],
-                                             flat["instrument"][order]),
-        "scale": _arrow.text_from_codes(labels, flat["scale"][order]),
+        "instrument": _taken([key for key, _ in parts], flat["instrument"][order]).array,
+        "scale": _taken(labels, flat["scale"][order]).array,
         "score": flat["score"][order],
         "n_items": flat["n_items"][order].astype(np.int64),
         "rater": keys.column("rater", code["rater"][order]),

@@ -8,8 +8,8 @@ bucket ``i`` as it stands, and each partition of another table goes whole to the
 ids live in. Only a partition whose ids live in several buckets is split, row by row, by
 the rule of :func:`outcomes.partitioned._read.bucket` with a layout: an id the anchor holds
 goes to its partition, any other id to its hash modulo the number of buckets. The buckets
-hold the same rows as that shuffle would give them; no rows travel between workers except
-those of split partitions.
+hold the rows that shuffle would give them, but nothing is shuffled: a bucket gathers whole
+partitions, and only the partitions whose ids live in several buckets are cut.
 """
 
 from __future__ import annotations

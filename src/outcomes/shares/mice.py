@@ -243,7 +243,7 @@ def _draw_fits(cross, step: _Step, rngs):
         keep = present[r]
         df = max(step.seen_weight[r] - keep.sum(), 1.0)
         sigma[r] = np.sqrt(np.clip(ssr[r], 0, None) / rngs[r].chisquare(df, size=c))
-        noise[r, keep] = roots[r] @ rngs[r].standard_normal((int(keep.sum()), c))
+        noise[r, keep] = roots[int(r)] @ rngs[r].standard_normal((int(keep.sum()), c))
     return beta + noise * sigma[:, None, :], sigma
 
 

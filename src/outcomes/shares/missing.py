@@ -123,9 +123,10 @@ class IncompleteDesign(Design):
             return _COMPLETED[key].copy()
         out = impute(x, inc.blocks, rng=np.random.default_rng(seed), weights=w, start=start,
                      cache=self.fill_cache)
-        if key is not None:
-            while len(_COMPLETED) >= _KEEP:
-                del _COMPLETED[next(iter(_COMPLETED))]
+        if key is not None and out.nbytes <= _KEEP_BYTES:
+            while _COMPLETED and sum(v.nbytes for v in _COMPLETED.values()) + out.nbytes \
+                    > _KEEP_BYTES:
+                del _COMPLETED[next(iter(_COMPLETED))]  # the oldest first
             _COMPLETED[key] = out.copy()
         return out
 
@@ -239,7 +240,7 @@ def pull_in(reps: np.ndarray, per_imputation: np.ndarray, columns=slice(None)) -
 #: blocks, the weights, the chain's start and the seed): ``decompose(missing="mi")`` and
 #: ``sensitivity`` of the same data and seed make the same copies, once.
 _COMPLETED: dict[tuple, np.ndarray] = {}
-_KEEP = 200
+_KEEP_BYTES = 64 * 2**20  # at most 64 MiB of them
 
 
 def _imputation_key(x, blocks, weights, start, seed) -> tuple | None:
