@@ -117,7 +117,10 @@ def _serve(connection: Any, parents: Any) -> None:  # pragma: no cover - forked 
 
     parents.close()  # the first process's end: closing it there ends this loop
 
-    pyplot()  # imported while the first figure's numbers are computed
+    pyplot()  # imported while the first process reads the study, with what its jobs use
+    import outcomes.plots  # noqa: F401
+    import outcomes.shares.decomposition  # noqa: F401
+    import outcomes.shares.sensitivity  # noqa: F401
     drawn: dict[Any, str | None] = {}
     while True:
         try:
