@@ -5,6 +5,7 @@ if it is the factorisation each step would have made."""
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from outcomes.measures._codes import KeyCodes, sorted_codes
 from outcomes.schema import ColumnSpec
 from outcomes.validation._parsing import parse_coded
 
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 SETTINGS = settings(max_examples=150, deadline=None, derandomize=True, database=None)
 WORDS = st.sampled_from(["intake", "session", "end", "Intake", " end", "", "wai-sr", "ß", "x y"])
 CELLS = st.lists(st.one_of(st.none(), WORDS, st.text(max_size=4)), min_size=0, max_size=60)
@@ -136,7 +138,7 @@ def test_groups_of_some_rows_number_them_as_on_their_own(rows, data):
 def test_a_study_factorises_each_text_column_of_its_responses_once(monkeypatch):
     import outcomes as oc
 
-    study = oc.load_sample()
+    study = oc.read_study(SAMPLE)  # read afresh: no codes kept from another test
     arrays = {id(study.tables["responses"][c].array.__arrow_array__()): c
               for c in ("engagement_id", "occasion", "instrument", "rater")}
     calls: dict[str, int] = {}
