@@ -185,3 +185,54 @@ def test_scoring_with_the_moments_validation_gathered_skips_a_pass(tmp_path, on_
         partitioned.score(valid, grouped=True)
     given = partitioned.score(valid, grouped=True, item_moments=report.item_moments)
     pd.testing.assert_frame_equal(given.compute(), passed)  # to the last bit
+
+
+def _parquet_parts(tables: dict[str, pd.DataFrame], folder: Path,
+                   cuts: dict[str, list[int]]) -> None:
+    folder.mkdir()
+    for kind, frame in tables.items():
+        edges = [0, *cuts[kind], len(frame)]
+        for i, (a, b) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
+            frame.iloc[a:b].to_parquet(folder / f"{kind}-{i + 1}.parquet", index=False)
+
+
+def test_parts_read_where_they_are_checked_give_the_same_report(tmp_path, on_cluster,
+                                                                monkeypatch):
+    """Parts of files are read by the task that checks them, and their distinct ids come
+    from the id column's distinct cells: each loader gives its Dask partition, its id
+    hashes are those of all its rows (padded, numeric or missing ids included), and the
+    report equals the one built from Dask's own partitions."""
+    from outcomes.partitioned import _read
+
+    tables = _faulty_study()
+    responses = tables["responses"].sort_values("engagement_id", kind="stable")
+    padded = responses.index % 3 == 0  # the same id, padded in some cells and not others
+    responses["engagement_id"] = responses["engagement_id"].where(
+        ~padded, " " + responses["engagement_id"] + " ")
+    tables["responses"] = responses.reset_index(drop=True)
+    cuts = {"coaches": [2], "engagements": [], "sessions": [4, 7, 13],
+            "responses": _engagement_edges(tables["responses"], 2)}
+    _parquet_parts(tables, tmp_path / "study", cuts)
+    numbers = pd.DataFrame({" engagement_id": [1.0, 2.0, None, 2.0, 1.0], "x": range(5)})
+    numbers.to_parquet(tmp_path / "numbers.parquet", index=False)
+    frames = partitioned.read_study(tmp_path / "study")
+    checked = [*frames.items(), ("sessions", partitioned.read_table(tmp_path / "numbers.parquet"))]
+    for kind, frame in checked:
+        column = "coach_id" if kind == "coaches" else "engagement_id"
+        parts = _read.loaders(frame)
+        assert parts is not None and len(parts) == frame.npartitions
+        for i, load in enumerate(parts):
+            expected = frame.partitions[i].compute()
+            pd.testing.assert_frame_equal(load(), expected)
+            np.testing.assert_array_equal(load.id_hashes(column),
+                                          _read.unique_hashes(expected, column))
+    routed = partitioned.validate_tables(frames, out=tmp_path / "routed")
+    assert routed.npartitions == len(cuts["responses"]) + 1  # the responses stayed put
+    monkeypatch.setattr(_read, "_LOADERS", {})  # Dask's partitions, sent to the checks
+    sent = partitioned.validate_tables(frames, out=tmp_path / "sent")
+    pd.testing.assert_frame_equal(routed.counts, sent.counts)
+    pd.testing.assert_frame_equal(routed.problems(), sent.problems())
+    assert routed.n_problems > 0 and routed.item_moments == sent.item_moments
+    for kind in tables:
+        pd.testing.assert_frame_equal(routed.rejected(kind), sent.rejected(kind))
+        pd.testing.assert_frame_equal(routed.valid(kind).compute(), sent.valid(kind).compute())

@@ -102,6 +102,26 @@ def test_a_model_that_fails_in_the_drawer_is_computed_again_here(drawer):
         run.cached("figure", lambda: quiet(_broken_figure, SHARES))
 
 
+def test_the_drawer_tests_pass_in_a_process_without_threads():
+    """Where this process cannot fork (another test left a thread running, as a Dask client
+    does), the four tests above run in a fresh process, so that they are never skipped."""
+    if can_fork():
+        pytest.skip("the drawer tests ran in this process")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         *(f"{__file__}::{test.__name__}" for test in _DRAWER_TESTS)],
+        capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert re.search(rf"\b{len(_DRAWER_TESTS)} passed\b", done.stdout), done.stdout[-3000:]
+    assert "skipped" not in done.stdout, done.stdout[-3000:]
+
+
+_DRAWER_TESTS = (test_a_figure_drawn_by_the_drawer_is_the_one_drawn_here,
+                 test_a_figure_the_drawer_cannot_draw_fails_here_with_its_own_error,
+                 test_a_model_fitted_in_the_drawer_is_the_one_the_section_gets,
+                 test_a_model_that_fails_in_the_drawer_is_computed_again_here)
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.lists(st.booleans(), min_size=3, max_size=3), min_size=1, max_size=30))
 def test_missingness_patterns_are_labelled_as_row_by_row(rows):
