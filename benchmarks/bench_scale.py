@@ -11,20 +11,23 @@ resident memory of the child and all its descendants (the Dask workers) every 0.
 - pandas: read every part into memory, :func:`outcomes.validate_tables`, :func:`score`,
   :func:`build_analysis_table`, :func:`decompose` with a 2,000-replicate coach bootstrap;
 - dask: :mod:`outcomes.partitioned` on a local cluster of two worker processes (1.5 GiB each):
-  validate (valid rows to Parquet), score (with the item moments validation gathered),
-  analysis table, the same decomposition; ``start`` and ``stop`` time the toolkit's import
-  with the workers' start, and their closing.
+  validate (valid rows to Parquet), then score (with the item moments validation gathered)
+  feeding the analysis table bucket by bucket, as ``outcomes decompose --engine dask`` does
+  (one step, ``score + analysis table``; the table is written to Parquet), then the same
+  decomposition; ``start`` and ``stop`` time the toolkit's import with the workers' start,
+  and their closing.
 
 Besides each step's wall time, a row gives the CPU seconds of the child and its workers and
 the load average when it began: the machine may be shared, and CPU seconds move less.
 
-Where the time goes at 50 M rows (221 parts): validation takes two thirds of the wall time.
-Per part, its CPU is the in-memory columnar checks (about 40 %), reading and tidying the
-part's cells (about 20 %), writing the valid rows (about 20 %), problems, rejected rows and
-references (about 10 %) and the pass over distinct engagement ids that lets every part stay
-where it is (about 5 %); the workers use 1.5 to 1.8 times the CPU of the same work in one
-process. Then scoring, then the analysis table; starting and closing the two workers costs
-3 to 7 s. See ``docs/partitioned.md`` for the measured tables.
+Where the time goes at 50 M rows (221 parts), in CPU seconds per part of one worker:
+validation 0.35 (the in-memory columnar checks 0.13, reading the part's tables 0.09,
+writing the valid rows 0.07, problems, rejected rows and references 0.02, the CEQ's item
+moments 0.01), the distinct engagement ids that let every part stay where it is 0.02, and
+score + analysis table 0.22; then fixed costs (imports in the parent and each worker,
+starting and closing the workers: 3 to 5 s). Each bucket task reads its own parts, so no
+rows travel between the workers, and they run with the C library's own memory settings.
+See ``docs/partitioned.md`` for the measured tables.
 
 A second table compares the coach bootstrap from per-coach sums with resampling the rows of a
 1 M-row table (2,000 replicates; the row path is timed on 100 replicates and scaled up).
@@ -173,20 +176,14 @@ def run_dask(study: Path, work: Path) -> dict:
             tables, out=work / "validated"))
         rows = int(report.counts.set_index("table").loc["responses", "input"])
 
-        def scores():
-            paths = _write_parts(scale.score(report.valid("responses"), grouped=True,
-                                             item_moments=report.item_moments),
-                                 work / "scores")
-            return dd.from_map(pd.read_parquet, paths)
-
-        scored = _timed(times, "score", scores)
-
-        def table():
+        def table():  # as the command does: the scores feed the table, bucket by bucket
+            scores = scale.score(report.valid("responses"), grouped=True,
+                                 item_moments=report.item_moments)
             frame = scale.analysis_table(report.valid("engagements"), report.valid("sessions"),
-                                         scored, grouped=True)
+                                         scores, grouped=True)
             return dd.read_parquet(_write_parts(frame, work / "analysis"))
 
-        analysis = _timed(times, "analysis table", table)
+        analysis = _timed(times, "score + analysis table", table)
         result = _timed(times, "decompose + bootstrap", lambda: oc.decompose(
             analysis, "end_score", FACTORS, covariates=["baseline"], cluster="coach_id",
             n_boot=N_BOOT, seed=1))
@@ -305,8 +302,8 @@ def main() -> None:
                 rows.append(row)
                 print(json.dumps(row | {"shares": result["shares"]}), flush=True)
         order = ["rows", "engine", "read", "start", "validate", "score", "analysis table",
-                 "decompose + bootstrap", "stop", "wall (s)", "CPU (s)", "peak RSS (GiB)",
-                 "load before"]
+                 "score + analysis table", "decompose + bootstrap", "stop", "wall (s)",
+                 "CPU (s)", "peak RSS (GiB)", "load before"]
         table = pd.DataFrame(rows)
         table = table[[c for c in order if c in table.columns]]
         print("\n" + table.to_string(index=False, float_format=lambda v: f"{v:.1f}"))

@@ -46,3 +46,28 @@ def on_cluster(dask_client):
 def test_cluster_has_two_workers(dask_client):
     assert len(dask_client.scheduler_info()["workers"]) == 2
     assert dask_client.submit(sum, [1, 2, 3]).result() == 6
+
+
+_ENVIRONMENT = """
+import os
+from outcomes.partitioned import client
+with client(n_workers=1, memory_limit=None) as running:
+    print(sorted(set(running.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()), key=str))
+"""
+
+
+@pytest.mark.parametrize("given", [None, "1048576"])
+def test_local_workers_keep_the_allocator_settings(given):
+    """distributed starts workers with MALLOC_TRIM_THRESHOLD_=65536 (every freed column given
+    back to the system and faulted in again: a fifth more CPU on partition-sized frames);
+    the workers of ``client()`` keep the C library's defaults, or the value the user set.
+    A process of its own, as the cluster's nannies write the variables they set into it."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
+    env |= {"MALLOC_TRIM_THRESHOLD_": given} if given else {}
+    done = subprocess.run([sys.executable, "-c", _ENVIRONMENT], env=env, capture_output=True,
+                          text=True, timeout=120, check=True)
+    assert done.stdout.strip().splitlines()[-1] == repr([given])

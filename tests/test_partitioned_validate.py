@@ -215,8 +215,10 @@ def test_parts_read_where_they_are_checked_give_the_same_report(tmp_path, on_clu
     _parquet_parts(tables, tmp_path / "study", cuts)
     numbers = pd.DataFrame({" engagement_id": [1.0, 2.0, None, 2.0, 1.0], "x": range(5)})
     numbers.to_parquet(tmp_path / "numbers.parquet", index=False)
+    tables["sessions"].to_csv(tmp_path / "sessions.csv", index=False)
     frames = partitioned.read_study(tmp_path / "study")
-    checked = [*frames.items(), ("sessions", partitioned.read_table(tmp_path / "numbers.parquet"))]
+    checked = [*frames.items(), ("sessions", partitioned.read_table(tmp_path / "numbers.parquet")),
+               ("sessions", partitioned.read_table(tmp_path / "sessions.csv", kind="sessions"))]
     for kind, frame in checked:
         column = "coach_id" if kind == "coaches" else "engagement_id"
         parts = _read.loaders(frame)

@@ -34,26 +34,102 @@ def _parquet_piece(piece: tuple[str, tuple[int, ...], int],
     """
     import pyarrow.parquet as pq
 
-    from outcomes.io._common import clean_header, id_to_text, is_id_column, tidy_text
-
     path, groups, start = piece
     handle = pq.ParquetFile(path)
     stored = handle.schema_arrow.names
     wanted = None if columns is None else [c for c in stored if c.strip() in columns]
-    frame = handle.read_row_groups(list(groups), columns=wanted).to_pandas()
-    if not isinstance(frame.index, pd.RangeIndex) and columns is None:
+    frame = _tidy(handle.read_row_groups(list(groups), columns=wanted).to_pandas(), path,
+                  columns is None)
+    if columns is None or ROW in columns:
+        frame[ROW] = np.arange(start + 2, start + 2 + len(frame), dtype=np.int64)
+    if columns is None or FILE in columns:
+        frame[FILE] = repeated_text(path, len(frame))
+    return frame if columns is None else frame[list(columns)]
+
+
+def _tidy(frame: pd.DataFrame, path: str, whole: bool) -> pd.DataFrame:
+    """The cells of a Parquet file as :func:`outcomes.io.read_table` gives them."""
+    from outcomes.io._common import clean_header, id_to_text, is_id_column, tidy_text
+
+    if not isinstance(frame.index, pd.RangeIndex) and whole:
         frame = frame.reset_index()
     frame.columns = clean_header(list(frame.columns), file=path, row=1)
     frame = tidy_text(frame)
     for position, name in enumerate(frame.columns):
         if is_id_column(name):
             frame.isetitem(position, id_to_text(frame.iloc[:, position]).array)
-    frame = frame.reset_index(drop=True)
-    if columns is None or ROW in columns:
-        frame[ROW] = np.arange(start + 2, start + 2 + len(frame), dtype=np.int64)
-    if columns is None or FILE in columns:
-        frame[FILE] = repeated_text(path, len(frame))
-    return frame if columns is None else frame[list(columns)]
+    return frame.reset_index(drop=True)
+
+
+def _parquet_cells(piece: tuple[str, tuple[int, ...], int], column: str) -> pd.DataFrame | None:
+    """The distinct cells of one column of a Parquet piece, tidied as its rows would be
+    (tidying a cell depends on the cell and the column's type only); None when the file
+    holds no single column of that name."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path, groups, _ = piece
+    handle = pq.ParquetFile(path)
+    stored = [c for c in handle.schema_arrow.names if c.strip() == column]
+    if len(stored) != 1:
+        return None
+    table = handle.read_row_groups(list(groups), columns=stored)
+    cells = pa.Table.from_arrays([table.column(0).unique()], schema=table.schema)
+    return _tidy(cells.to_pandas(), path, False)
+
+
+class PartLoader:
+    """One partition of a table from :func:`read_table`, read inside the task that needs it.
+
+    Calling it gives the partition exactly as the Dask frame's own task does (text turned
+    into Arrow strings when Dask does so), so a task can read its parts itself rather than
+    receive them from another worker.
+    """
+
+    def __init__(self, read: Any, args: tuple, strings: bool) -> None:
+        self.read, self.args, self.strings = read, args, strings
+
+    def __call__(self, columns: list[str] | None = None) -> pd.DataFrame:
+        return self._strings(self.read(*self.args, columns=columns))
+
+    def _strings(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if not self.strings:
+            return frame
+        from dask.dataframe._pyarrow import to_pyarrow_string
+
+        return to_pyarrow_string(frame)
+
+    def id_hashes(self, column: str) -> np.ndarray:
+        """The sorted distinct hashes of the partition's ids (:func:`unique_hashes`)."""
+        if self.read is _parquet_piece:
+            cells = _parquet_cells(self.args[0], column)
+            if cells is not None:
+                return unique_hashes(self._strings(cells), column)
+        return unique_hashes(self(), column)
+
+
+_LOADERS: dict[str, list[PartLoader]] = {}  # by the name of the frame read_table gave
+
+
+def loaders(frame: Any) -> list[PartLoader] | None:
+    """The partitions of a frame that :func:`read_table` gave, as loaders (else None)."""
+    found = _LOADERS.get(getattr(frame, "_name", ""))
+    return found if found is not None and len(found) == frame.npartitions else None
+
+
+def _remember(frame: Any, read: Any, args: list[tuple]) -> Any:
+    from dask.dataframe.utils import pyarrow_strings_enabled
+
+    strings = pyarrow_strings_enabled()
+    _LOADERS[frame._name] = [PartLoader(read, a, strings) for a in args]
+    while len(_LOADERS) > 64:  # a long-running process keeps only the recent frames
+        del _LOADERS[next(iter(_LOADERS))]
+    return frame
+
+
+def materialise(part: Any) -> pd.DataFrame:
+    """A partition: read by its loader, or as given."""
+    return part() if isinstance(part, PartLoader) else part
 
 
 def repeated_text(text: str, n: int) -> Any:
@@ -132,11 +208,13 @@ def read_table(path: str | Path, *, kind: str | None = None,
     if all(f.lower().endswith((".parquet", ".pq")) for f in files):
         pieces = _parquet_pieces(files, rows_per_partition)
         meta = _parquet_piece((pieces[0][0], (), 0)) if pieces else None
-        return dd.from_map(_parquet_piece, pieces, meta=meta, enforce_metadata=False)
+        return _remember(dd.from_map(_parquet_piece, pieces, meta=meta, enforce_metadata=False),
+                         _parquet_piece, [(p,) for p in pieces])
     if all(f.lower().removesuffix(".gz").endswith((".csv", ".tsv", ".txt")) for f in files):
         first = _csv_piece(files[0], kind)
-        return dd.from_map(_csv_piece, files, kind=kind, meta=first.iloc[:0],
-                           enforce_metadata=False)
+        return _remember(dd.from_map(_csv_piece, files, kind=kind, meta=first.iloc[:0],
+                                     enforce_metadata=False), _csv_piece,
+                         [(f, kind) for f in files])
     raise UsageError(f"{path}: give Parquet or CSV files, one format per table.")
 
 

@@ -20,16 +20,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from outcomes.partitioned._read import _with_bucket, unique_hashes
+from outcomes.partitioned._read import _with_bucket, loaders, materialise, unique_hashes
 from outcomes.schema import COLUMNS
 from outcomes.validation._parsing import parse_column
 
 __all__ = ["closed_buckets", "closed_parts", "coach_ids", "concat"]
 
 
-def concat(pieces: list[pd.DataFrame], meta: pd.DataFrame) -> pd.DataFrame:
-    """The rows of one table that belong to one bucket (the empty table when none do)."""
-    pieces = [p for p in pieces if len(p)]
+def concat(pieces: list, meta: pd.DataFrame) -> pd.DataFrame:
+    """The rows of one table that belong to one bucket (the empty table when none do);
+    a piece given by its loader is read here."""
+    pieces = [p for p in map(materialise, pieces) if len(p)]
     if not pieces:
         return meta
     return pieces[0] if len(pieces) == 1 else pd.concat(pieces, ignore_index=True)
@@ -39,8 +40,18 @@ def _id_hashes(part: pd.DataFrame, column: str) -> pd.Series:
     return pd.Series(unique_hashes(part, column), dtype="uint64")
 
 
+def _loaded_hashes(loader: Any, column: str) -> np.ndarray:
+    return loader.id_hashes(column)
+
+
 def _distinct(frame: Any, column: str) -> list:
-    """A delayed task per partition giving its distinct id hashes (read and hashed in one)."""
+    """A delayed task per partition giving its distinct id hashes (read and hashed in one;
+    from a file, only the distinct cells of the id column are tidied and parsed)."""
+    import dask
+
+    found = loaders(frame)
+    if found is not None:
+        return [dask.delayed(_loaded_hashes)(loader, column) for loader in found]
     ids = frame[[column]] if column in frame.columns else frame
     return ids.map_partitions(_id_hashes, column, meta=pd.Series(dtype="uint64")).to_delayed()
 
@@ -48,6 +59,7 @@ def _distinct(frame: Any, column: str) -> list:
 def _split(part: pd.DataFrame, column: str, n: int, home: pd.Series,
            targets: tuple[int, ...]) -> dict[int, pd.DataFrame]:
     """The rows of a partition, by the bucket their id belongs to."""
+    part = materialise(part)
     buckets = _with_bucket(part[[column]] if column in part.columns else part.iloc[:, :0],
                            column, n, home)["_bucket"].to_numpy()
     return {t: part.loc[buckets == t].reset_index(drop=True) for t in targets}
@@ -65,9 +77,9 @@ def closed_buckets(frames: Mapping[str, Any], anchor: str,
     """The pieces of each table that make bucket ``i``: partition ``i`` of ``anchor`` and the
     rows of the other tables with its ids (those it lacks go by their hash).
 
-    Returns, per table, a list (one per partition of ``anchor``) of lists of delayed pieces
-    to concatenate, or None when some id of ``anchor`` has rows in two of its partitions
-    (then a shuffle is needed).
+    Returns, per table, a list (one per partition of ``anchor``) of lists of pieces to
+    concatenate (delayed, or loaders of parts read from files), or None when some id of
+    ``anchor`` has rows in two of its partitions (then a shuffle is needed).
     """
     import dask
 
@@ -83,7 +95,7 @@ def closed_buckets(frames: Mapping[str, Any], anchor: str,
     shared = dask.delayed(home)
     out: dict[str, list[list]] = {}
     for kind, frame in frames.items():
-        parts = frame.to_delayed()
+        parts = _parts(frame)
         if kind == anchor:
             out[kind] = [[part] for part in parts]
             continue
@@ -99,6 +111,13 @@ def closed_buckets(frames: Mapping[str, Any], anchor: str,
                     pieces[int(t)].append(split[int(t)])
         out[kind] = pieces
     return out
+
+
+def _parts(frame: Any) -> list:
+    """The partitions of a frame: read by the task that checks them when the frame came
+    from files (nothing is sent between workers), else as Dask's delayed partitions."""
+    found = loaders(frame)
+    return list(found) if found is not None else frame.to_delayed()
 
 
 def coach_ids(part: pd.DataFrame) -> set[str]:
@@ -131,6 +150,6 @@ def closed_parts(frame: Any, n: int) -> tuple[list[list], set[str]] | None:
     if sum(len(f) for f in found) != len(union):
         return None
     pieces: list[list] = [[] for _ in range(n)]
-    for j, part in enumerate(frame.to_delayed()):
+    for j, part in enumerate(_parts(frame)):
         pieces[j % n].append(part)
     return pieces, union - {""}
