@@ -238,10 +238,16 @@ def start_helpers() -> tuple[Any, Any]:
     """``(drawer, worker)``, started while this process reads the study: the drawer imports
     matplotlib, the worker statsmodels (forked in this order, so that no thread runs before
     the worker's); None and False where there are none."""
+    import gc
+
     from outcomes.report._drawer import start_drawer
 
-    drawer = start_drawer()
-    return drawer, start_worker(*WORKER_IMPORTS)
+    gc.freeze()  # the helpers' collector leaves the objects they share with this one alone
+    try:
+        drawer = start_drawer()
+        return drawer, start_worker(*WORKER_IMPORTS)
+    finally:
+        gc.unfreeze()
 
 
 def stop_helpers(drawer: Any, worker: Any, printer: Any) -> None:
