@@ -238,3 +238,30 @@ def test_parts_read_where_they_are_checked_give_the_same_report(tmp_path, on_clu
     for kind in tables:
         pd.testing.assert_frame_equal(routed.rejected(kind), sent.rejected(kind))
         pd.testing.assert_frame_equal(routed.valid(kind).compute(), sent.valid(kind).compute())
+
+
+def test_an_id_stored_as_the_parquet_index_routes_as_its_rows(tmp_path, on_cluster):
+    """A file written with ``engagement_id`` as its pandas index: the distinct-id pass finds
+    the ids the full read finds, so each engagement's rows meet in one bucket and the report
+    equals the in-memory one (no false missing links)."""
+    from outcomes.partitioned import _read
+
+    tables = _faulty_study()
+    tables["responses"] = tables["responses"].sort_values(
+        "engagement_id", kind="stable").reset_index(drop=True)
+    memory = validate_in_memory(tables)
+    folder = tmp_path / "study"
+    _parquet_parts(tables, folder, {"coaches": [], "engagements": [], "sessions": [],
+                                    "responses": _engagement_edges(tables["responses"], 2)})
+    for path in folder.glob("sessions-*.parquet"):
+        pd.read_parquet(path).set_index("engagement_id").to_parquet(path)
+    frames = partitioned.read_study(folder)
+    for load in _read.loaders(frames["sessions"]):
+        np.testing.assert_array_equal(load.id_hashes("engagement_id"),
+                                      _read.unique_hashes(load(), "engagement_id"))
+    scaled = partitioned.validate_tables(frames, out=tmp_path / "out")
+    pd.testing.assert_frame_equal(scaled.counts, memory.counts)
+    what = ["table", "column", "rule", "message"]  # files and rows are the parts' own
+    pd.testing.assert_frame_equal(
+        scaled.problems()[what].sort_values(what).reset_index(drop=True),
+        memory.problems[what].sort_values(what).reset_index(drop=True), check_dtype=False)

@@ -51,8 +51,8 @@ def _tidy(frame: pd.DataFrame, path: str, whole: bool) -> pd.DataFrame:
     """The cells of a Parquet file as :func:`outcomes.io.read_table` gives them."""
     from outcomes.io._common import clean_header, id_to_text, is_id_column, tidy_text
 
-    if not isinstance(frame.index, pd.RangeIndex) and whole:
-        frame = frame.reset_index()
+    if not isinstance(frame.index, pd.RangeIndex) and (whole or frame.index.names != [None]):
+        frame = frame.reset_index()  # a column pandas stored as the index is a column here
     frame.columns = clean_header(list(frame.columns), file=path, row=1)
     frame = tidy_text(frame)
     for position, name in enumerate(frame.columns):
