@@ -102,6 +102,42 @@ def test_a_model_that_fails_in_the_drawer_is_computed_again_here(drawer):
         run.cached("figure", lambda: quiet(_broken_figure, SHARES))
 
 
+class _Hung(BaseException):
+    """Raised by the watchdog: not an ``Exception``, so no fallback swallows it."""
+
+
+def _big(size: int) -> bytes:
+    return bytes(size)
+
+
+def _bars_ignoring(payload: bytes, shares: pd.DataFrame) -> object:
+    return monitoring_figure(shares)
+
+
+def test_a_big_result_and_big_jobs_in_flight_do_not_wait_on_each_other(drawer):
+    """A result larger than the pipe holds, sent while the first process is still sending
+    large figure jobs: both get through (a watchdog fails the test instead of a hang)."""
+    import signal
+
+    def hung(*_: object) -> None:
+        raise _Hung("the drawer and the report waited on each other")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        run = _run(drawer)
+        run.ahead("big", _big, 8_000_000, on="drawer")
+        for _ in range(6):
+            run.draw(_bars_ignoring, bytes(2_000_000), SHARES, alt="bars", caption="Figure 7.")
+        value, notes = run.cached("big", lambda: (None, []))
+        run.finish_figures()
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert value == bytes(8_000_000) and notes == []
+    assert all(block["src"] == figure_uri(monitoring_figure(SHARES)) for block in run.figures)
+
+
 def test_the_drawer_tests_pass_in_a_process_without_threads():
     """Where this process cannot fork (another test left a thread running, as a Dask client
     does), the four tests above run in a fresh process, so that they are never skipped."""
@@ -119,7 +155,8 @@ def test_the_drawer_tests_pass_in_a_process_without_threads():
 _DRAWER_TESTS = (test_a_figure_drawn_by_the_drawer_is_the_one_drawn_here,
                  test_a_figure_the_drawer_cannot_draw_fails_here_with_its_own_error,
                  test_a_model_fitted_in_the_drawer_is_the_one_the_section_gets,
-                 test_a_model_that_fails_in_the_drawer_is_computed_again_here)
+                 test_a_model_that_fails_in_the_drawer_is_computed_again_here,
+                 test_a_big_result_and_big_jobs_in_flight_do_not_wait_on_each_other)
 
 
 @settings(max_examples=25, deadline=None)

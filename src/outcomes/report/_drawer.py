@@ -18,7 +18,7 @@ from typing import Any
 
 __all__ = ["Drawer", "start_drawer", "can_fork"]
 
-_SECONDS = 120  # the most a report's figures wait to be collected
+_POLL = 1.0  # seconds between checks that the drawer still runs, while waiting for it
 
 
 def can_fork() -> bool:
@@ -76,8 +76,8 @@ class Drawer:
         """The result of the urgent job ``key``, waiting for it; raises ``RuntimeError`` when
         it failed or cannot come (the caller computes it)."""
         while key not in self._results:
-            if not self._connection.poll(_SECONDS):
-                raise RuntimeError("the drawer did not answer in time")
+            if not self._waited():
+                raise RuntimeError("the drawer ended without an answer")
             _, done, ok, value = self._connection.recv()
             self._results[done] = (ok, value)
         ok, value = self._results.pop(key)
@@ -91,7 +91,7 @@ class Drawer:
             return {}
         try:
             self._connection.send(None)
-            while self._connection.poll(_SECONDS):
+            while self._waited():
                 message = self._connection.recv()
                 if message[0] == "figures":
                     return dict(message[1])
@@ -99,6 +99,14 @@ class Drawer:
         except Exception:  # noqa: BLE001 - the process ended: the caller draws them all
             pass
         return {}
+
+    def _waited(self) -> bool:
+        """Wait for the drawer's next message: True when one is there, False when the
+        process ended without one (however long its work takes, it is not done twice)."""
+        while not self._connection.poll(_POLL):
+            if not self._process.is_alive():
+                return self._connection.poll(0)
+        return True
 
     def close(self) -> None:
         """End the process."""
@@ -121,6 +129,7 @@ def _serve(connection: Any, parents: Any) -> None:  # pragma: no cover - forked 
     import outcomes.plots  # noqa: F401
     import outcomes.shares.decomposition  # noqa: F401
     import outcomes.shares.sensitivity  # noqa: F401
+    outbox = _Outbox(connection)
     drawn: dict[Any, str | None] = {}
     while True:
         try:
@@ -128,7 +137,7 @@ def _serve(connection: Any, parents: Any) -> None:  # pragma: no cover - forked 
         except EOFError:
             return
         if job is None:
-            connection.send(("figures", drawn))
+            outbox.last(("figures", drawn))
             return
         key, fn, args, kwargs, urgent = job
         if urgent:
@@ -136,12 +145,45 @@ def _serve(connection: Any, parents: Any) -> None:  # pragma: no cover - forked 
                 value, ok = fn(*args, **kwargs), True
             except Exception:  # noqa: BLE001 - computed again in the first process
                 value, ok = None, False
-            try:
-                connection.send(("result", key, ok, value))
-            except Exception:  # noqa: BLE001 - an unpicklable result: computed there
-                connection.send(("result", key, False, None))
+            outbox.put(("result", key, ok, value))
             continue
         try:
             drawn[key] = figure_uri(fn(*args, **kwargs))
         except Exception:  # noqa: BLE001 - drawn again in the first process
             drawn[key] = None
+
+
+class _Outbox:  # pragma: no cover - in the forked process
+    """The drawer's messages, sent by a thread of their own: a result bigger than the pipe
+    holds waits there until the first process reads it, while the drawer goes on reading
+    the jobs the first process sends (neither can then wait on the other for ever)."""
+
+    def __init__(self, connection: Any) -> None:
+        import queue
+        import threading
+
+        self._connection = connection
+        self._queue: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._send_all, daemon=True)
+        self._thread.start()
+
+    def put(self, message: tuple) -> None:
+        self._queue.put(message)
+
+    def last(self, message: tuple) -> None:
+        """Send ``message`` after the others, and wait until all are sent."""
+        self._queue.put(message)
+        self._queue.put(None)
+        self._thread.join()
+
+    def _send_all(self) -> None:
+        while (message := self._queue.get()) is not None:
+            try:
+                self._connection.send(message)
+            except Exception:  # noqa: BLE001 - an unpicklable result: computed there
+                if message[0] != "result":
+                    return
+                try:
+                    self._connection.send(message[:2] + (False, None))
+                except Exception:  # noqa: BLE001 - the first process is gone
+                    return
