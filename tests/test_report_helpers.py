@@ -252,6 +252,18 @@ def test_chromium_started_ahead_prints_what_the_one_shot_command_prints(tmp_path
     assert len(pages(tmp_path / "ahead.pdf")) == 2
 
 
+@pytest.mark.skipif(chromium() is None, reason="Chromium is not installed")
+def test_a_page_chromium_cannot_open_is_not_printed_as_its_error_page(tmp_path):
+    from outcomes.report._chromium import Printer
+
+    printer = Printer(chromium())
+    try:
+        assert not printer.print_pdf(tmp_path / "missing.html", tmp_path / "report.pdf")
+    finally:
+        printer.close()
+    assert not (tmp_path / "report.pdf").exists()
+
+
 def test_a_chromium_that_cannot_start_hands_over(tmp_path):
     from outcomes.report._chromium import Printer
 

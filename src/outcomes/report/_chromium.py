@@ -84,7 +84,7 @@ class Printer:
                 stderr=subprocess.DEVNULL, preexec_fn=_as_3_and_4(theirs_read, theirs_write),
                 close_fds=False, start_new_session=True,
                 env={**os.environ, "HOME": self._scratch})
-        except OSError:
+        except (OSError, subprocess.SubprocessError):  # the caller prints another way
             self._process = None
         finally:
             os.close(theirs_read)
@@ -102,8 +102,10 @@ class Printer:
                                   {"targetId": created["targetId"], "flatten": True}, deadline)
             session = attached["sessionId"]
             self._call("Page.enable", {}, deadline, session)
-            self._call("Page.navigate", {"url": Path(page).resolve().as_uri()}, deadline,
-                       session)
+            opened = self._call("Page.navigate", {"url": Path(page).resolve().as_uri()},
+                                deadline, session)
+            if opened.get("errorText"):  # Chromium's error page is no report
+                return False
             self._wait_event("Page.loadEventFired", session, deadline)
             printed = self._call("Page.printToPDF", PRINT_SETTINGS, deadline, session)
             data = base64.b64decode(printed["data"])
