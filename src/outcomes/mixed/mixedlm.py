@@ -25,12 +25,20 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from outcomes._errors import ModelError
+from outcomes.mixed.nested import (
+    NestedSums,
+    polish,
+    profiled_estimates,
+    profiled_gradient,
+    profiled_loglik,
+)
 
 __all__ = ["MixedSolution", "fit_mixedlm", "OPTIMISERS", "SINGULAR_TOLERANCE"]
 
@@ -82,7 +90,7 @@ def fit_mixedlm(
     and kept in ``messages``; the fixed-effect covariance is ``sigma² (X' H^-1 X)^-1`` as
     lme4 reports it.
     """
-    from statsmodels.regression.mixed_linear_model import MixedLM, VCSpec
+    from statsmodels.regression.mixed_linear_model import VCSpec
 
     y = np.asarray(y, dtype=float)
     X = np.asarray(X, dtype=float)
@@ -93,7 +101,9 @@ def fit_mixedlm(
         kwargs["exog_vc"] = _nested_spec(np.asarray(vc), groups, VCSpec)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = MixedLM(y, X, groups, exog_re=Z, **kwargs)
+        model = _summed_mixedlm()(y, X, groups, exog_re=Z, **kwargs)
+    if Z.shape[1] == 1 and np.all(Z == 1.0):
+        model.sums = NestedSums.from_arrays(X, y, groups, vc)
     messages: list[str] = [f"model: {w.message}" for w in caught]
     attempts: list[str] = []
     best, n_ok, skip_gradient = None, 0, False
@@ -101,9 +111,9 @@ def fit_mixedlm(
         if skip_gradient and name in _GRADIENT:
             continue
         attempts.append(name)
-        result, ok, boundary = _attempt(model, name, reml, messages)
-        if result is not None and (best is None or (ok, result.llf) > (best[2], best[0].llf)):
-            best = (result, name, ok)
+        fit, ok, boundary = _attempt(model, name, reml, messages)
+        if fit is not None and (best is None or (ok, fit.llf) > (best[2], best[0].llf)):
+            best = (fit, name, ok)
         n_ok += ok
         if ok and (not boundary or n_ok > 1 or name not in _GRADIENT):
             break  # a boundary estimate of a gradient method is confirmed by a second one
@@ -112,26 +122,130 @@ def fit_mixedlm(
     if best is None:
         raise ModelError("the mixed model could not be fitted with any optimiser "
                          f"({', '.join(optimisers)}): {'; '.join(messages)}")
-    result, name, converged = best
+    fit, name, converged = best
     if converged and name in _GRADIENT:
-        check, ok, _ = _attempt(model, "powell", reml, [], start=result.params_object)
-        if ok and check is not None and check.llf > result.llf + 1e-6:
+        check, ok, _ = _attempt(model, "powell", reml, [], start=fit.start)
+        if ok and check is not None and check.llf > fit.llf + 1e-6:
             messages.append(f"powell, started from the {name} estimate, raised the "
-                            f"log-likelihood by {check.llf - result.llf:.3g}; its estimate "
+                            f"log-likelihood by {check.llf - fit.llf:.3g}; its estimate "
                             "is kept.")
-            result, name = check, f"{name}, then powell"
-    sigma2 = float(result.scale)
-    random_cov = np.atleast_2d(np.asarray(result.cov_re, dtype=float))
-    vcomp = np.asarray(result.vcomp, dtype=float)
-    cov = sigma2 * np.linalg.inv(_xt_hinv_x(X, groups, Z, random_cov / sigma2, vc,
-                                            vcomp / sigma2 if vc is not None else None))
-    return MixedSolution(np.asarray(result.fe_params, dtype=float), cov, random_cov, sigma2,
-                         float(result.llf), converged, name, vcomp, tuple(attempts),
-                         tuple(messages))
+            fit, name = check, f"{name}, then powell"
+    if _summed(model):
+        fit = fit.polished(model, messages)
+    sigma2 = fit.sigma2
+    cov = sigma2 * np.linalg.inv(_xt_hinv_x(X, groups, Z, fit.random_cov / sigma2, vc,
+                                            fit.vcomp / sigma2 if vc is not None else None))
+    return MixedSolution(fit.coef, cov, fit.random_cov, sigma2, fit.llf, converged, name,
+                         fit.vcomp, tuple(attempts), tuple(messages))
+
+
+@dataclass(frozen=True, eq=False)
+class _Fit:
+    """One optimiser's estimate, and statsmodels' parameters to start another from it."""
+
+    coef: np.ndarray
+    sigma2: float
+    random_cov: np.ndarray
+    vcomp: np.ndarray
+    llf: float
+    start: object
+
+    @classmethod
+    def of(cls, model, result) -> _Fit:
+        """The estimate of a MixedLM fit; from the sums when the model has them.
+
+        statsmodels' own end-of-fit arithmetic loses precision as a variance ratio nears
+        zero (its likelihood falls by thousands of units at a ratio of 1e-16); the sums
+        give the same quantities exactly there.
+        """
+        params = result.params_object
+        if _summed(model):
+            coach = float(params.cov_re[0, 0])
+            client = np.asarray(params.vcomp, dtype=float)
+            try:
+                coef, sigma2, llf = profiled_estimates(
+                    model.sums, coach, float(client[0]) if client.size else 0.0,
+                    reml=model.reml)
+            except np.linalg.LinAlgError:
+                pass
+            else:
+                return cls(coef, sigma2, np.array([[coach * sigma2]]), client * sigma2, llf,
+                           params)
+        return cls(np.asarray(result.fe_params, dtype=float), float(result.scale),
+                   np.atleast_2d(np.asarray(result.cov_re, dtype=float)),
+                   np.asarray(result.vcomp, dtype=float), float(result.llf), params)
+
+    def polished(self, model, messages: list[str]) -> _Fit:
+        """The estimate moved to the likelihood's maximum (:func:`outcomes.mixed.nested.polish`)
+        when the model's likelihood comes from its sums."""
+        nested = self.vcomp.size > 0
+        coach, client = polish(model.sums, self.random_cov[0, 0] / self.sigma2,
+                               float(self.vcomp[0]) / self.sigma2 if nested else None,
+                               reml=model.reml)
+        coef, sigma2, llf = profiled_estimates(model.sums, coach, client or 0.0,
+                                               reml=model.reml)
+        if not llf >= self.llf:
+            return self
+        if llf > self.llf + 1e-6:
+            messages.append(f"the likelihood's maximum lies {llf - self.llf:.3g} log-likelihood "
+                            "units above the optimiser's answer; it is kept.")
+        return _Fit(coef, sigma2, np.array([[coach * sigma2]]),
+                    np.array([client * sigma2]) if nested else self.vcomp, llf, self.start)
+
+
+def _summed(model) -> bool:
+    """Whether the model's profiled likelihood can come from its sums."""
+    return (getattr(model, "sums", None) is not None and model.cov_pen is None
+            and model.fe_pen is None and model.k_vc <= 1)
+
+
+@cache
+def _summed_mixedlm():
+    """statsmodels' MixedLM, whose profiled likelihood comes from sums when it can."""
+    from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams
+
+    class SummedMixedLM(MixedLM):
+        """MixedLM with random intercepts for groups (and clients nested in them) whose
+        profiled likelihood comes from :func:`outcomes.mixed.nested.profiled_loglik`:
+        the same criterion, without a solve per group, for its optimisers' many calls."""
+
+        sums: NestedSums | None = None
+
+        def loglike(self, params, profile_fe=True):
+            if not (profile_fe and _summed(self)):
+                return super().loglike(params, profile_fe)
+            try:
+                return profiled_loglik(self.sums, *self._ratios(params), reml=self.reml)
+            except np.linalg.LinAlgError:
+                return super().loglike(params, profile_fe)
+
+        def score(self, params, profile_fe=True):
+            if not (profile_fe and _summed(self) and self._freepat is None):
+                return super().score(params, profile_fe)
+            try:
+                gradient = profiled_gradient(self.sums, *self._ratios(params), reml=self.reml)
+            except np.linalg.LinAlgError:
+                return super().score(params, profile_fe)
+            gradient = gradient[: 1 + self.k_vc]
+            if not self.use_sqrt:
+                return gradient
+            # by the square roots, d/dr = 2 r d/d(r^2), at the positive roots as statsmodels
+            # takes them (its parameters are read back through the variances)
+            return gradient * 2 * np.sqrt([*self._ratios(params)][: 1 + self.k_vc])
+
+        def _ratios(self, params) -> tuple[float, float]:
+            """The coach and client variance ratios of statsmodels' parameters."""
+            if type(params) is not MixedLMParams:
+                params = MixedLMParams.from_packed(params, self.k_fe, self.k_re,
+                                                   self.use_sqrt, has_fe=False)
+            return (float(params.cov_re[0, 0]),
+                    float(params.vcomp[0]) if self.k_vc else 0.0)
+
+    return SummedMixedLM
 
 
 def _attempt(model, name: str, reml: bool, messages: list[str], start=None):
-    """One MixedLM fit: ``(result or None, ok, on the boundary)``; notes go to messages."""
+    """One MixedLM fit: ``(fit or None, ok, on the boundary)``; notes go to messages."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -142,15 +256,15 @@ def _attempt(model, name: str, reml: bool, messages: list[str], start=None):
             return None, False, False
     notes = [f"{name}: {w.message}" for w in caught if "Retrying" not in str(w.message)]
     messages.extend(notes)
-    finite = np.isfinite(result.llf) and all(
-        np.all(np.isfinite(np.asarray(v, dtype=float)))
-        for v in (result.fe_params, result.cov_re, result.scale))
+    fit = _Fit.of(model, result)
+    finite = np.isfinite(fit.llf) and all(np.all(np.isfinite(v)) for v in (
+        fit.coef, fit.random_cov, fit.sigma2))
     if not finite:
         messages.append(f"{name}: the fit ended without a finite likelihood.")
         return None, False, False
     ok = bool(result.converged) and not any("failed" in n for n in notes)
     boundary = any("boundary" in n or "singular" in n for n in notes)
-    return result, ok, boundary
+    return fit, ok, boundary
 
 
 def _nested_spec(vc: np.ndarray, groups: np.ndarray, spec_class):

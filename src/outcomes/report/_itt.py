@@ -85,7 +85,7 @@ def fit_ahead(run: Run, factors: dict[str, list[str]]) -> None:
     opts = run.options
     columns = [opts.outcome, *opts.covariates, *(c for cols in factors.values() for c in cols)]
     if run.table[[c for c in dict.fromkeys(columns) if c in run.table]].isna().to_numpy().any():
-        run.ahead("itt", imputed_models, run.table, opts.outcome, factors, on="drawer",
+        run.ahead("itt", imputed_models, run.table, opts.outcome, factors, on="worker",
                   **_imputed_shares(run))
 
 
