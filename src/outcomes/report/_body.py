@@ -229,7 +229,8 @@ def _worker() -> Any:
 
 
 #: What the worker imports while the study is read: what its models need.
-WORKER_IMPORTS = ("statsmodels.regression.mixed_linear_model",
+WORKER_IMPORTS = ("outcomes.shares.decomposition", "outcomes.shares.sensitivity",
+                  "statsmodels.regression.mixed_linear_model",
                   "statsmodels.regression.quantile_regression", "outcomes.mixed.alliance",
                   "outcomes.practice.monitoring", "outcomes.practice.trajectories")
 

@@ -127,8 +127,6 @@ def _serve(connection: Any, parents: Any) -> None:  # pragma: no cover - forked 
 
     pyplot()  # imported while the first process reads the study, with what its jobs use
     import outcomes.plots  # noqa: F401
-    import outcomes.shares.decomposition  # noqa: F401
-    import outcomes.shares.sensitivity  # noqa: F401
     outbox = _Outbox(connection)
     drawn: dict[Any, str | None] = {}
     while True:
