@@ -9,7 +9,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "outcomes"
 
 # The flow, top to bottom. A package (io, instruments, report) counts as one module.
 LAYERS = [
-    "_errors", "_engine", "apa", "_results", "_checks", "_plotting", "privacy", "reference",
+    "_errors", "_engine", "apa", "_results", "_checks", "_plotting", "_chromium", "privacy",
+    "reference",
     "schema",
     "io", "instruments",
     "validation",

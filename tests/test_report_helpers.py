@@ -1,11 +1,12 @@
 """The report's helper processes give exactly what the report's own process would.
 
-A body's report draws its figures in a second process (which also fits the imputed factor
-shares), fits the session and monitoring models in a third, and has Chromium started before
-the page exists. Each must give the same bytes and numbers as the work done in the report's
-own process, hand back to it when it fails, and keep the report's own process free of the
-heavy imports it no longer needs. (The committed sample report, built through all of them,
-is compared byte for byte in tests/test_report_sample.py.)
+A body's report draws its figures in a second process, fits the imputed factor shares and
+the session and monitoring models in a third, and has Chromium started before the page
+exists (by the command line, before it imports the report's modules). Each must give the
+same bytes and numbers as the work done in the report's own process, hand back to it when
+it fails, and keep the report's own process free of the heavy imports it no longer needs.
+(The committed sample report, built through all of them, is compared byte for byte in
+tests/test_report_sample.py.)
 """
 
 from __future__ import annotations
@@ -228,7 +229,7 @@ def test_a_fresh_outcomes_report_writes_the_committed_sample_without_heavy_impor
 @pytest.mark.skipif(chromium() is None, reason="Chromium is not installed")
 def test_chromium_started_ahead_prints_what_the_one_shot_command_prints(tmp_path):
     pdfium = pytest.importorskip("pypdfium2")
-    from outcomes.report._chromium import Printer
+    from outcomes._chromium import Printer
     from outcomes.report._render import _chromium_pdf
 
     page = tmp_path / "page.html"
@@ -254,7 +255,7 @@ def test_chromium_started_ahead_prints_what_the_one_shot_command_prints(tmp_path
 
 @pytest.mark.skipif(chromium() is None, reason="Chromium is not installed")
 def test_a_page_chromium_cannot_open_is_not_printed_as_its_error_page(tmp_path):
-    from outcomes.report._chromium import Printer
+    from outcomes._chromium import Printer
 
     printer = Printer(chromium())
     try:
@@ -264,8 +265,41 @@ def test_a_page_chromium_cannot_open_is_not_printed_as_its_error_page(tmp_path):
     assert not (tmp_path / "report.pdf").exists()
 
 
+@pytest.mark.skipif(chromium() is None, reason="Chromium is not installed")
+def test_the_chromium_started_ahead_is_the_one_the_report_prints_with(tmp_path):
+    from outcomes._chromium import _WAITING, started_ahead
+    from outcomes.report._render import start_printer
+
+    page = tmp_path / "page.html"
+    page.write_text("<!doctype html><p>Forty clients.</p>", encoding="utf-8")
+    with started_ahead():
+        ahead = list(_WAITING)
+        printer = start_printer(("chromium",))
+        assert ahead == [printer] and not _WAITING  # taken, not started again
+        try:
+            assert printer.print_pdf(page, tmp_path / "report.pdf")
+        finally:
+            printer.close()
+    assert (tmp_path / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    assert start_printer(("chromium",)) is not printer  # a later report starts its own
+
+
+@pytest.mark.skipif(chromium() is None, reason="Chromium is not installed")
+def test_a_chromium_started_ahead_that_no_report_takes_is_ended():
+    from outcomes._chromium import _WAITING, started_ahead
+
+    with started_ahead(False):
+        assert not _WAITING  # not wanted (--no-pdf): nothing starts
+    with pytest.raises(RuntimeError), started_ahead():
+        (waiting,) = _WAITING
+        assert waiting.running()
+        raise RuntimeError("the command failed before its report")
+    assert not _WAITING and not waiting.running()
+    assert not Path(waiting._scratch).exists()  # its profile is removed with it
+
+
 def test_a_chromium_that_cannot_start_hands_over(tmp_path):
-    from outcomes.report._chromium import Printer
+    from outcomes._chromium import Printer
 
     printer = Printer(str(tmp_path / "no-such-chromium"))
     try:

@@ -83,36 +83,39 @@ def report_command(path: str, out: str, config_file: str | None, title: str | No
     it. No number rests on fewer than k clients; coaches appear under keyed-hash pseudonyms
     unless --coach-names is given; no client or engagement identifier is written.
     """
-    from outcomes.cli._config import read_report_config
-    from outcomes.report import ReportOptions, build_report
+    from outcomes._chromium import started_ahead
 
-    config = read_report_config(config_file)
-    factors = config.get("factors")
-    options = ReportOptions(
-        title=_pick(title, config, "title", "Coaching outcomes report"),
-        subtitle=_pick(subtitle, config, "subtitle", ""),
-        reference=_pick(reference, config, "reference", "asay-lambert-1999"),
-        k=_pick(k, config, "k", 5), seed=_pick(seed, config, "seed", DEFAULT_SEED),
-        n_boot=_pick(n_boot, config, "n_boot", 200),
-        coach_names=bool(_pick(coach_names, config, "coach_names", False)),
-        round_counts=bool(_pick(round_counts, config, "round_counts", False)),
-        outcome=config.get("outcome", "end_score"),
-        covariates=tuple(config.get("covariates", ("baseline",))),
-        factors={str(n): list(c) for n, c in factors.items()} if factors else None)
-    salt = _pick(salt_file, config, "salt_file", None)
-    if salt and Path(salt).resolve().is_relative_to(Path(out).resolve()):
-        raise UsageError(f"--salt-file {salt} lies inside the output folder {out}; keep the "
-                         "key elsewhere, away from the report.")
-    study = _study_to_write_beside(path, out, example="report/")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = build_report(study, out=out, options=options, salt_file=salt,
-                              pdf=bool(_pick(pdf, config, "pdf", True)),
-                              command=_command_line())
-    if as_json:
-        emit_json(result.to_dict())
-    else:
-        click.echo(result.summary())
+    with started_ahead(pdf is not False):  # Chromium starts beside the imports below
+        from outcomes.cli._config import read_report_config
+        from outcomes.report import ReportOptions, build_report
+
+        config = read_report_config(config_file)
+        factors = config.get("factors")
+        options = ReportOptions(
+            title=_pick(title, config, "title", "Coaching outcomes report"),
+            subtitle=_pick(subtitle, config, "subtitle", ""),
+            reference=_pick(reference, config, "reference", "asay-lambert-1999"),
+            k=_pick(k, config, "k", 5), seed=_pick(seed, config, "seed", DEFAULT_SEED),
+            n_boot=_pick(n_boot, config, "n_boot", 200),
+            coach_names=bool(_pick(coach_names, config, "coach_names", False)),
+            round_counts=bool(_pick(round_counts, config, "round_counts", False)),
+            outcome=config.get("outcome", "end_score"),
+            covariates=tuple(config.get("covariates", ("baseline",))),
+            factors={str(n): list(c) for n, c in factors.items()} if factors else None)
+        salt = _pick(salt_file, config, "salt_file", None)
+        if salt and Path(salt).resolve().is_relative_to(Path(out).resolve()):
+            raise UsageError(f"--salt-file {salt} lies inside the output folder {out}; keep the "
+                             "key elsewhere, away from the report.")
+        study = _study_to_write_beside(path, out, example="report/")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = build_report(study, out=out, options=options, salt_file=salt,
+                                  pdf=bool(_pick(pdf, config, "pdf", True)),
+                                  command=_command_line())
+        if as_json:
+            emit_json(result.to_dict())
+        else:
+            click.echo(result.summary())
 
 
 @main.command("norms")

@@ -19,12 +19,13 @@ pseudonyms unless the body asks for names; no client or engagement identifier is
 and the finished page is searched for every one of them before anything is saved.
 
 Fast: every model is fitted once and shared between the sections and the summary. On
-Linux two forked processes start while the study is read: one imports matplotlib, fits
-the multiple-imputation shares and draws every figure (once, as a PNG that the HTML and
-the PDF share); the other imports statsmodels and fits the session model and the
-monitoring's expected course, so that this process imports neither. Chromium starts while
-the last sections wait for them, and prints the page once it is written (WeasyPrint where
-Chromium is not installed). BLAS runs on one thread (the models multiply many small
+Linux two forked processes start while the study is read: one imports matplotlib and draws
+every figure (once, as a PNG that the HTML and the PDF share); the other imports
+statsmodels and fits the multiple-imputation shares, the session model and the
+monitoring's expected course, so that this process imports neither. Chromium is started
+ahead (by ``outcomes report`` before it imports anything heavy, else before the last
+sections), and prints the page once it is written (WeasyPrint where Chromium is not
+installed). BLAS runs on one thread (the models multiply many small
 matrices, which threads only slow down). ``Report.stages`` gives the seconds each step took
 (the CPU seconds of this process; the others' are not among them).
 
@@ -287,11 +288,10 @@ def _build(study: Study | str | Path, *, out: Path, options: ReportOptions,
 
 
 def _fit_ahead(run: Any) -> None:
-    """Start the slowest models in the other processes, in the order the sections need
-    them: the multiple-imputation shares with the dropout sensitivity in the drawer's
-    (:mod:`outcomes.report._drawer`), the session model and then the monitoring's expected
-    course in the worker's (which imported statsmodels while this one read the study; this
-    one does not import it)."""
+    """Start the slowest models in the worker, in the order the sections need them: the
+    multiple-imputation shares with the dropout sensitivity, the session model, then the
+    monitoring's expected course (the worker imported statsmodels while this process read
+    the study; this one does not import it)."""
     from outcomes.report import _itt, _sessions
     from outcomes.report._drivers import factors_of
 
@@ -302,7 +302,7 @@ def _fit_ahead(run: Any) -> None:
 def _sections(run: Any, pdf: bool) -> list[dict[str, Any]]:
     """Every section in reading order, the summary (built last, from what the others
     found) first. Chromium is started (for the PDF) before the last sections, which mostly
-    wait for the other processes' models."""
+    wait for the other processes' models, unless the command line started it ahead."""
     from outcomes.report._appendix import appendix
     from outcomes.report._body import who
     from outcomes.report._coaches import coaches

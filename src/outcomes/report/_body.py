@@ -237,8 +237,8 @@ WORKER_IMPORTS = ("outcomes.shares.decomposition", "outcomes.shares.sensitivity"
 
 def start_helpers() -> tuple[Any, Any]:
     """``(drawer, worker)``, started while this process reads the study: the drawer imports
-    matplotlib, the worker statsmodels (forked in this order, so that no thread runs before
-    the worker's); None and False where there are none."""
+    matplotlib, the worker statsmodels and the imputation (forked in this order, so that no
+    thread runs before the worker's); None and False where there are none."""
     import gc
 
     from outcomes.report._drawer import start_drawer

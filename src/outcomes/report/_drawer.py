@@ -1,5 +1,5 @@
 """A second process that draws a report's figures while the first computes the next section
-(and fits a model the first will need, sent back as soon as it is fitted).
+(and can fit a model the first will need, sent back as soon as it is fitted).
 
 A figure is a function of :mod:`outcomes.plots` and the numbers it shows; drawing it and
 encoding its PNG takes about a tenth of a second of matplotlib, seven times over, plus

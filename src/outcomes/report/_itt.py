@@ -79,9 +79,8 @@ def imputed_models(table: Any, outcome: str, factors: dict[str, list[str]], *,
 
 def fit_ahead(run: Run, factors: dict[str, list[str]]) -> None:
     """Start the multiple-imputation shares and the dropout sensitivity (the slowest models
-    of the factor shares) in the process that draws the figures (the worker fits the session
-    model) when a value they use is missing, so that they are ready when the section needs
-    them."""
+    of the factor shares) in the worker, before the session models, when a value they use is
+    missing, so that they are ready when the section needs them."""
     opts = run.options
     columns = [opts.outcome, *opts.covariates, *(c for cols in factors.values() for c in cols)]
     if run.table[[c for c in dict.fromkeys(columns) if c in run.table]].isna().to_numpy().any():

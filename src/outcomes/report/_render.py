@@ -9,7 +9,7 @@ break inside a figure or a table row) by the first engine of ``prefer`` that wor
   three times faster than WeasyPrint on a report of fifteen pages; run with every host
   name unresolvable and a throw-away profile, on a page that holds no script and only
   ``data:`` images, so it can fetch nothing; a body's report starts it while the numbers
-  are computed (:mod:`outcomes.report._chromium`), so that only the printing is left;
+  are computed (:mod:`outcomes._chromium`), so that only the printing is left;
 - ``"weasyprint"``: WeasyPrint, in the process (needs the Pango library);
 - otherwise a plainer PDF of the text and figures drawn with matplotlib, and the report
   says so.
@@ -31,6 +31,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from outcomes._chromium import (
+    CHROMIUM_SECONDS,
+    Printer,
+    chromium,
+    memory_folder,
+    take_started,
+)
 from outcomes._errors import UsageError
 
 __all__ = ["environment", "figure_uri", "render", "write_pdf", "pdf_engine", "visible_text",
@@ -40,8 +47,6 @@ _DPI = 110
 #: The PDF engines, fastest first; the matplotlib fallback is always available.
 ENGINES = ("chromium", "weasyprint", "matplotlib")
 #: Executable names of Chromium (Debian, other distributions, Google's build).
-_CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-_CHROMIUM_SECONDS = 120  # a report of a few dozen pages prints in about one second
 
 
 def environment():  # noqa: ANN201
@@ -94,15 +99,6 @@ def visible_text(html: str) -> str:
     return re.sub(r"data:[a-z]+/[a-z+.-]+;base64,[A-Za-z0-9+/=]+", "data:", html)
 
 
-def chromium() -> str | None:
-    """The path of a Chromium (or Chrome) executable, or None. ``OUTCOMES_CHROMIUM`` names
-    one explicitly; set it to an empty string to never use Chromium."""
-    chosen = os.environ.get("OUTCOMES_CHROMIUM")
-    if chosen is not None:
-        return shutil.which(chosen) if chosen.strip() else None
-    return next((found for name in _CHROMIUM_NAMES if (found := shutil.which(name))), None)
-
-
 def _weasyprint_works() -> bool:
     try:
         import weasyprint  # noqa: F401
@@ -124,14 +120,16 @@ def pdf_engine(prefer: Sequence[str] = ("weasyprint",)) -> str:
 
 
 def start_printer(prefer: Sequence[str]) -> Any:
-    """A Chromium started now to print later (:class:`~outcomes.report._chromium.Printer`),
-    or None where Chromium is not the engine ``prefer`` picks here, or on Windows."""
+    """A Chromium started now to print later (:class:`~outcomes._chromium.Printer`), or
+    the one the command line started ahead (:func:`~outcomes._chromium.started_ahead`);
+    None where Chromium is not the engine ``prefer`` picks here, or on Windows."""
     if os.name != "posix" or pdf_engine(prefer) != "chromium":
         return None
-    from outcomes.report._chromium import Printer
-
+    waiting = take_started()
+    if waiting is not None:
+        return waiting
     executable = chromium()
-    return None if executable is None else Printer(executable, seconds=_CHROMIUM_SECONDS)
+    return None if executable is None else Printer(executable, seconds=CHROMIUM_SECONDS)
 
 
 def write_pdf(html: str, path: Path, *, fallback: dict[str, Any] | None = None,
@@ -176,7 +174,6 @@ def _chromium_pdf(html: str, path: Path, source: Path | None) -> bool:
     executable = chromium()
     if executable is None:
         return False
-    from outcomes.report._chromium import memory_folder
 
     with tempfile.TemporaryDirectory(prefix="outcomes-pdf-", dir=memory_folder()) as scratch:
         page = source
@@ -193,7 +190,7 @@ def _chromium_pdf(html: str, path: Path, source: Path | None) -> bool:
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             command.insert(1, "--no-sandbox")
         try:
-            done = subprocess.run(command, capture_output=True, timeout=_CHROMIUM_SECONDS,
+            done = subprocess.run(command, capture_output=True, timeout=CHROMIUM_SECONDS,
                                   env={**os.environ, "HOME": scratch}, check=False)
         except (OSError, subprocess.SubprocessError):
             return False

@@ -86,8 +86,8 @@ def _effects_text(run: Run, fit: Any) -> tuple[pd.DataFrame | None, list[list[st
 
 
 def fit_ahead(run: Run) -> None:
-    """Start the session model (the slowest of the report), then the monitoring's expected
-    course, in the worker, so that they are fitted while the sections before them are
+    """Start the session model, then the monitoring's expected course, in the worker (after
+    the imputed shares), so that they are fitted while the sections before them are
     built."""
     from outcomes.mixed.alliance import alliance_outcome
 
