@@ -47,9 +47,11 @@ def _left_out(run: Run, factors: dict[str, list[str]]) -> str:
 
 
 def models(run: Run, factors: dict[str, list[str]]) -> dict[str, Any]:
-    """The decomposition, its comparison and the multilevel models, fitted once per report."""
-    from outcomes.mixed.fit import multilevel
-    from outcomes.mixed.shares import multilevel_shares
+    """The decomposition, its comparison and the multilevel models, fitted once per report.
+
+    Everything that does not need the intention-to-treat shares is fitted before waiting
+    for them (they come from the worker); notes and failures keep the order of the steps.
+    """
     from outcomes.shares.decomposition import decompose
 
     opts, table, covariates = run.options, run.table, list(run.options.covariates)
@@ -57,14 +59,27 @@ def models(run: Run, factors: dict[str, list[str]]) -> dict[str, Any]:
     fit, out["notes"] = quiet(decompose, table, opts.outcome, factors, covariates=covariates,
                               n_boot=opts.n_boot, cluster="coach_id" if opts.n_boot else None,
                               seed=opts.seed)
-    out.update(fit=fit, comparison=fit.compare(opts.reference), ml_null=None, ml_shares=None)
+    out.update(fit=fit, comparison=fit.compare(opts.reference))
+    multilevel_found = _multilevel_models(run, factors)
     itt = intention_to_treat(run, factors, fit)
     out.update(itt=itt["itt"], sensitivity=itt["sensitivity"])
-    out["notes"] += itt["notes"]
-    out["failed"] += itt["failed"]
+    out["notes"] += itt["notes"] + multilevel_found.pop("notes")
+    out["failed"] += itt["failed"] + multilevel_found.pop("failed")
+    out.update(multilevel_found)
     basis = out["itt"] or fit  # the shares the conclusions rest on
     out.update(basis=basis, basis_comparison=basis.compare(opts.reference)
                if basis is not fit else out["comparison"])
+    return out
+
+
+def _multilevel_models(run: Run, factors: dict[str, list[str]]) -> dict[str, Any]:
+    """The coach component (``ml_null``) and the multilevel shares (``ml_shares``), with their
+    notes and failures."""
+    from outcomes.mixed.fit import multilevel
+    from outcomes.mixed.shares import multilevel_shares
+
+    opts, table, covariates = run.options, run.table, list(run.options.covariates)
+    out: dict[str, Any] = {"notes": [], "failed": [], "ml_null": None, "ml_shares": None}
     try:
         out["ml_null"], more = quiet(multilevel, table, opts.outcome, [])
         out["notes"] += more
