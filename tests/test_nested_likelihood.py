@@ -143,3 +143,29 @@ def test_a_client_variance_at_zero_is_fitted_where_statsmodels_arithmetic_fails(
     sums = NestedSums.from_arrays(X, y, coach, client)
     ratios = (fit.random_cov[0, 0] / fit.sigma2, fit.vcomp[0] / fit.sigma2)
     assert fit.loglik == pytest.approx(profiled_loglik(sums, *ratios, reml=True), abs=1e-9)
+
+
+@pytest.mark.parametrize("reml", [True, False])
+def test_client_codes_that_restart_under_each_coach_are_different_clients(reml):
+    y, X, coach, client = _data(5)
+    restarted = client - np.array([client[coach == c].min() for c in coach])  # 0, 1, ... again
+    assert len(set(zip(coach, restarted, strict=True))) == client.max() + 1
+    model = _statsmodels(y, X, coach, restarted, reml)  # statsmodels nests within coaches
+    sums = NestedSums.from_arrays(X, y, coach, restarted)
+    assert profiled_loglik(sums, 0.4, 0.3, reml=reml) == pytest.approx(
+        model.loglike(_packed(0.4, 0.3, True)), rel=1e-12)
+    by_code, unique = fit_mixedlm(y, X, coach, vc=restarted), fit_mixedlm(y, X, coach, vc=client)
+    assert by_code.loglik == pytest.approx(unique.loglik, abs=1e-8)
+    np.testing.assert_allclose(by_code.coef, unique.coef, rtol=1e-7)
+
+
+@pytest.mark.parametrize("reml", [True, False])
+def test_variances_at_zero_are_a_converged_fit_without_false_alarms(reml):
+    """Neither coaches nor clients differ: a derivative-free optimiser reaches ratios of
+    exactly zero, where statsmodels' own GLS solve is singular; the fit still converges."""
+    y, X, coach, client = _data(3, n_coaches=15, coach_sd=0.0, client_sd=0.0)
+    fit = fit_mixedlm(y, X, coach, vc=client, reml=reml)
+    assert fit.converged
+    assert not [m for m in fit.messages if "Singular" in m or "maximum lies" in m]
+    ols = np.linalg.lstsq(X, y, rcond=None)[0]  # variances at zero: the fit is least squares
+    np.testing.assert_allclose(fit.coef, ols, rtol=1e-5, atol=1e-6)

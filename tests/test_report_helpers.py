@@ -281,15 +281,24 @@ def test_the_chromium_started_ahead_is_the_one_the_report_prints_with(tmp_path):
         finally:
             printer.close()
     assert (tmp_path / "report.pdf").read_bytes()[:5] == b"%PDF-"
-    assert start_printer(("chromium",)) is not printer  # a later report starts its own
+    later = start_printer(("chromium",))
+    try:
+        assert later is not None and later is not printer  # a later report starts its own
+    finally:
+        if later is not None:
+            later.close()
 
 
 @pytest.mark.skipif(chromium() is None, reason="Chromium is not installed")
 def test_a_chromium_started_ahead_that_no_report_takes_is_ended():
-    from outcomes._chromium import _WAITING, started_ahead
+    from outcomes._chromium import _WAITING, end_started, started_ahead
 
     with started_ahead(False):
         assert not _WAITING  # not wanted (--no-pdf): nothing starts
+    with started_ahead():
+        (unused,) = _WAITING
+        end_started()  # a config file turned the PDF off
+        assert not _WAITING and not unused.running()
     with pytest.raises(RuntimeError), started_ahead():
         (waiting,) = _WAITING
         assert waiting.running()

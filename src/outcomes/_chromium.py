@@ -22,6 +22,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["Printer", "PRINT_SETTINGS", "memory_folder", "chromium", "started_ahead",
-           "take_started", "CHROMIUM_SECONDS"]
+           "take_started", "end_started", "CHROMIUM_SECONDS"]
 
 #: Executable names of Chromium (Debian, other distributions, Google's build).
 _NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -64,18 +65,54 @@ def started_ahead(wanted: bool = True) -> Iterator[None]:
 
     The command line starts it before it imports the report's modules: Chromium's start-up
     (about half a second of a core) then runs beside those imports, on the core they leave
-    idle, instead of beside the report's models.
+    idle, instead of beside the report's models. Chromium runs in a session of its own, so
+    a ``SIGTERM`` to the command would not reach it: while it waits here, ``SIGTERM`` (when
+    nothing else handles it) ends the command as an exception does, and Chromium with it.
     """
     executable = chromium() if wanted and os.name == "posix" else None
-    printer = None if executable is None else Printer(executable, seconds=CHROMIUM_SECONDS)
-    if printer is not None:
-        _WAITING.append(printer)
+    handled = executable is not None and threading.current_thread() is threading.main_thread() \
+        and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    if handled:  # before Chromium starts, so that no moment leaves it behind
+        signal.signal(signal.SIGTERM, _exit_on_term)
+    printer = None
     try:
+        if executable is not None:
+            held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+            try:  # a SIGTERM waits until the printer is known, so it can be ended
+                printer = Printer(executable, seconds=CHROMIUM_SECONDS)
+                _WAITING.append(printer)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
         yield
     finally:
-        if printer is not None and printer in _WAITING:
-            _WAITING.remove(printer)
-            printer.close()
+        if handled:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if printer is not None:
+            end_started(printer)
+
+
+def _remove(folder: str, seconds: float = 2.0) -> None:
+    """Remove Chromium's profile: its helper processes, killed with it, can still write
+    there for a moment after the browser itself has ended, so the removal is tried again
+    until the folder is gone (for at most ``seconds``)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        shutil.rmtree(folder, ignore_errors=True)
+        if not os.path.exists(folder) or time.monotonic() > deadline:
+            return
+        time.sleep(0.01)
+
+
+def _exit_on_term(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def end_started(printer: Printer | None = None) -> None:
+    """End the Chromium started ahead (``printer``, or every one waiting) when no report
+    will print with it: a report that took it ends it itself."""
+    for waiting in [p for p in _WAITING if printer is None or p is printer]:
+        _WAITING.remove(waiting)
+        waiting.close()
 
 
 def take_started() -> Printer | None:
@@ -108,10 +145,12 @@ def memory_folder() -> str | None:
 def _as_3_and_4(read: int, write: int) -> Any:
     """What the child runs before Chromium starts: the pipes become its descriptors 3 and 4
     (two system calls; every other descriptor of this process, none of them inheritable,
-    closes on exec)."""
+    closes on exec), and no signal is held back (the command holds SIGTERM while it starts
+    Chromium)."""
     def arrange() -> None:
         os.dup2(read, 3)
         os.dup2(write, 4)
+        signal.pthread_sigmask(signal.SIG_SETMASK, set())  # Chromium's own signals, unheld
 
     return arrange
 
@@ -187,7 +226,7 @@ class Printer:
                 os.close(fd)
             except OSError:
                 pass
-        shutil.rmtree(self._scratch, ignore_errors=True)
+        _remove(self._scratch)
 
     # -- the DevTools protocol: JSON messages ended by a NUL byte -------------------------
     def _send(self, method: str, params: dict[str, Any], session: str | None = None) -> int:

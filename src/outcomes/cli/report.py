@@ -83,7 +83,7 @@ def report_command(path: str, out: str, config_file: str | None, title: str | No
     it. No number rests on fewer than k clients; coaches appear under keyed-hash pseudonyms
     unless --coach-names is given; no client or engagement identifier is written.
     """
-    from outcomes._chromium import started_ahead
+    from outcomes._chromium import end_started, started_ahead
 
     with started_ahead(pdf is not False):  # Chromium starts beside the imports below
         from outcomes.cli._config import read_report_config
@@ -107,11 +107,13 @@ def report_command(path: str, out: str, config_file: str | None, title: str | No
             raise UsageError(f"--salt-file {salt} lies inside the output folder {out}; keep the "
                              "key elsewhere, away from the report.")
         study = _study_to_write_beside(path, out, example="report/")
+        with_pdf = bool(_pick(pdf, config, "pdf", True))
+        if not with_pdf:
+            end_started()  # the config file turned the PDF off
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = build_report(study, out=out, options=options, salt_file=salt,
-                                  pdf=bool(_pick(pdf, config, "pdf", True)),
-                                  command=_command_line())
+                                  pdf=with_pdf, command=_command_line())
         if as_json:
             emit_json(result.to_dict())
         else:

@@ -239,6 +239,20 @@ def _summed_mixedlm():
             # takes them (its parameters are read back through the variances)
             return gradient * 2 * np.sqrt([*self._ratios(params)][: 1 + self.k_vc])
 
+        def get_fe_params(self, cov_re, vcomp, tol=1e-10):
+            """The GLS fixed effects from the sums; statsmodels' own solve fails where a
+            variance ratio is exactly zero, which a derivative-free optimiser can reach."""
+            if _summed(self):
+                try:
+                    coef, _, _ = profiled_estimates(
+                        self.sums, float(np.asarray(cov_re)[0, 0]),
+                        float(np.asarray(vcomp)[0]) if self.k_vc else 0.0, reml=self.reml)
+                except np.linalg.LinAlgError:
+                    pass
+                else:
+                    return coef, False
+            return super().get_fe_params(cov_re, vcomp, tol)
+
         def _ratios(self, params) -> tuple[float, float]:
             """The coach and client variance ratios of statsmodels' parameters."""
             if type(params) is not MixedLMParams:

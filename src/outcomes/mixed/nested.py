@@ -82,7 +82,8 @@ class NestedSums:
     @classmethod
     def from_arrays(cls, X, y, groups, units=None) -> NestedSums:
         """Sums of design ``X`` (n, p) and outcome ``y`` by coach ``groups`` and client
-        ``units`` (codes unique across coaches; None: a coach's rows are one unit)."""
+        ``units`` (a client within its coach, as statsmodels nests them: the same code under
+        two coaches is two clients; None: a coach's rows are one unit)."""
         X = np.asarray(X, dtype=float)
         y = np.asarray(y, dtype=float)
         W = np.column_stack([X, y])
@@ -95,8 +96,14 @@ class NestedSums:
             centre[keep] = W[:, keep].mean(axis=0)
             W -= centre
         _, coach = np.unique(np.asarray(groups), return_inverse=True)
-        _, unit = np.unique(np.asarray(groups if units is None else units),
-                            return_inverse=True)
+        coach = coach.ravel()
+        if units is None:
+            unit = coach
+        else:  # a unit within its coach: the same code under two coaches is two units
+            _, code = np.unique(np.asarray(units), return_inverse=True)
+            _, unit = np.unique(np.column_stack([coach, code.ravel()]), axis=0,
+                                return_inverse=True)
+            unit = unit.ravel()
         n_units = int(unit.max()) + 1
         sums = np.zeros((n_units, W.shape[1]))
         np.add.at(sums, unit, W)
