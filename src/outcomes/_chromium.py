@@ -91,6 +91,25 @@ def started_ahead(wanted: bool = True) -> Iterator[None]:
             end_started(printer)
 
 
+def _kill_strays(folder: str) -> None:
+    """Kill what Chromium started outside its process group: its crash handlers start in
+    sessions of their own, outlive the group's kill, and write in the profile. They are
+    found by the profile folder on their command line (Linux's ``/proc``)."""
+    if not os.path.isdir("/proc"):
+        return
+    mark = folder.encode()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(os.path.join(entry.path, "cmdline"), "rb") as handle:
+                found = mark in handle.read()
+            if found:
+                os.kill(int(entry.name), signal.SIGKILL)
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+
+
 def _remove(folder: str, seconds: float = 2.0) -> None:
     """Remove Chromium's profile: its helper processes, killed with it, can still write
     there for a moment after the browser itself has ended, so the removal is tried again
@@ -221,6 +240,7 @@ class Printer:
             except OSError:
                 pass
             process.wait()
+        _kill_strays(self._scratch)
         for fd in (self._read, self._write):
             try:
                 os.close(fd)

@@ -2,7 +2,8 @@
 
 Chromium runs in a session of its own (so that the terminal's signals do not reach it), with
 a throw-away profile in memory: whatever ends the command (the end of the report, a config
-file that turns the PDF off, a SIGTERM) must end Chromium and remove its profile.
+file that turns the PDF off, a SIGTERM) must end Chromium and remove its profile. (A SIGTERM
+that the command's parent set to be ignored stays ignored: the report then runs to its end.)
 """
 
 from __future__ import annotations
@@ -58,10 +59,11 @@ def test_a_report_stopped_by_sigterm_leaves_no_chromium(tmp_path):
     exe = Path(sys.executable).with_name("outcomes")
     command = [str(exe)] if exe.exists() else [sys.executable, "-m", "outcomes.cli"]
     before = _profiles()
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # SIGTERM as a shell leaves it, whatever this process has
         command + ["report", str(SAMPLE), "--out", str(tmp_path / "out"),
                    "--salt-file", str(tmp_path / "key.salt")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not _profiles() - before and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
