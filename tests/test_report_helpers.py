@@ -70,6 +70,18 @@ def test_a_figure_drawn_by_the_drawer_is_the_one_drawn_here(drawer):
     assert run.figures == [block] and block["alt"] == "bars"
 
 
+def test_a_figure_drawn_ahead_is_taken_by_its_section_and_not_drawn_twice(drawer):
+    run = _run(drawer)
+    other = SHARES.copy()  # equal numbers, another object: not the figure drawn ahead
+    run.draw_ahead(monitoring_figure, SHARES)
+    ahead = run.draw(monitoring_figure, SHARES, alt="bars", caption="Figure 7.")
+    again = run.draw(monitoring_figure, other, alt="bars", caption="Figure 8.")
+    assert drawer._sent == [("ahead", 0), 1]  # the first section's figure was not sent again
+    run.finish_figures()
+    assert ahead["src"] == again["src"] == figure_uri(monitoring_figure(SHARES))
+    assert run.figures == [ahead, again]
+
+
 def test_a_figure_the_drawer_cannot_draw_fails_here_with_its_own_error(drawer):
     run = _run(drawer)
     run.draw(_broken_figure, SHARES, alt="bars", caption="Figure 7.")
@@ -141,7 +153,7 @@ def test_a_big_result_and_big_jobs_in_flight_do_not_wait_on_each_other(drawer):
 
 def test_the_drawer_tests_pass_in_a_process_without_threads():
     """Where this process cannot fork (another test left a thread running, as a Dask client
-    does), the four tests above run in a fresh process, so that they are never skipped."""
+    does), the drawer tests above run in a fresh process, so that they are never skipped."""
     if can_fork():
         pytest.skip("the drawer tests ran in this process")
     done = subprocess.run(
@@ -154,6 +166,7 @@ def test_the_drawer_tests_pass_in_a_process_without_threads():
 
 
 _DRAWER_TESTS = (test_a_figure_drawn_by_the_drawer_is_the_one_drawn_here,
+                 test_a_figure_drawn_ahead_is_taken_by_its_section_and_not_drawn_twice,
                  test_a_figure_the_drawer_cannot_draw_fails_here_with_its_own_error,
                  test_a_model_fitted_in_the_drawer_is_the_one_the_section_gets,
                  test_a_model_that_fails_in_the_drawer_is_computed_again_here,

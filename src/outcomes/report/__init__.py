@@ -305,7 +305,7 @@ def _sections(run: Any, pdf: bool) -> list[dict[str, Any]]:
     wait for the other processes' models, unless the command line started it ahead."""
     from outcomes.report._appendix import appendix
     from outcomes.report._body import who
-    from outcomes.report._coaches import coaches
+    from outcomes.report._coaches import coaches, draw_ahead
     from outcomes.report._drivers import drivers
     from outcomes.report._measures import improvement, measurement
     from outcomes.report._sessions import alliance, monitoring
@@ -314,6 +314,8 @@ def _sections(run: Any, pdf: bool) -> list[dict[str, Any]]:
     body = []
     for section in (who, measurement, improvement, drivers, coaches, alliance, monitoring,
                     methods, appendix):
+        if section is drivers:  # drawn while the worker fits the imputed shares
+            draw_ahead(run)
         if section is coaches and pdf:
             run.printer = start_printer(PDF_ENGINES)
         body.append(section(run))

@@ -87,6 +87,7 @@ class Run:
     drawer: Any = field(default=None, repr=False)
     printer: Any = field(default=None, repr=False)
     drawing: dict[int, Any] = field(default_factory=dict, repr=False)
+    sent_ahead: list[tuple[Any, tuple, Any]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         self.gate = Disclosure(k=int(self.options.k), base=self.base)
@@ -141,17 +142,31 @@ class Run:
         """The figure ``fn(*args, **kwargs)`` (a function of :mod:`outcomes.plots`), drawn
         by the drawer process when there is one (its image is filled in by
         :meth:`finish_figures`), else here and now."""
-        if self.drawer is None or not self.drawer.submit(len(self.figures), fn, args, kwargs):
+        key = next((key for f, a, key in self.sent_ahead
+                    if f is fn and len(a) == len(args) and all(
+                        x is y for x, y in zip(a, args, strict=True)) and not kwargs), None)
+        if key is None and (self.drawer is None or not self.drawer.submit(
+                len(self.figures), fn, args, kwargs)):
             return self.figure(fn(*args, **kwargs), alt=alt, caption=caption)
         block = b.figure("", alt=alt, caption=caption)
         self.figures.append(block)
-        self.drawing[len(self.figures) - 1] = (fn, args, kwargs)
+        self.drawing[len(self.figures) - 1] = (fn, args, kwargs, key)
         return block
+
+    def draw_ahead(self, fn: Any, *args: Any) -> None:
+        """Send the figure ``fn(*args)`` to the drawer now, while this process waits for
+        another's model: the section that shows it later (:meth:`draw` with the same
+        function and the same objects) takes the image instead of sending it again."""
+        key = ("ahead", len(self.sent_ahead))
+        if self.drawer is not None and self.drawer.submit(key, fn, args, {}):
+            self.sent_ahead.append((fn, args, key))
 
     def finish_figures(self) -> None:
         """Fill in the images the drawer made; draw here any it could not."""
         drawn = self.drawer.collect() if self.drawer is not None and self.drawing else {}
-        for index, (fn, args, kwargs) in self.drawing.items():
+        for index, (fn, args, kwargs, key) in self.drawing.items():
+            if key is not None:  # drawn ahead under its own key
+                drawn[index] = drawn.get(key)
             uri = drawn.get(index)
             self.figures[index]["src"] = uri if uri else figure_uri(fn(*args, **kwargs))
         self.drawing.clear()

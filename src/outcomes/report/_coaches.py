@@ -16,7 +16,7 @@ from outcomes._errors import OutcomesError
 from outcomes.report import _blocks as b
 from outcomes.report._body import Run
 
-__all__ = ["coaches", "RULE", "CSV_NAME"]
+__all__ = ["coaches", "draw_ahead", "RULE", "CSV_NAME"]
 
 #: The file of every coach's published numbers, written beside the report.
 CSV_NAME = "coach-effects.csv"
@@ -70,6 +70,20 @@ def _exact_counts(run: Run, table: pd.DataFrame) -> list[int]:
     data = run.table.dropna(subset=["change", "baseline"])
     sizes = data["coach_id"].astype(str).value_counts()
     return [int(sizes.get(c, 0)) for c in table["cluster"]]
+
+
+def draw_ahead(run: Run) -> None:
+    """Fit the coach effects and send their figure to the drawer before the sections that
+    wait for the worker's models, so that it is drawn meanwhile (nothing is published)."""
+    from outcomes.plots import coaches_figure
+
+    if "end_scores" in run.gaps:
+        return
+    try:
+        effects = run.cached("coach_effects", lambda: _effects(run))
+    except OutcomesError:
+        return  # the section says why
+    run.draw_ahead(coaches_figure, effects)
 
 
 def coaches(run: Run) -> dict[str, Any]:
